@@ -1,0 +1,223 @@
+import type { AttrRecord } from '../netlink/attr';
+import { familyOf } from '../netlink/address';
+import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/netlink';
+import {
+  IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
+  IP_VS_SCHEDNAME_MAXLEN, IP_VS_PENAME_MAXLEN,
+} from '../uapi/ip-vs';
+import { decodeStats, type IpvsStats } from './stats';
+
+/** Transport protocol of a virtual service, as ipvsadm's -t, -u and --sctp-service name them. */
+export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
+/** Address family, as iproute2 names them. */
+export type IpFamily = 'inet' | 'inet6';
+
+/** A service keyed by protocol, virtual address and port (`ipvsadm -t 10.0.0.1:80`). */
+export interface IpvsAddressKey {
+  protocol: IpvsProtocol;
+  /** Virtual IPv4 or IPv6 address. */
+  address: string;
+  /** Virtual port, 0-65535 (0 only with persistence, as ipvsadm allows). */
+  port: number;
+}
+/** A service keyed by firewall mark (`ipvsadm -f 5`). */
+export interface IpvsFwmarkKey {
+  fwmark: number;
+  /** Family of the packets it matches; default `'inet'` (ipvsadm -6 for inet6). */
+  family?: IpFamily;
+}
+/** What identifies a virtual service. */
+export type IpvsServiceKey = IpvsAddressKey | IpvsFwmarkKey;
+
+/** Scheduler flags by ipvsadm's names (-b). */
+export type IpvsSchedFlag = 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port' | 'flag-1' | 'flag-2' | 'flag-3';
+
+/** Settings of a service, as ipvsadm -A / -E take them. */
+export interface IpvsServiceSettings {
+  /** Scheduler name (-s); default `'wlc'`, as ipvsadm. */
+  scheduler?: string;
+  /** Persistence timeout in seconds (-p); absent or 0: not persistent. */
+  persistent?: number;
+  /** Persistence granularity (-M): an IPv4 netmask or prefix length, or an IPv6 prefix length. */
+  netmask?: string | number;
+  /** One-packet scheduling (-o), for UDP. */
+  onePacket?: boolean;
+  /** Scheduler flags (-b). */
+  schedFlags?: IpvsSchedFlag[];
+  /** Persistence engine (--pe), e.g. `'sip'`. */
+  pe?: string;
+}
+
+/** Input of addService / replaceService / editService. */
+export type IpvsServiceOptions = IpvsServiceKey & IpvsServiceSettings;
+
+/** A virtual service as the kernel reports it. */
+export type IpvsService = IpvsServiceKey & {
+  family: IpFamily;
+  scheduler: string;
+  /** Persistence timeout in seconds, 0 when not persistent. */
+  persistent: number;
+  /** IPv4 netmask as dotted quad, or IPv6 prefix length. */
+  netmask: string | number;
+  onePacket: boolean;
+  schedFlags: IpvsSchedFlag[];
+  pe?: string;
+  /** Raw IP_VS_SVC_F_* bits. */
+  flags: number;
+  stats: IpvsStats;
+};
+
+const PROTOCOLS: Record<IpvsProtocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
+const SCHED_FLAG_BITS: Record<IpvsSchedFlag, number> = {
+  'sh-fallback': IP_VS_SVC_F_SCHED1, 'sh-port': IP_VS_SVC_F_SCHED2,
+  'mh-fallback': IP_VS_SVC_F_SCHED1, 'mh-port': IP_VS_SVC_F_SCHED2,
+  'flag-1': IP_VS_SVC_F_SCHED1, 'flag-2': IP_VS_SVC_F_SCHED2, 'flag-3': IP_VS_SVC_F_SCHED3,
+};
+
+export function familyNumber(f: IpFamily): number {
+  return f === 'inet6' ? AF_INET6 : AF_INET;
+}
+export function familyName(af: number): IpFamily {
+  return af === AF_INET6 ? 'inet6' : 'inet';
+}
+
+function checkPort(port: unknown, what: string): void {
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) {
+    throw new RangeError(`${what}: port must be an integer 0-65535, got ${String(port)}`);
+  }
+}
+
+/** The key of a service in text, as messages name it: `10.0.0.1:80/tcp`, `[::1]:80/tcp`, `fwmark 5`. */
+export function describeService(k: IpvsServiceKey): string {
+  if ('fwmark' in k) return `fwmark ${k.fwmark}${k.family === 'inet6' ? ' (inet6)' : ''}`;
+  const host = k.address.includes(':') ? `[${k.address}]` : k.address;
+  return `${host}:${k.port}/${k.protocol}`;
+}
+
+/** Checks a key and returns its IPVS_SVC_ATTR_* key attributes. Throws TypeError/RangeError. */
+export function serviceKeyAttrs(k: IpvsServiceKey, op: string): AttrRecord {
+  if (k === null || typeof k !== 'object') throw new TypeError(`${op}: a service key object is required`);
+  if ('fwmark' in k && k.fwmark !== undefined) {
+    if (!Number.isInteger(k.fwmark) || k.fwmark < 1 || k.fwmark > 0xffffffff) {
+      throw new RangeError(`${op}: fwmark must be an integer 1-4294967295, got ${String(k.fwmark)}`);
+    }
+    if (k.family !== undefined && k.family !== 'inet' && k.family !== 'inet6') {
+      throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${String(k.family)}`);
+    }
+    return { af: familyNumber(k.family ?? 'inet'), fwmark: k.fwmark };
+  }
+  const a = k as IpvsAddressKey;
+  const proto = PROTOCOLS[a.protocol];
+  if (proto === undefined) throw new TypeError(`${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${String(a.protocol)}`);
+  const af = typeof a.address === 'string' ? familyOf(a.address) : undefined;
+  if (af === undefined) throw new TypeError(`${op}: '${String(a.address)}' is not an IPv4 or IPv6 address`);
+  checkPort(a.port, op);
+  return { af, protocol: proto, addr: a.address, port: a.port };
+}
+
+function netmaskAttr(af: number, netmask: string | number | undefined, op: string): number {
+  if (af === AF_INET6) {
+    const len = netmask ?? 128;
+    if (!Number.isInteger(len) || (len as number) < 1 || (len as number) > 128) {
+      throw new RangeError(`${op}: IPv6 persistence prefix length must be 1-128, got ${String(netmask)}`);
+    }
+    return len as number;
+  }
+  let bytes: Buffer;
+  if (netmask === undefined) bytes = Buffer.from([255, 255, 255, 255]);
+  else if (typeof netmask === 'number') {
+    if (!Number.isInteger(netmask) || netmask < 0 || netmask > 32) throw new RangeError(`${op}: netmask prefix length must be 0-32, got ${netmask}`);
+    bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(netmask === 0 ? 0 : (0xffffffff << (32 - netmask)) >>> 0);
+  } else {
+    if (familyOf(netmask) !== AF_INET) throw new TypeError(`${op}: netmask '${netmask}' is not a dotted-quad mask`);
+    bytes = Buffer.from(netmask.split('.').map(Number));
+  }
+  // IPVS_SVC_ATTR_NETMASK holds a __be32: the mask's bytes in network order, read as a host u32.
+  return bytes.readUInt32LE(0);
+}
+
+/** Full IPVS_CMD_ATTR_SERVICE attributes for add/edit, with ipvsadm's defaults. */
+export function serviceAttrs(s: IpvsServiceOptions, op: string): AttrRecord {
+  const key = serviceKeyAttrs(s, op);
+  const scheduler = s.scheduler ?? 'wlc';
+  if (typeof scheduler !== 'string' || !/^[a-z0-9_-]+$/i.test(scheduler) || scheduler.length >= IP_VS_SCHEDNAME_MAXLEN) {
+    throw new TypeError(`${op}: scheduler must be a name like 'rr' or 'wlc' (under ${IP_VS_SCHEDNAME_MAXLEN} characters), got ${String(scheduler)}`);
+  }
+  let flags = 0;
+  const persistent = s.persistent ?? 0;
+  if (!Number.isInteger(persistent) || persistent < 0 || persistent > 0xffffffff) {
+    throw new RangeError(`${op}: persistent must be a timeout in seconds, got ${String(s.persistent)}`);
+  }
+  if (persistent > 0) flags |= IP_VS_SVC_F_PERSISTENT;
+  if (s.onePacket) flags |= IP_VS_SVC_F_ONEPACKET;
+  for (const f of s.schedFlags ?? []) {
+    const bit = SCHED_FLAG_BITS[f];
+    if (bit === undefined) throw new TypeError(`${op}: unknown scheduler flag '${String(f)}'`);
+    flags |= bit;
+  }
+  if ('port' in s && s.port === 0 && persistent === 0) {
+    throw new RangeError(`${op}: port 0 is only allowed for persistent services (as ipvsadm)`);
+  }
+  const rec: AttrRecord = {
+    ...key,
+    schedName: scheduler,
+    flags: { flags, mask: 0xffffffff },
+    timeout: persistent,
+    netmask: netmaskAttr(key.af as number, s.netmask, op),
+  };
+  if (s.pe !== undefined) {
+    if (typeof s.pe !== 'string' || s.pe.length >= IP_VS_PENAME_MAXLEN) throw new TypeError(`${op}: pe must be a persistence engine name such as 'sip'`);
+    rec.peName = s.pe;
+  }
+  return rec;
+}
+
+const SCHED_FLAG_NAMES: [number, IpvsSchedFlag, IpvsSchedFlag, IpvsSchedFlag][] = [
+  [IP_VS_SVC_F_SCHED1, 'flag-1', 'sh-fallback', 'mh-fallback'],
+  [IP_VS_SVC_F_SCHED2, 'flag-2', 'sh-port', 'mh-port'],
+  [IP_VS_SVC_F_SCHED3, 'flag-3', 'flag-3', 'flag-3'],
+];
+
+/** Decoded IPVS_CMD_ATTR_SERVICE attributes to the typed object. */
+export function toService(rec: AttrRecord): IpvsService {
+  const af = (rec.af as number | undefined) ?? AF_INET;
+  const family = familyName(af);
+  const flags = ((rec.flags as { flags: number } | undefined)?.flags) ?? 0;
+  const scheduler = (rec.schedName as string | undefined) ?? '';
+  const schedFlags: IpvsSchedFlag[] = [];
+  for (const [bit, generic, sh, mh] of SCHED_FLAG_NAMES) {
+    if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : scheduler === 'mh' ? mh : generic);
+  }
+  const rawMask = (rec.netmask as number | undefined) ?? 0;
+  let netmask: string | number;
+  if (af === AF_INET6) netmask = rawMask;
+  else {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(rawMask >>> 0);
+    netmask = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  }
+  const key: IpvsServiceKey = rec.fwmark
+    ? { fwmark: rec.fwmark as number, family }
+    : { protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: rec.port as number };
+  const svc: IpvsService = {
+    ...key,
+    family,
+    scheduler,
+    persistent: flags & IP_VS_SVC_F_PERSISTENT ? ((rec.timeout as number | undefined) ?? 0) : 0,
+    netmask,
+    onePacket: (flags & IP_VS_SVC_F_ONEPACKET) !== 0,
+    schedFlags,
+    flags,
+    stats: decodeStats(rec),
+  };
+  if (rec.peName) svc.pe = rec.peName as string;
+  return svc;
+}
+
+export function protocolName(p: number): IpvsProtocol {
+  if (p === IPPROTO_TCP) return 'tcp';
+  if (p === IPPROTO_UDP) return 'udp';
+  if (p === IPPROTO_SCTP) return 'sctp';
+  return `proto-${p}` as IpvsProtocol;
+}

@@ -1,0 +1,300 @@
+import { DecodeError } from './errors';
+import { align4 } from './header';
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
+import { formatAddress, parseAddress } from './address';
+
+/**
+ * Wire types an attribute can have. Byte order is part of the type: `u16` is host order (as
+ * netlink's own fields are), `be16` network order.
+ */
+export type AttrType =
+  | 'u8' | 'u16' | 'u32' | 'u64' | 's32'
+  | 'be16' | 'be32' | 'be64'
+  /** NUL-terminated string. */
+  | 'string'
+  /** Raw bytes. */
+  | 'binary'
+  /** No payload: presence means true. */
+  | 'flag'
+  /** An address as text; its family comes from a sibling attribute or a fixed family. */
+  | 'addr'
+  /** Nested attributes described by another schema. */
+  | 'nested'
+  /** A list of nested items, each an attribute with id `itemId` (e.g. IPSET_ATTR_ADT holding IPSET_ATTR_DATA). */
+  | 'list'
+  /** A fixed C struct of u32 fields in host order. */
+  | 'struct32';
+
+/** One attribute, as it reads in the kernel header plus type facts. */
+export interface AttrSpec {
+  /** The kernel's name, verbatim (`IPVS_SVC_ATTR_PORT`). */
+  nla: string;
+  /** The kernel's number for it. */
+  id: number;
+  type: AttrType;
+  doc: string;
+  /** Sets NLA_F_NET_BYTEORDER on the wire (ipset demands it on its numbers). */
+  netByteOrder?: boolean;
+  /** For `nested` and `list`: the schema of the inside. */
+  nested?: Schema;
+  /** For `list`: the attribute id of each item. */
+  itemId?: number;
+  /** For `addr`: the key of the sibling attribute that holds the address family (AF_INET/AF_INET6)... */
+  familyFrom?: string;
+  /** ...or a fixed length on the wire: 16 pads IPv4 into `union nf_inet_addr` as the kernel sends it. */
+  addrLen?: 16;
+  /** For `struct32`: the field names, in order. */
+  fields?: readonly string[];
+}
+
+/** A declarative table of a family's attributes, keyed by friendly names. */
+export interface Schema {
+  name: string;
+  /** Set NLA_F_NESTED on nests written from this schema (ipset requires it; IPVS tools do not send it). */
+  nestFlag: boolean;
+  attrs: Record<string, AttrSpec>;
+  /** The same specs by attribute id. */
+  byId: Map<number, [string, AttrSpec]>;
+}
+
+/** Builds a schema; ids come from the generated UAPI constants, looked up by `nla`. */
+export function defineSchema(
+  name: string,
+  uapi: Record<string, unknown>,
+  attrs: Record<string, Omit<AttrSpec, 'id'>>,
+  options: { nestFlag?: boolean } = {},
+): Schema {
+  const full: Record<string, AttrSpec> = {};
+  const byId = new Map<number, [string, AttrSpec]>();
+  for (const [key, spec] of Object.entries(attrs)) {
+    const id = uapi[spec.nla];
+    if (typeof id !== 'number') throw new Error(`schema ${name}: ${spec.nla} is not in the UAPI headers`);
+    const s: AttrSpec = { ...spec, id };
+    full[key] = s;
+    byId.set(id, [key, s]);
+  }
+  return { name, nestFlag: options.nestFlag ?? false, attrs: full, byId };
+}
+
+/** An attribute this library does not know, kept to be re-emitted unchanged. */
+export interface UnknownAttr {
+  id: number;
+  flags: number;
+  bytes: Buffer;
+}
+
+/** Decoded attributes: friendly keys, plus `unknown` for what the schema lacks. */
+export type AttrRecord = Record<string, unknown> & { unknown?: UnknownAttr[] };
+
+
+function fixedSize(type: AttrType): number {
+  switch (type) {
+    case 'u8': return 1;
+    case 'u16': case 'be16': return 2;
+    case 'u32': case 's32': case 'be32': return 4;
+    case 'u64': case 'be64': return 8;
+    case 'flag': return 0;
+    default: return -1;
+  }
+}
+
+function addrBytes(spec: AttrSpec, rec: AttrRecord, value: string): Buffer {
+  const family = spec.familyFrom ? (rec[spec.familyFrom] as number | undefined) : undefined;
+  const bytes = parseAddress(value, family);
+  if (spec.addrLen && bytes.length < spec.addrLen) {
+    const padded = Buffer.alloc(spec.addrLen);
+    bytes.copy(padded);
+    return padded;
+  }
+  return bytes;
+}
+
+/** Payload length (unpadded) of one attribute's value. */
+function payloadSize(spec: AttrSpec, rec: AttrRecord, value: unknown, path: string): number {
+  const n = fixedSize(spec.type);
+  if (n >= 0) return n;
+  switch (spec.type) {
+    case 'string':
+      return Buffer.byteLength(String(value)) + 1;
+    case 'binary':
+      return (value as Uint8Array).length;
+    case 'addr':
+      return spec.addrLen ?? addrBytes(spec, rec, value as string).length;
+    case 'nested':
+      return recordSize(spec.nested!, value as AttrRecord, `${path}.${spec.nested!.name}`);
+    case 'list': {
+      let total = 0;
+      for (const item of value as AttrRecord[]) total += 4 + align4(recordSize(spec.nested!, item, path));
+      return total;
+    }
+    case 'struct32':
+      return 4 * spec.fields!.length;
+    default:
+      throw new TypeError(`${path}: unsupported attribute type ${spec.type}`);
+  }
+}
+
+/** Bytes that a record of attributes takes on the wire (each attribute padded). */
+export function recordSize(schema: Schema, rec: AttrRecord, path = schema.name): number {
+  let total = 0;
+  for (const key in rec) {
+    if (key === 'unknown') continue;
+    const spec = schema.attrs[key];
+    const value = rec[key];
+    if (value === undefined || value === false) continue;
+    if (!spec) throw new TypeError(`${path}: unknown attribute key '${key}'`);
+    total += 4 + align4(payloadSize(spec, rec, value, path));
+  }
+  for (const u of rec.unknown ?? []) total += 4 + align4(u.bytes.length);
+  return total;
+}
+
+/** Writes a record's attributes at `off`; returns the offset after them. Padding is zeroed. */
+export function writeRecord(buf: Buffer, off: number, schema: Schema, rec: AttrRecord): number {
+  for (const key in rec) {
+    if (key === 'unknown') continue;
+    const value = rec[key];
+    if (value === undefined || value === false) continue;
+    off = writeAttr(buf, off, schema, schema.attrs[key]!, rec, value);
+  }
+  for (const u of rec.unknown ?? []) {
+    buf.writeUInt16LE(4 + u.bytes.length, off);
+    buf.writeUInt16LE(u.id | u.flags, off + 2);
+    u.bytes.copy(buf, off + 4);
+    off = zeroPad(buf, off + 4 + u.bytes.length);
+  }
+  return off;
+}
+
+function zeroPad(buf: Buffer, end: number): number {
+  const padded = align4(end);
+  if (padded > end) buf.fill(0, end, padded);
+  return padded;
+}
+
+function writeAttr(buf: Buffer, off: number, schema: Schema, spec: AttrSpec, rec: AttrRecord, value: unknown): number {
+  const start = off;
+  let type = spec.id;
+  if (spec.netByteOrder) type |= NLA_F_NET_BYTEORDER;
+  if ((spec.type === 'nested' || spec.type === 'list') && schema.nestFlag) type |= NLA_F_NESTED;
+  buf.writeUInt16LE(type, off + 2);
+  let p = off + 4;
+  switch (spec.type) {
+    case 'u8': buf.writeUInt8(value as number, p); p += 1; break;
+    case 'u16': buf.writeUInt16LE(value as number, p); p += 2; break;
+    case 'u32': buf.writeUInt32LE((value as number) >>> 0, p); p += 4; break;
+    case 's32': buf.writeInt32LE(value as number, p); p += 4; break;
+    case 'u64': buf.writeBigUInt64LE(BigInt(value as bigint), p); p += 8; break;
+    case 'be16': buf.writeUInt16BE(value as number, p); p += 2; break;
+    case 'be32': buf.writeUInt32BE((value as number) >>> 0, p); p += 4; break;
+    case 'be64': buf.writeBigUInt64BE(BigInt(value as bigint), p); p += 8; break;
+    case 'flag': break;
+    case 'string': p += buf.write(String(value), p); buf[p++] = 0; break;
+    case 'binary': buf.set(value as Uint8Array, p); p += (value as Uint8Array).length; break;
+    case 'addr': { const b = addrBytes(spec, rec, value as string); b.copy(buf, p); p += b.length; break; }
+    case 'nested': p = writeRecord(buf, p, spec.nested!, value as AttrRecord); break;
+    case 'list': {
+      const itemType = spec.itemId! | (spec.nested!.nestFlag ? NLA_F_NESTED : 0);
+      for (const item of value as AttrRecord[]) {
+        const itemStart = p;
+        buf.writeUInt16LE(itemType, p + 2);
+        p = writeRecord(buf, p + 4, spec.nested!, item);
+        buf.writeUInt16LE(p - itemStart, itemStart);
+      }
+      break;
+    }
+    case 'struct32': {
+      const v = value as Record<string, number>;
+      for (const f of spec.fields!) { buf.writeUInt32LE((v[f] ?? 0) >>> 0, p); p += 4; }
+      break;
+    }
+  }
+  // nla_len counts the payload without padding; nests are patched once their contents are written.
+  buf.writeUInt16LE(p - start, start);
+  return zeroPad(buf, p);
+}
+
+/**
+ * Decodes the attributes in `buf[off, end)` with a schema. Unknown attributes go to `unknown`.
+ * Addresses are decoded after their siblings, since their family may come from one; `family`
+ * is the fallback when that sibling is absent (older kernels send no IPVS_DEST_ATTR_ADDR_FAMILY).
+ */
+export function decodeRecord(
+  buf: Buffer, off: number, end: number, schema: Schema, path = schema.name, family?: number,
+): AttrRecord {
+  const rec: AttrRecord = {};
+  let addrs: [string, AttrSpec, number, number][] | undefined;
+  while (off < end) {
+    if (end - off < 4) throw new DecodeError(path, `${end - off} trailing bytes, shorter than an attribute header`);
+    const len = buf.readUInt16LE(off);
+    const rawType = buf.readUInt16LE(off + 2);
+    if (len < 4) throw new DecodeError(path, `attribute length ${len} < 4`);
+    if (off + len > end) throw new DecodeError(path, `attribute length ${len} runs past the end (${end - off} bytes left)`);
+    const id = rawType & NLA_TYPE_MASK;
+    const entry = schema.byId.get(id);
+    const p = off + 4;
+    const q = off + len;
+    if (!entry) {
+      (rec.unknown ??= []).push({ id, flags: rawType & ~NLA_TYPE_MASK, bytes: Buffer.from(buf.subarray(p, q)) });
+    } else {
+      const [key, spec] = entry;
+      if (spec.type === 'addr') (addrs ??= []).push([key, spec, p, q]);
+      else rec[key] = decodeValue(buf, p, q, spec, `${path}.${key}`, family);
+    }
+    off += align4(len);
+  }
+  for (const [key, spec, p, q] of addrs ?? []) {
+    const sibling = spec.familyFrom ? (rec[spec.familyFrom] as number | undefined) : undefined;
+    rec[key] = formatAddress(buf.subarray(p, q), sibling ?? (spec.familyFrom ? family : undefined), `${path}.${key}`);
+  }
+  return rec;
+}
+
+function need(len: number, n: number, path: string): void {
+  if (len < n) throw new DecodeError(path, `attribute length ${len} < ${n}`);
+}
+
+function decodeValue(buf: Buffer, p: number, q: number, spec: AttrSpec, path: string, family?: number): unknown {
+  const len = q - p;
+  const n = fixedSize(spec.type);
+  if (n > 0) need(len, n, path);
+  switch (spec.type) {
+    case 'u8': return buf.readUInt8(p);
+    case 'u16': return buf.readUInt16LE(p);
+    case 'u32': return buf.readUInt32LE(p);
+    case 's32': return buf.readInt32LE(p);
+    case 'u64': return buf.readBigUInt64LE(p);
+    case 'be16': return buf.readUInt16BE(p);
+    case 'be32': return buf.readUInt32BE(p);
+    case 'be64': return buf.readBigUInt64BE(p);
+    case 'flag': return true;
+    case 'string': {
+      let e = q;
+      while (e > p && buf[e - 1] === 0) e--;
+      return buf.toString('utf8', p, e);
+    }
+    case 'binary': return Buffer.from(buf.subarray(p, q));
+    case 'nested': return decodeRecord(buf, p, q, spec.nested!, path, family);
+    case 'list': {
+      const items: AttrRecord[] = [];
+      let o = p;
+      while (o < q) {
+        if (q - o < 4) throw new DecodeError(path, `${q - o} trailing bytes in list`);
+        const l = buf.readUInt16LE(o);
+        if (l < 4 || o + l > q) throw new DecodeError(path, `list item length ${l} out of bounds`);
+        items.push(decodeRecord(buf, o + 4, o + l, spec.nested!, `${path}[${items.length}]`, family));
+        o += align4(l);
+      }
+      return items;
+    }
+    case 'struct32': {
+      need(len, 4 * spec.fields!.length, path);
+      const out: Record<string, number> = {};
+      spec.fields!.forEach((f, i) => { out[f] = buf.readUInt32LE(p + 4 * i); });
+      return out;
+    }
+    default:
+      throw new DecodeError(path, `unsupported attribute type ${spec.type}`);
+  }
+}
+

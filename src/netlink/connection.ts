@@ -1,0 +1,111 @@
+import { native, type NativeError, type NativeSocket, type OpenOptions } from '../native';
+import { encodeMessages, type OutMessage } from './message';
+import { matchReplies, type MessageOutcome } from './protocol';
+import { NetlinkError } from './errors';
+
+/** Options of one exchange with the kernel. */
+export interface ExchangeOptions {
+  /** Give up when the kernel is silent this long (ms). Default 10 s. */
+  timeoutMs?: number;
+  /** Send no further chunks once a message has been refused. */
+  stopOnError?: boolean;
+  /** Upper bound on messages per sendmsg. */
+  maxChunkMessages?: number;
+  /** Cancels at a chunk boundary; what was applied is reported. */
+  signal?: AbortSignal;
+}
+
+/** The request, the raw replies, and one outcome per request message. */
+export interface Exchange {
+  request: Buffer;
+  replies: Buffer;
+  outcomes: MessageOutcome[];
+  /** A transport failure that cut the exchange short (time-out, cancellation, overflow). */
+  error: NativeError | null;
+}
+
+/** Opens a socket, turning the addon's system error into a NetlinkError in the user's terms. */
+function openSocket(protocol: number, options: OpenOptions): NativeSocket {
+  try {
+    return native().open(protocol, options);
+  } catch (err) {
+    const e = err as Partial<NativeError> & Error;
+    if (typeof e.code !== 'string' || typeof e.errno !== 'number') throw err;
+    const netns = options.netns;
+    const detail = e.code === 'ENOENT' && netns ? `network namespace ${netns} does not exist`
+      : e.code === 'EINVAL' && netns ? `${netns} is not a network namespace`
+        : e.code === 'EPERM' || e.code === 'EACCES' ? 'not permitted: entering a namespace or opening netlink needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)'
+          : e.message;
+    throw new NetlinkError({ code: e.code, errno: e.errno, op: 'netlink.open', syscall: e.syscall ?? 'open', detail });
+  }
+}
+
+let seqBase = (Date.now() & 0x3fffffff) >>> 0;
+
+/**
+ * One netlink socket of one protocol in one network namespace, with its sequence numbers.
+ * Exchanges are queued: the kernel serves one dump per socket at a time.
+ */
+export class Connection {
+  private sock: NativeSocket | null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private tainted = false;
+  private closed = false;
+
+  constructor(
+    readonly protocol: number,
+    private readonly openOptions: OpenOptions,
+  ) {
+    this.sock = openSocket(protocol, openOptions);
+  }
+
+  /** Encodes `msgs` into one buffer, sends it through the native engine, matches the replies. */
+  exchange(msgs: readonly OutMessage[], options: ExchangeOptions = {}): Promise<Exchange> {
+    const run = this.tail.then(() => this.run(msgs, options));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(msgs: readonly OutMessage[], options: ExchangeOptions): Promise<Exchange> {
+    if (this.closed) {
+      throw new NetlinkError({ code: 'EBADF', errno: -9, op: 'netlink', detail: 'the handle is closed' });
+    }
+    const binding = native();
+    if (this.tainted || !this.sock) {
+      // A cancelled or timed-out exchange may have left a dump open on the old socket.
+      if (this.sock) binding.close(this.sock);
+      this.sock = openSocket(this.protocol, this.openOptions);
+      this.tainted = false;
+    }
+    const sock = this.sock;
+    const first = seqBase;
+    seqBase = (seqBase + msgs.length + 1) >>> 0;
+    if (seqBase < first) seqBase = 1;
+    const request = encodeMessages(msgs, first);
+    const onAbort = () => binding.cancel(sock);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) {
+        return { request, replies: Buffer.alloc(0), outcomes: matchReplies(request, Buffer.alloc(0), 0), error: { code: 'ECANCELED', errno: -125, syscall: 'transact' } };
+      }
+      const r = await binding.transact(sock, request, {
+        ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+        ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
+        stopOnError: options.stopOnError ?? false,
+      });
+      if (r.error) this.tainted = true;
+      const outcomes = matchReplies(request, r.replies, r.doneBytes);
+      if (r.dumpInterrupted && !outcomes.some((o) => o.interrupted)) outcomes.forEach((o) => { o.interrupted = true; });
+      return { request, replies: r.replies, outcomes, error: r.error };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Closes the socket now; an exchange in flight ends with ECANCELED. Idempotent. */
+  close(): void {
+    this.closed = true;
+    if (this.sock) native().close(this.sock);
+    this.sock = null;
+  }
+}

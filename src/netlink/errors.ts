@@ -1,0 +1,94 @@
+import { constants } from 'node:os';
+
+/** errno number (positive) to its name, from Node's own table (`os.constants.errno`). */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(constants.errno)) {
+  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
+}
+
+/** The symbolic name of an errno (`'EEXIST'`), or `'E<number>'` when the table lacks it. */
+export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  return ERRNO_NAMES.get(n) ?? `E${n}`;
+}
+
+/** The kernel's extended acknowledgement, when it sent one (NETLINK_EXT_ACK). */
+export interface ExtAck {
+  /** NLMSGERR_ATTR_MSG: the kernel's own words. */
+  message?: string;
+  /** NLMSGERR_ATTR_OFFS: byte offset of the offending attribute within the request. */
+  offset?: number;
+}
+
+/** Fields of a {@link NetlinkError}. */
+export interface NetlinkErrorInit {
+  /** Symbolic code: `'EEXIST'`, `'ESRCH'`, `'ETIMEDOUT'`, or a family's own such as `'IPSET_ERR_EXIST'`. */
+  code: string;
+  /** Negative errno, as Node's own system errors carry it. */
+  errno: number;
+  /** The operation, named as the facade names it: `'ipvs.addService'`. */
+  op: string;
+  /** The operation's index in its batch, when it was part of one. */
+  index?: number;
+  /** What the kernel said beyond the errno. */
+  extack?: ExtAck;
+  /** The system call, for errors of the transport rather than of a request. */
+  syscall?: string;
+  /** A sentence in the user's terms; the code is appended in parentheses. */
+  detail?: string;
+}
+
+/**
+ * A refusal from the kernel, or a failure of the netlink transport, for one operation.
+ *
+ * The message reads `op: detail (CODE)`, e.g.
+ * `ipvs.addDestination: service 10.0.0.1:80/tcp not defined (ESRCH)`.
+ */
+export class NetlinkError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly op: string;
+  readonly index: number | undefined;
+  readonly extack: ExtAck | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(init: NetlinkErrorInit) {
+    const detail = init.detail ?? init.extack?.message ?? defaultDetail(init.code);
+    const kernelSaid = init.detail && init.extack?.message ? ` [kernel: ${init.extack.message}]` : '';
+    const where = init.index === undefined ? '' : ` (operation #${init.index})`;
+    super(`${init.op}${where}: ${detail}${kernelSaid} (${init.code})`);
+    this.name = 'NetlinkError';
+    this.code = init.code;
+    this.errno = init.errno;
+    this.op = init.op;
+    this.index = init.index;
+    this.extack = init.extack;
+    this.syscall = init.syscall;
+  }
+}
+
+function defaultDetail(code: string): string {
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      return 'operation not permitted: this needs CAP_NET_ADMIN (run as root or grant the capability)';
+    case 'ETIMEDOUT':
+      return 'the kernel did not answer in time';
+    case 'ENOBUFS':
+      return 'the receive buffer overflowed: the outcome is unknown, read the state back to find out';
+    case 'ECANCELED':
+      return 'cancelled';
+    default:
+      return 'the kernel refused the request';
+  }
+}
+
+/** Malformed bytes from the kernel (or a fixture), with the path to what was being decoded. */
+export class DecodeError extends Error {
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(`${path}: ${detail}`);
+    this.name = 'DecodeError';
+    this.path = path;
+  }
+}

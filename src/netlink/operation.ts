@@ -1,0 +1,86 @@
+import type { Connection, ExchangeOptions } from './connection';
+import type { OutMessage } from './message';
+import type { MessageOutcome } from './protocol';
+import { NetlinkError, errnoName } from './errors';
+
+/**
+ * One change or query, ready to travel in a batch: its message, how to explain a refusal in the
+ * user's terms, and how to turn the kernel's replies into a result.
+ */
+export interface Operation<T = void> {
+  /** Facade name: `'ipvs.addService'`. */
+  op: string;
+  message: OutMessage;
+  /** Per-operation meaning of an error code (ESRCH on a destination call means "no such service"). */
+  explain?: (code: string) => string | undefined;
+  /** Turns the replies into a result (for GETs and dumps). */
+  decode?: (replies: Buffer, outcome: MessageOutcome) => T;
+}
+
+/** What became of one operation of a batch. */
+export type OperationResult<T = unknown> =
+  | { status: 'ok'; value: T }
+  | { status: 'error'; error: NetlinkError }
+  /** The exchange stopped before the kernel was known to have processed it. */
+  | { status: 'unknown'; error: NetlinkError };
+
+/** The error for a refused operation, with the per-operation explanation. */
+export function refusal(o: Operation<unknown>, outcome: MessageOutcome, index?: number): NetlinkError {
+  const code = errnoName(outcome.errno);
+  const detail = o.explain?.(code);
+  return new NetlinkError({
+    code, errno: outcome.errno, op: o.op,
+    ...(index !== undefined && { index }),
+    ...(outcome.extack && { extack: outcome.extack }),
+    ...(detail && { detail }),
+  });
+}
+
+/**
+ * Sends operations in one exchange (one buffer, paced by the native engine) and returns one
+ * result per operation, in order. Not atomic: the kernel applies each message on its own.
+ */
+export async function runOperations(
+  conn: Connection,
+  ops: readonly Operation<unknown>[],
+  options: ExchangeOptions & { indexBase?: number } = {},
+): Promise<OperationResult[]> {
+  const ex = await conn.exchange(ops.map((o) => o.message), options);
+  const base = options.indexBase;
+  return ops.map((o, i): OperationResult => {
+    const outcome = ex.outcomes[i]!;
+    const index = base === undefined ? undefined : base + i;
+    if (outcome.status === 'error') return { status: 'error', error: refusal(o, outcome, index) };
+    if (outcome.status === 'unknown') {
+      const e = ex.error ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
+      return {
+        status: 'unknown',
+        error: new NetlinkError({ code: e.code, errno: e.errno, op: o.op, syscall: e.syscall, ...(index !== undefined && { index }) }),
+      };
+    }
+    if (outcome.interrupted) {
+      return {
+        status: 'error',
+        error: new NetlinkError({
+          code: 'EDUMPINTR', errno: -4, op: o.op, ...(index !== undefined && { index }),
+          detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
+        }),
+      };
+    }
+    try {
+      return { status: 'ok', value: o.decode ? o.decode(ex.replies, outcome) : undefined };
+    } catch (err) {
+      return { status: 'error', error: err as NetlinkError };
+    }
+  });
+}
+
+/** Runs one operation and returns its value, or throws its error. Retries interrupted dumps. */
+export async function runOne<T>(conn: Connection, o: Operation<T>, options: ExchangeOptions = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const [r] = await runOperations(conn, [o as Operation<unknown>], options);
+    if (r!.status === 'ok') return r!.value as T;
+    if (r!.error.code === 'EDUMPINTR' && attempt < 3) continue;
+    throw r!.error;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The only module that loads the C++ addon (src-native/). It declares the binding's exact shape;
+ * every other module imports these types and calls {@link native} for the functions.
+ *
+ * The addon is loaded on first use, not at import, so the pure codec modules can be imported (and
+ * tested) on any platform.
+ *
+ * @module
+ */
+import * as path from 'node:path';
+
+/** Netlink protocol numbers from `<linux/netlink.h>`. */
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+export const NETLINK_GENERIC = 16;
+
+/** An open netlink socket: an opaque handle made by {@link Binding.open}. */
+export interface NativeSocket {
+  readonly __nativeSocket: true;
+}
+
+/** Options of {@link Binding.open}. */
+export interface OpenOptions {
+  /** Network namespace to open the socket in: a path such as `/run/netns/NAME` or `/proc/PID/ns/net`. Absent or null: the caller's. */
+  netns?: string | null;
+  /** Receive buffer in bytes: SO_RCVBUFFORCE, falling back silently to SO_RCVBUF (capped by `net.core.rmem_max`). The kernel doubles the value. */
+  rcvbuf?: number;
+  /** Send buffer in bytes; at least 4 MiB is asked for (SO_SNDBUFFORCE, falling back to SO_SNDBUF capped by `net.core.wmem_max`). */
+  sndbuf?: number;
+  /** NETLINK_EXT_ACK: error replies carry the kernel's message and the offending attribute's offset. Default true. */
+  extAck?: boolean;
+  /** NETLINK_CAP_ACK: error replies do not echo the whole request. Default true. */
+  capAck?: boolean;
+  /** NETLINK_GET_STRICT_CHK: strict checking of GET and dump requests (Linux 4.20+; ignored on older kernels). Default false. */
+  strictCheck?: boolean;
+}
+
+/** Options of {@link Binding.transact}. */
+export interface TransactOptions {
+  /** Longest wait, in milliseconds, without a reply belonging to the request. Default 10000. */
+  timeoutMs?: number;
+  /** Bytes per sendmsg (further capped by the socket's send buffer). A single larger message is still sent, alone. Default 262144. */
+  maxChunkBytes?: number;
+  /**
+   * Upper bound on messages per sendmsg. The engine always keeps every reply to one chunk within
+   * the socket's actual SO_RCVBUF, counting 1536 bytes per message plus twice its length (an error
+   * reply may echo its request); so by default `floor(rcvbuf / 1536)` small messages. Set it lower
+   * for non-dump GETs, whose data replies are larger than an ack (a few KiB each).
+   */
+  maxChunkMessages?: number;
+  /** Send no further chunk after a chunk that drew an error reply. Default false. */
+  stopOnError?: boolean;
+}
+
+/** A failed system call, as Node's own system errors describe one. */
+export interface NativeError {
+  /** `'ENOBUFS'`, `'ETIMEDOUT'`, `'ECANCELED'`, ... */
+  code: string;
+  /** Negative errno. */
+  errno: number;
+  /** The call that failed: `'recvmsg'`, `'sendmsg'`, `'poll'`; `'cancel'` or `'close'` for ECANCELED. */
+  syscall: string;
+}
+
+/** The outcome of one {@link Binding.transact}. */
+export interface TransactResult {
+  /** Every reply whose seq is one of the request's, each NLMSG_ALIGNed, in arrival order. */
+  replies: Buffer;
+  /** Bytes of the request handed to the kernel. */
+  sentBytes: number;
+  /** Length of the request prefix (whole chunks) known to be fully processed: acked or dump done. */
+  doneBytes: number;
+  /** Some reply carried NLM_F_DUMP_INTR: a dump saw the kernel's state change; retry it. */
+  dumpInterrupted: boolean;
+  /**
+   * Why the transaction ended early, or null. ENOBUFS: the kernel dropped a reply, so the outcome
+   * of the unacknowledged part is unknown (read back by dumping). ETIMEDOUT: no reply within
+   * timeoutMs. ECANCELED: {@link Binding.cancel} or {@link Binding.close}. EMSGSIZE: a reply did
+   * not fit the receive buffer. Others: the failed syscall's errno.
+   */
+  error: NativeError | null;
+}
+
+/** The addon's exports. */
+export interface Binding {
+  /**
+   * Opens and binds a netlink socket (the kernel assigns the port id).
+   * @throws Error with code/errno/syscall, e.g. ENOENT (`open`: no such netns path), EINVAL
+   *   (`setns`: not a network namespace), EPERM (`setns`: needs CAP_SYS_ADMIN), EPROTONOSUPPORT
+   *   (`socket`: protocol not built in). TypeError/RangeError for bad arguments.
+   */
+  open(protocol: number, options?: OpenOptions): NativeSocket;
+  /**
+   * Sends `request` (one or more whole netlink messages; copied at call time, so the Buffer may be
+   * reused at once) in paced chunks, setting NLM_F_ACK on the last message of every non-dump
+   * chunk, and collects the replies by seq. Each message should carry its own seq. Runs on a
+   * libuv worker thread. Resolves for I/O failures (see {@link TransactResult.error}).
+   * @throws TypeError synchronously for a Buffer that is not a sequence of netlink messages.
+   * @returns a Promise rejected with code EBUSY while another transact runs on this socket, and
+   *   EBADF once the socket is closed.
+   */
+  transact(sock: NativeSocket, request: Buffer, options?: TransactOptions): Promise<TransactResult>;
+  /** Makes an in-flight transact resolve promptly with error ECANCELED; a no-op when idle. */
+  cancel(sock: NativeSocket): void;
+  /** Closes the socket; idempotent. An in-flight transact resolves with ECANCELED and the fd closes when it has finished. */
+  close(sock: NativeSocket): void;
+  /** The socket's netlink port id (nl_pid). @throws EBADF once closed. */
+  portId(sock: NativeSocket): number;
+  /** The socket's actual SO_RCVBUF in bytes (the kernel doubles what was asked). @throws EBADF once closed. */
+  rcvbuf(sock: NativeSocket): number;
+}
+
+let binding: Binding | undefined;
+
+/**
+ * The addon, loaded on first call from `build/` or `prebuilds/` at the package root (one level
+ * above both `src/` and `dist/`).
+ * @throws Error on any platform but Linux.
+ */
+export function native(): Binding {
+  if (binding === undefined) {
+    if (process.platform !== 'linux') {
+      throw new Error(`ipvs: needs Linux; this is ${process.platform}`);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => Binding;
+    binding = load(path.join(__dirname, '..'));
+  }
+  return binding;
+}

@@ -11,7 +11,7 @@ export interface ExchangeOptions {
   stopOnError?: boolean;
   /** Upper bound on messages per sendmsg. */
   maxChunkMessages?: number;
-  /** Cancels at a chunk boundary; what was applied is reported. */
+  /** Cancels promptly, even while waiting for a chunk's replies; messages whose fate is unknown say so. */
   signal?: AbortSignal;
 }
 
@@ -49,12 +49,11 @@ let seqBase = (Date.now() & 0x3fffffff) >>> 0;
 export class Connection {
   private sock: NativeSocket | null;
   private tail: Promise<unknown> = Promise.resolve();
-  private tainted = false;
   private closed = false;
 
   constructor(
     readonly protocol: number,
-    private readonly openOptions: OpenOptions,
+    openOptions: OpenOptions,
   ) {
     this.sock = openSocket(protocol, openOptions);
   }
@@ -71,13 +70,8 @@ export class Connection {
       throw new NetlinkError({ code: 'EBADF', errno: -9, op: 'netlink', detail: 'the handle is closed' });
     }
     const binding = native();
-    if (this.tainted || !this.sock) {
-      // A cancelled or timed-out exchange may have left a dump open on the old socket.
-      if (this.sock) binding.close(this.sock);
-      this.sock = openSocket(this.protocol, this.openOptions);
-      this.tainted = false;
-    }
-    const sock = this.sock;
+    // The engine drains what a cancelled or timed-out exchange left queued, so the socket stays usable.
+    const sock = this.sock!;
     const first = seqBase;
     seqBase = (seqBase + msgs.length + 1) >>> 0;
     if (seqBase < first) seqBase = 1;
@@ -93,7 +87,6 @@ export class Connection {
         ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
         stopOnError: options.stopOnError ?? false,
       });
-      if (r.error) this.tainted = true;
       const outcomes = matchReplies(request, r.replies, r.doneBytes);
       if (r.dumpInterrupted && !outcomes.some((o) => o.interrupted)) outcomes.forEach((o) => { o.interrupted = true; });
       return { request, replies: r.replies, outcomes, error: r.error };

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The `ipvs` command: ipvsadm-, ipset- and ip-compatible verbs over the library's public API.
+ * Each family's verbs live in their own module and are listed in `commands` below.
+ */
+import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
+
+const commands: Record<string, Command> = {
+};
+
+const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';
+
+function help(): string {
+  const width = Math.max(0, ...Object.keys(commands).map((k) => k.length));
+  return USAGE + '\ncommands:\n' + Object.entries(commands)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n') + '\n';
+}
+
+/** Splits off the global options; `--netns NAME` without a slash means `/run/netns/NAME` (as `ip netns`). */
+export function parseGlobal(argv: string[]): { global: GlobalOptions; rest: string[] } {
+  const global: GlobalOptions = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    let value: string | undefined;
+    if (a === '--netns' || a === '-n') value = argv[++i];
+    else if (a.startsWith('--netns=')) value = a.slice('--netns='.length);
+    else { rest.push(a); continue; }
+    if (!value) throw new UsageError('--netns needs a namespace name or path');
+    global.netns = value.includes('/') ? value : `/run/netns/${value}`;
+  }
+  return { global, rest };
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit status. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { global, rest } = parseGlobal(argv);
+    const [name, ...args] = rest;
+    if (!name || name === 'help' || name === '--help' || name === '-h') {
+      io.out(help());
+      return name ? 0 : 2;
+    }
+    const cmd = commands[name];
+    if (!cmd) throw new UsageError(`unknown command '${name}'`);
+    return await cmd.run(args, global, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`ipvs: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(`ipvs: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/* c8 ignore start */
+if (require.main === module) {
+  const io: CliIo = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+  main(process.argv.slice(2), io).then((code) => { process.exitCode = code; });
+}
+/* c8 ignore stop */

@@ -1,0 +1,28 @@
+/** Where a CLI command reads and writes; tests pass their own. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** The whole of standard input (for restore). */
+  readStdin(): Promise<string>;
+}
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  /** Network namespace path (`--netns NAME` becomes `/run/netns/NAME`). */
+  netns?: string;
+}
+
+/** A top-level verb: `ipvs list`, `ipvs set ...`. Returns the exit status. */
+export interface Command {
+  /** One line for `ipvs help`. */
+  summary: string;
+  run(args: string[], global: GlobalOptions, io: CliIo): Promise<number>;
+}
+
+/** A usage mistake: printed with the command's usage, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// `npm test`: the unit tests on this host, then the kernel tests on a kernel with IPVS: directly
+// when this host is root and has IPVS, otherwise in one User-Mode Linux boot for the whole suite
+// (scripts/vm/run.mjs). Kernel tests never skip silently.
+//
+//   node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args, e.g. file filters>]
+//
+// Prints a summary per suite and, as its last line, `N passed, N failed` (what CI reads).
+// Exits non-zero if any test failed, a suite's vitest run failed, or the kernel suite could not run.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HarnessError, repoRoot, runAsRoot } from './vm/run.mjs';
+
+const USAGE = 'usage: node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args>]';
+
+function parseArgs(argv) {
+  const opts = { unit: true, kernel: true, extra: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      opts.extra = argv.slice(i + 1);
+      break;
+    }
+    if (a === '--unit-only') opts.kernel = false;
+    else if (a === '--kernel-only') opts.unit = false;
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else {
+      process.stderr.write(`test.mjs: unknown argument ${a}\n${USAGE}\n`);
+      process.exit(2);
+    }
+  }
+  if (!opts.unit && !opts.kernel) {
+    process.stderr.write('test.mjs: --unit-only and --kernel-only together select nothing\n');
+    process.exit(2);
+  }
+  return opts;
+}
+
+function vitestBin() {
+  const bin = path.join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+  if (!fs.existsSync(bin)) throw new HarnessError(`vitest is not installed (${bin} is missing): run npm install`);
+  return bin;
+}
+
+// Results go under .vm/ (gitignored): the VM writes there through hostfs and we read them here.
+function reportPath(suite) {
+  const dir = path.join(repoRoot, '.vm', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${suite}.json`);
+  fs.rmSync(file, { force: true });
+  return file;
+}
+
+function vitestArgs(config, report, extra) {
+  return [
+    process.execPath, vitestBin(), 'run', '--config', config,
+    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, '--passWithNoTests',
+    ...extra,
+  ];
+}
+
+/** Counts from vitest's JSON report. A file that fails to load has no tests but counts as a failure. */
+function readReport(file) {
+  let json;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  const brokenFiles = (json.testResults ?? []).filter(
+    (f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0,
+  );
+  return {
+    files: (json.testResults ?? []).length,
+    passed: json.numPassedTests ?? 0,
+    failed: (json.numFailedTests ?? 0) + brokenFiles.length,
+    skipped: (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0),
+    brokenFiles: brokenFiles.map((f) => path.relative(repoRoot, f.name)),
+  };
+}
+
+function runUnit(extra) {
+  const report = reportPath('unit');
+  const [cmd, ...args] = vitestArgs('vitest.unit.config.ts', report, extra);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, sig) => resolve({ code: code ?? 128 + (os.constants.signals[sig] ?? 0), counts: readReport(report) }));
+  });
+}
+
+function addonStatus() {
+  const built = path.join(repoRoot, 'build', 'Release', 'ipvs_native.node');
+  if (fs.existsSync(built)) return null;
+  const prebuilds = path.join(repoRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (fs.existsSync(prebuilds) && fs.readdirSync(prebuilds).some((f) => f.endsWith('.node'))) return null;
+  return (
+    `the native addon is not built (no ${path.relative(repoRoot, built)} and no ` +
+    `${path.relative(repoRoot, prebuilds)}/*.node): run \`npm run build\`. Kernel tests that load it will fail.`
+  );
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const fmtCounts = (c) => `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const summary = [];
+  let passed = 0;
+  let failed = 0;
+
+  if (opts.unit) {
+    process.stdout.write('\n== unit tests (this host) ==\n');
+    const r = await runUnit(opts.extra);
+    const c = r.counts;
+    if (!c) {
+      failed += 1;
+      summary.push(`unit tests: vitest exited with status ${r.code} and wrote no report`);
+    } else {
+      passed += c.passed;
+      failed += c.failed;
+      let line = `unit tests: ${fmtCounts(c)}`;
+      if (c.files === 0) line = `unit tests: no test files found (${opts.extra.length ? 'none matched the filter' : 'test/unit/**/*.test.ts'}); nothing ran`;
+      if (c.brokenFiles.length) line += `; failed to load: ${c.brokenFiles.join(', ')}`;
+      if (r.code !== 0 && c.failed === 0) {
+        failed += 1;
+        line += `; vitest exited with status ${r.code} (errors outside tests, see above)`;
+      }
+      summary.push(line);
+    }
+  }
+
+  if (opts.kernel) {
+    process.stdout.write('\n== kernel tests (root, kernel with IPVS) ==\n');
+    const addon = addonStatus();
+    if (addon) process.stderr.write(`test.mjs: warning: ${addon}\n`);
+    const report = reportPath('kernel');
+    try {
+      const r = await runAsRoot(vitestArgs('vitest.kernel.config.ts', report, opts.extra), { cwd: repoRoot });
+      const where = r.where === 'host' ? `ran directly on this host (Linux ${r.kernel})` : `ran in UML VM (Linux ${r.kernel})`;
+      const c = readReport(report);
+      if (!c) {
+        failed += 1;
+        summary.push(`kernel tests: vitest exited with status ${r.code} and wrote no report; ${where}`);
+      } else if (c.files === 0 && opts.extra.length === 0) {
+        failed += 1;
+        summary.push(`kernel tests: no test files found under test/kernel/; ${where}`);
+      } else {
+        passed += c.passed;
+        failed += c.failed;
+        let line = `kernel tests: ${fmtCounts(c)}, ${where}`;
+        if (c.files === 0) line = `kernel tests: no file matched the filter; ${where}`;
+        if (r.bootMs) line += `, booted in ${(r.bootMs / 1000).toFixed(1)} s`;
+        if (c.brokenFiles.length) line += `; failed to load: ${c.brokenFiles.join(', ')}`;
+        if (r.code !== 0 && c.failed === 0) {
+          failed += 1;
+          line += `; vitest exited with status ${r.code} (errors outside tests, see above)`;
+        }
+        summary.push(line);
+      }
+    } catch (err) {
+      if (!(err instanceof HarnessError)) throw err;
+      failed += 1;
+      summary.push(`kernel tests: could not run: ${err.message}`);
+    }
+  } else {
+    summary.push(
+      'kernel tests: skipped (--unit-only). They need root and a kernel with IPVS and dummy links, ' +
+        "or Debian's user-mode-linux package to boot one; `npm run test:kernel` runs them.",
+    );
+  }
+
+  process.stdout.write(`\n${summary.join('\n')}\n`);
+  process.stdout.write(`total time ${((Date.now() - started) / 1000).toFixed(1)} s, ${plural(passed + failed, 'test')} counted\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`test.mjs: ${err instanceof HarnessError ? err.message : err.stack}\n`);
+    process.stdout.write('0 passed, 1 failed\n');
+    process.exitCode = 1;
+  },
+);

@@ -60,8 +60,10 @@ describe('IPVS first slice', () => {
     await netns().run('ipvsadm', ['-a', '-u', '[fd00::1]:53', '-r', '[fd00::2]:5353', '-g', '-w', '7']);
     const v6 = { protocol: 'udp', address: 'fd00::1', port: 53 } as const;
     expect(await h.ipvs.getService(v6)).toMatchObject({ ...v6, family: 'inet6', scheduler: 'wlc', netmask: 128 });
-    expect(await h.ipvs.listDestinations(v6)).toMatchObject([{ address: 'fd00::2', port: 5353, forwarding: 'route', weight: 7, family: 'inet6' }]);
+    // direct routing cannot change the port: ipvsadm sends the service's port for a -g destination
+    expect(await h.ipvs.listDestinations(v6)).toMatchObject([{ address: 'fd00::2', port: 53, forwarding: 'route', weight: 7, family: 'inet6' }]);
     await h.ipvs.deleteService(v6);
+    expect((await netns().run('ipvsadm', ['-Sn'])).stdout).not.toContain('fd00::1');
   });
 
   it('deletes the service and it is gone for the library and for ipvsadm', async () => {

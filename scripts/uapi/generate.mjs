@@ -32,6 +32,9 @@ const modules = [
       IPPROTO_TCP: 'IPPROTO_TCP',
       IPPROTO_UDP: 'IPPROTO_UDP',
       IPPROTO_SCTP: 'IPPROTO_SCTP',
+      IPPROTO_UDPLITE: 'IPPROTO_UDPLITE',
+      IPPROTO_ICMP: 'IPPROTO_ICMP',
+      IPPROTO_ICMPV6: 'IPPROTO_ICMPV6',
     },
     extraIncludes: ['sys/socket.h', 'netinet/in.h'],
   },
@@ -64,9 +67,19 @@ const modules = [
     prefixes: ['RTM_NEW', 'RTM_DEL', 'RTM_GET', 'RTM_SET', 'RTMGRP_', 'RTNLGRP_', 'RT_SCOPE_'],
     extras: { SIZEOF_IFINFOMSG: 'sizeof(struct ifinfomsg)', SIZEOF_IFADDRMSG: 'sizeof(struct ifaddrmsg)' },
   },
-  { file: 'if-addr.ts', header: 'linux/if_addr.h', prefixes: ['IFA_'] },
-  { file: 'if-link.ts', header: 'linux/if_link.h', prefixes: ['IFLA_INFO_', 'IFLA_IFNAME', 'IFLA_MTU', 'IFLA_LINK', 'IFLA_ADDRESS', 'IFLA_OPERSTATE', 'IFLA_LINKINFO', 'IFLA_GROUP', 'IFLA_TXQLEN', 'IFLA_IFALIAS', 'IFLA_MASTER', 'IFLA_NET_NS_FD', 'IFLA_NET_NS_PID', 'IFLA_BROADCAST'] },
-  { file: 'if.ts', header: 'linux/if.h', prefixes: ['IFF_', 'IFNAMSIZ'], extraIncludes: ['sys/socket.h'] },
+  { file: 'if-addr.ts', header: 'linux/if_addr.h', prefixes: ['IFA_'], extras: { SIZEOF_IFA_CACHEINFO: 'sizeof(struct ifa_cacheinfo)' } },
+  { file: 'if-link.ts', header: 'linux/if_link.h', prefixes: ['IFLA_INFO_', 'IFLA_IFNAME', 'IFLA_MTU', 'IFLA_LINK', 'IFLA_ADDRESS', 'IFLA_OPERSTATE', 'IFLA_LINKINFO', 'IFLA_GROUP', 'IFLA_TXQLEN', 'IFLA_IFALIAS', 'IFLA_MASTER', 'IFLA_NET_NS_FD', 'IFLA_NET_NS_PID', 'IFLA_BROADCAST',
+    'IFLA_QDISC', 'IFLA_PROMISCUITY', 'IFLA_NUM_TX_QUEUES', 'IFLA_NUM_RX_QUEUES', 'IFLA_CARRIER', 'IFLA_MIN_MTU', 'IFLA_MAX_MTU',
+    'IFLA_ALT_IFNAME', 'IFLA_PERM_ADDRESS', 'IFLA_EXT_MASK', 'IFLA_PROTO_DOWN', 'IFLA_GSO_MAX_', 'IFLA_GRO_MAX_SIZE', 'IFLA_TSO_MAX_', 'IFLA_ALLMULTI', 'IFLA_PROP_LIST'] },
+  { file: 'if.ts', header: 'linux/if.h', prefixes: ['IFF_', 'IFNAMSIZ', 'IF_OPER_', 'IF_LINK_MODE_'], extraIncludes: ['sys/socket.h'] },
+  { file: 'if-arp.ts', header: 'linux/if_arp.h', prefixes: ['ARPHRD_'] },
+  // Type-specific ipset error codes: each set type numbers its own from IPSET_ERR_TYPE_SPECIFIC.
+  { file: 'ipset-hash.ts', header: 'linux/netfilter/ipset/ip_set_hash.h', prefixes: ['IPSET_ERR_'] },
+  { file: 'ipset-bitmap.ts', header: 'linux/netfilter/ipset/ip_set_bitmap.h', prefixes: ['IPSET_ERR_'] },
+  { file: 'ipset-list.ts', header: 'linux/netfilter/ipset/ip_set_list.h', prefixes: ['IPSET_ERR_'] },
+  // ICMP type/code numbers for ipset's `icmp:echo-request` port syntax.
+  { file: 'icmp.ts', header: 'linux/icmp.h', prefixes: ['ICMP_'], exclude: ['ICMP_FILTER'] },
+  { file: 'icmpv6.ts', header: 'linux/icmpv6.h', prefixes: ['ICMPV6_'] },
 ];
 
 /** Names with one of the prefixes: object-like #defines and enum members (never `__X`). */

@@ -26,3 +26,4 @@ export const IFA_PROTO = 11;
 export const IFA_RT_PRIORITY = 9;
 export const IFA_TARGET_NETNSID = 10;
 export const IFA_UNSPEC = 0;
+export const SIZEOF_IFA_CACHEINFO = 16;

@@ -15,6 +15,11 @@ export interface Operation<T = void> {
   explain?: (code: string) => string | undefined;
   /** Turns the replies into a result (for GETs and dumps). */
   decode?: (replies: Buffer, outcome: MessageOutcome) => T;
+  /**
+   * Builds the error for a refusal itself, for families whose errors carry more than an errno
+   * (ipset's own codes, the failing entry of a bulk add). Absent: {@link refusal}'s default.
+   */
+  refuse?: (replies: Buffer, outcome: MessageOutcome, index: number | undefined) => NetlinkError;
 }
 
 /** What became of one operation of a batch. */
@@ -25,7 +30,8 @@ export type OperationResult<T = unknown> =
   | { status: 'unknown'; error: NetlinkError };
 
 /** The error for a refused operation, with the per-operation explanation. */
-export function refusal(o: Operation<unknown>, outcome: MessageOutcome, index?: number): NetlinkError {
+export function refusal(o: Operation<unknown>, outcome: MessageOutcome, index?: number, replies?: Buffer): NetlinkError {
+  if (o.refuse && replies) return o.refuse(replies, outcome, index);
   const code = errnoName(outcome.errno);
   const detail = o.explain?.(code);
   return new NetlinkError({
@@ -50,7 +56,7 @@ export async function runOperations(
   return ops.map((o, i): OperationResult => {
     const outcome = ex.outcomes[i]!;
     const index = base === undefined ? undefined : base + i;
-    if (outcome.status === 'error') return { status: 'error', error: refusal(o, outcome, index) };
+    if (outcome.status === 'error') return { status: 'error', error: refusal(o, outcome, index, ex.replies) };
     if (outcome.status === 'unknown') {
       const e = ex.error ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
       return {

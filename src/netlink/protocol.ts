@@ -18,6 +18,11 @@ export interface MessageOutcome {
   replies: RawMessage[];
   /** A reply to this request carried NLM_F_DUMP_INTR: the dump may be inconsistent. */
   interrupted: boolean;
+  /**
+   * The NLMSG_ERROR that refused it, when one did: some families say more there than the errno
+   * (ipset echoes a bulk request with the failing entry's line number written into it).
+   */
+  errorReply?: RawMessage;
 }
 
 /**
@@ -46,6 +51,7 @@ export function matchReplies(request: Buffer, replies: Buffer, doneBytes: number
       } else {
         o.status = 'error';
         o.errno = e.errno;
+        o.errorReply = r;
         if (e.extack) o.extack = e.extack;
       }
     } else if (r.type === NLMSG_DONE) {

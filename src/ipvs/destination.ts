@@ -22,30 +22,35 @@ export type IpvsTunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
 export interface IpvsDestinationKey {
   /** Real server IPv4 or IPv6 address. */
   address: string;
-  /** Real server port; for fwmark services usually 0. */
+  /**
+   * Real server port; for fwmark services usually 0. Direct routing and tunnels cannot change the
+   * port (the packet is not rewritten): ipvsadm sends the service's port for -g and -i
+   * destinations, and so should callers that want ipvsadm's view to match.
+   */
   port: number;
 }
 
-/** Input of addDestination / editDestination (ipvsadm -a / -e). */
+/** Input of addDestination / editDestination / replaceDestination (ipvsadm -a / -e). */
 export interface IpvsDestinationOptions extends IpvsDestinationKey {
   /** Default `'route'`, as ipvsadm. */
   forwarding?: IpvsForwarding;
-  /** 0 or more (the kernel's 32-bit value); default 1. Weight 0 takes no new connections. */
+  /** The kernel's 32-bit signed weight: 0 to 2147483647 (ipvsadm stops at 65535); default 1. Weight 0 takes no new connections. */
   weight?: number;
   /** Upper connection threshold (-x); 0: none. */
   upperThreshold?: number;
-  /** Lower connection threshold (-y). */
+  /** Lower connection threshold (-y); must not exceed the upper one (the kernel answers ERANGE). */
   lowerThreshold?: number;
   /** Only with `forwarding: 'tunnel'`: encapsulation (default ipip). */
   tunnelType?: IpvsTunnelType;
-  /** Only with tunnel type gue: the UDP port. */
+  /** Only with tunnel type gue, and required there: the UDP port. */
   tunnelPort?: number;
-  /** Only with tunnel type gue or gre: checksum mode. */
+  /** Only with tunnel type gue (any) or gre (nocsum, csum): checksum mode; default nocsum. */
   tunnelChecksum?: IpvsTunnelChecksum;
 }
 
 /** A destination as the kernel reports it. */
 export interface IpvsDestination extends IpvsDestinationKey {
+  /** Family of the real server's address; differs from the service's only for tunnels. */
   family: IpFamily;
   forwarding: IpvsForwarding;
   weight: number;
@@ -54,8 +59,11 @@ export interface IpvsDestination extends IpvsDestinationKey {
   activeConns: number;
   inactiveConns: number;
   persistentConns: number;
+  /** Tunnel destinations only (kernels before 5.2 do not say: then absent). */
   tunnelType?: IpvsTunnelType;
+  /** gue tunnels only. */
   tunnelPort?: number;
+  /** gue and gre tunnels only. */
   tunnelChecksum?: IpvsTunnelChecksum;
   stats: IpvsStats;
 }
@@ -78,7 +86,7 @@ const FORWARDING_NAMES = invert(FORWARDING);
 const TUNNEL_NAMES = invert(TUNNEL);
 const CHECKSUM_NAMES = invert(CHECKSUM);
 
-function u32(v: unknown, what: string, op: string): number {
+function int31(v: unknown, what: string, op: string): number {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0x7fffffff) {
     throw new RangeError(`${op}: ${what} must be an integer 0-2147483647, got ${String(v)}`);
   }
@@ -87,10 +95,10 @@ function u32(v: unknown, what: string, op: string): number {
 
 /** The destination in text: `10.0.0.2:8080`, `[fd00::2]:8080`. */
 export function describeDestination(d: IpvsDestinationKey): string {
-  return d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+  return String(d.address).includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
 }
 
-/** Checks a destination key: IPVS_DEST_ATTR_ADDR, _PORT and _ADDR_FAMILY. */
+/** Checks a destination key: IPVS_DEST_ATTR_ADDR_FAMILY, _ADDR and _PORT (in ipvsadm's order). */
 export function destinationKeyAttrs(d: IpvsDestinationKey, op: string): AttrRecord {
   if (d === null || typeof d !== 'object') throw new TypeError(`${op}: a destination object is required`);
   const af = typeof d.address === 'string' ? familyOf(d.address) : undefined;
@@ -101,44 +109,55 @@ export function destinationKeyAttrs(d: IpvsDestinationKey, op: string): AttrReco
   return { addrFamily: af, addr: d.address, port: d.port };
 }
 
-/** Full IPVS_CMD_ATTR_DEST attributes for add/edit, with ipvsadm's defaults. */
-export function destinationAttrs(d: IpvsDestinationOptions, op: string): AttrRecord {
+/**
+ * Full IPVS_CMD_ATTR_DEST attributes for add/edit, with ipvsadm's defaults, in the order ipvsadm
+ * writes them (libipvs ipvs_nl_fill_dest_attr): the tunnel attributes always travel (zero unless
+ * tunnelling), as ipvsadm sends them; kernels before 5.2 ignore them.
+ * `serviceAf` is the service's family: only a tunnel may lead to the other family.
+ */
+export function destinationAttrs(d: IpvsDestinationOptions, op: string, serviceAf?: number): AttrRecord {
   const key = destinationKeyAttrs(d, op);
   const forwarding = d.forwarding ?? 'route';
   const fwd = FORWARDING[forwarding];
   if (fwd === undefined) {
     throw new TypeError(`${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${String(d.forwarding)}`);
   }
-  const rec: AttrRecord = {
-    ...key,
-    fwdMethod: fwd,
-    weight: u32(d.weight ?? 1, 'weight', op),
-    uThresh: u32(d.upperThreshold ?? 0, 'upperThreshold', op),
-    lThresh: u32(d.lowerThreshold ?? 0, 'lowerThreshold', op),
-  };
+  if (serviceAf !== undefined && key.addrFamily !== serviceAf && forwarding !== 'tunnel') {
+    throw new TypeError(`${op}: destination ${describeDestination(d)} is of another address family than its service; only tunnel destinations may be (as ipvsadm)`);
+  }
+  const weight = int31(d.weight ?? 1, 'weight', op);
+  const uThresh = int31(d.upperThreshold ?? 0, 'upperThreshold', op);
+  const lThresh = int31(d.lowerThreshold ?? 0, 'lowerThreshold', op);
+  if (lThresh > uThresh) {
+    throw new RangeError(`${op}: lowerThreshold ${lThresh} is above upperThreshold ${uThresh} (the kernel refuses it with ERANGE)`);
+  }
+  let tunType = 0;
+  let tunPort = 0;
+  let tunFlags = 0;
   if (forwarding !== 'tunnel') {
     if (d.tunnelType !== undefined || d.tunnelPort !== undefined || d.tunnelChecksum !== undefined) {
       throw new TypeError(`${op}: tunnel options need forwarding 'tunnel', not '${forwarding}'`);
     }
-    return rec;
-  }
-  const tunnelType = d.tunnelType ?? 'ipip';
-  if (TUNNEL[tunnelType] === undefined) throw new TypeError(`${op}: tunnelType must be ipip, gue or gre, got ${String(d.tunnelType)}`);
-  rec.tunType = TUNNEL[tunnelType];
-  if (tunnelType === 'gue') {
-    if (!Number.isInteger(d.tunnelPort) || d.tunnelPort! < 1 || d.tunnelPort! > 65535) {
-      throw new RangeError(`${op}: a gue tunnel needs tunnelPort 1-65535, got ${String(d.tunnelPort)}`);
+  } else {
+    const tunnelType = d.tunnelType ?? 'ipip';
+    if (TUNNEL[tunnelType] === undefined) throw new TypeError(`${op}: tunnelType must be ipip, gue or gre, got ${String(d.tunnelType)}`);
+    tunType = TUNNEL[tunnelType];
+    if (tunnelType === 'gue') {
+      if (!Number.isInteger(d.tunnelPort) || d.tunnelPort! < 1 || d.tunnelPort! > 65535) {
+        throw new RangeError(`${op}: a gue tunnel needs tunnelPort 1-65535, got ${String(d.tunnelPort)}`);
+      }
+      tunPort = d.tunnelPort!;
+    } else if (d.tunnelPort !== undefined) {
+      throw new TypeError(`${op}: tunnelPort applies to gue tunnels only`);
     }
-    rec.tunPort = d.tunnelPort;
-  } else if (d.tunnelPort !== undefined) {
-    throw new TypeError(`${op}: tunnelPort applies to gue tunnels only`);
+    if (d.tunnelChecksum !== undefined) {
+      if (CHECKSUM[d.tunnelChecksum] === undefined) throw new TypeError(`${op}: tunnelChecksum must be nocsum, csum or remcsum, got ${String(d.tunnelChecksum)}`);
+      if (tunnelType === 'ipip') throw new TypeError(`${op}: tunnelChecksum applies to gue and gre tunnels only`);
+      if (tunnelType === 'gre' && d.tunnelChecksum === 'remcsum') throw new TypeError(`${op}: remcsum applies to gue tunnels only`);
+      tunFlags = CHECKSUM[d.tunnelChecksum];
+    }
   }
-  if (d.tunnelChecksum !== undefined) {
-    if (tunnelType === 'ipip') throw new TypeError(`${op}: tunnelChecksum applies to gue and gre tunnels only`);
-    if (CHECKSUM[d.tunnelChecksum] === undefined) throw new TypeError(`${op}: tunnelChecksum must be nocsum, csum or remcsum`);
-    rec.tunFlags = CHECKSUM[d.tunnelChecksum];
-  }
-  return rec;
+  return { ...key, fwdMethod: fwd, weight, tunType, tunPort, tunFlags, uThresh, lThresh };
 }
 
 /** Decoded IPVS_CMD_ATTR_DEST attributes to the typed object. */
@@ -159,9 +178,16 @@ export function toDestination(rec: AttrRecord, serviceAf: number): IpvsDestinati
     stats: decodeStats(rec),
   };
   if (forwarding === 'tunnel' && rec.tunType !== undefined) {
-    d.tunnelType = TUNNEL_NAMES.get(rec.tunType as number) ?? 'ipip';
-    if (d.tunnelType === 'gue') d.tunnelPort = rec.tunPort as number;
-    if (d.tunnelType !== 'ipip' && rec.tunFlags !== undefined) d.tunnelChecksum = CHECKSUM_NAMES.get(rec.tunFlags as number) ?? 'nocsum';
+    const type = TUNNEL_NAMES.get(rec.tunType as number);
+    if (type !== undefined) {
+      d.tunnelType = type;
+      if (type === 'gue') d.tunnelPort = (rec.tunPort as number | undefined) ?? 0;
+      // before 5.3 there is no IPVS_DEST_ATTR_TUN_FLAGS: no checksum flag means nocsum, as ipvsadm reads it
+      if (type !== 'ipip') {
+        const csum = CHECKSUM_NAMES.get((rec.tunFlags as number | undefined) ?? 0);
+        if (csum !== undefined) d.tunnelChecksum = csum;
+      }
+    }
   }
   return d;
 }

@@ -1,15 +1,34 @@
 import type { HandleContext } from '../handle-context';
 import type { GenlFamily } from '../netlink/genl';
-import { runOne, type Operation } from '../netlink/operation';
+import type { NetlinkError } from '../netlink/errors';
+import { runOne, runOperations, type Operation } from '../netlink/operation';
 import { IPVS_GENL_NAME } from '../uapi/ip-vs';
 import { NETLINK_GENERIC } from '../native';
 import * as ops from './ops';
-import type { IpvsService, IpvsServiceKey, IpvsServiceOptions } from './service';
+import { serviceKey, type IpvsService, type IpvsServiceKey, type IpvsServiceOptions } from './service';
 import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from './destination';
+import type { IpvsDaemon, IpvsDaemonOptions, IpvsDaemonState } from './daemon';
+import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
+import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
+
+/** A service together with its destinations, as {@link Ipvs.listAll} returns them. */
+export type IpvsServiceEntry = IpvsService & { destinations: IpvsDestination[] };
+
+/** Options of {@link Ipvs.apply}. */
+export interface IpvsApplyOptions {
+  /** Send nothing more once the kernel has refused a change (the rest report `unknown`). Default false: carry on. */
+  stopOnError?: boolean;
+  /** Cancels the exchange; changes whose fate is not known report `unknown`. */
+  signal?: AbortSignal;
+}
 
 /**
- * IPVS virtual services and destinations, over the kernel's "IPVS" generic-netlink family.
- * Obtain it from a handle: `openHandle().ipvs`.
+ * IPVS virtual services, destinations, time-outs and sync daemons, over the kernel's "IPVS"
+ * generic-netlink family. Obtain it from a handle: `openHandle().ipvs`.
+ *
+ * Errors are {@link NetlinkError}s whose code keeps its meaning per operation (ESRCH on a
+ * destination call: no such service; ENOENT: no such destination, or on a service call an
+ * unknown scheduler); invalid input throws TypeError or RangeError before anything is sent.
  */
 export class Ipvs {
   /** @internal */
@@ -30,16 +49,29 @@ export class Ipvs {
 
   /**
    * Adds a virtual service. Equivalent to `ipvsadm -A -t VIP:PORT -s SCHED [-p T] [-M MASK] [-o] [-b FLAGS] [--pe sip]`.
-   * Errors: EEXIST the service exists; ENOENT the scheduler (or persistence engine) is unknown to the kernel;
-   * EPERM needs CAP_NET_ADMIN.
+   * Errors: EEXIST the service exists; ENOENT the scheduler (or persistence engine) is unknown to the
+   * kernel or its module cannot be loaded; EPERM needs CAP_NET_ADMIN.
    */
   addService(service: IpvsServiceOptions): Promise<void> {
     return this.run((f) => ops.addServiceOp(f, service));
   }
 
   /**
-   * Changes a service's settings. Equivalent to `ipvsadm -E ...`.
-   * Errors: ESRCH no such service; ENOENT unknown scheduler.
+   * Sets a service to exactly these settings, adding it if it does not exist (the idempotent form
+   * of {@link addService}): an add, then an edit when the kernel answers EEXIST.
+   * Errors: ENOENT unknown scheduler or persistence engine.
+   */
+  async replaceService(service: IpvsServiceOptions): Promise<void> {
+    const f = await this.family();
+    const add = ops.addServiceOp(f, service);
+    const edit = ops.editServiceOp(f, service);
+    await this.addOrEdit(add, edit, 'ESRCH');
+  }
+
+  /**
+   * Changes a service's settings to exactly these: what is omitted takes ipvsadm's default
+   * (scheduler wlc, not persistent, no flags), as `ipvsadm -E` does.
+   * Errors: ESRCH no such service; ENOENT unknown scheduler or persistence engine.
    */
   editService(service: IpvsServiceOptions): Promise<void> {
     return this.run((f) => ops.editServiceOp(f, service));
@@ -50,23 +82,54 @@ export class Ipvs {
     return this.run((f) => ops.deleteServiceOp(f, key));
   }
 
-  /** Reads one service. Equivalent to `ipvsadm -Ln -t VIP:PORT`. Errors: ESRCH no such service. */
+  /** Reads one service. Equivalent to `ipvsadm -Ln -t VIP:PORT` (without destinations). Errors: ESRCH no such service. */
   getService(key: IpvsServiceKey): Promise<IpvsService> {
     return this.run((f) => ops.getServiceOp(f, key));
   }
 
-  /** Lists every virtual service (without destinations). Equivalent to the service lines of `ipvsadm -Ln`. */
+  /** Lists every virtual service (without destinations), in the kernel's order (ipvsadm sorts its output). */
   listServices(): Promise<IpvsService[]> {
     return this.run((f) => ops.listServicesOp(f));
   }
 
   /**
+   * Lists every service with its destinations: one service dump, then one destination dump per
+   * service, all of those in a single exchange with the kernel. Equivalent to `ipvsadm -Ln`.
+   * A dump the kernel marks as interrupted (state changed meanwhile) is read again, up to 3 times.
+   */
+  async listAll(): Promise<IpvsServiceEntry[]> {
+    const f = await this.family();
+    const conn = this.ctx.connection(NETLINK_GENERIC);
+    for (let attempt = 0; ; attempt++) {
+      const services = await runOne(conn, ops.listServicesOp(f), this.ctx.exchangeOptions);
+      if (services.length === 0) return [];
+      const results = await runOperations(conn, services.map((s) => ops.listDestinationsOp(f, serviceKey(s))), this.ctx.exchangeOptions);
+      const failed = results.find((r) => r.status !== 'ok');
+      if (failed !== undefined && 'error' in failed) {
+        if (failed.error.code === 'EDUMPINTR' && attempt < 3) continue;
+        throw failed.error;
+      }
+      return services.map((s, i) => ({ ...s, destinations: (results[i] as { value: IpvsDestination[] }).value }));
+    }
+  }
+
+  /**
    * Adds a destination to a service. Equivalent to `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w W`.
-   * Errors: ESRCH no such service; EEXIST the destination exists; EINVAL refused values (for example
-   * a destination address that is not unicast).
+   * Errors: ESRCH no such service; EEXIST the destination exists; ERANGE weight or thresholds out of
+   * range; EINVAL refused values (a destination address that is not unicast, or one of the other
+   * family while a sync daemon runs).
    */
   addDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): Promise<void> {
     return this.run((f) => ops.addDestinationOp(f, service, destination));
+  }
+
+  /**
+   * Sets a destination to exactly these settings, adding it if it does not exist (the idempotent
+   * form of {@link addDestination}). Errors: ESRCH no such service.
+   */
+  async replaceDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): Promise<void> {
+    const f = await this.family();
+    await this.addOrEdit(ops.addDestinationOp(f, service, destination), ops.editDestinationOp(f, service, destination), 'ENOENT');
   }
 
   /** Changes a destination. Equivalent to `ipvsadm -e ...`. Errors: ESRCH no such service; ENOENT no such destination. */
@@ -79,7 +142,10 @@ export class Ipvs {
     return this.run((f) => ops.deleteDestinationOp(f, service, destination));
   }
 
-  /** Lists a service's destinations (one dump). Errors: ESRCH no such service. */
+  /**
+   * Lists a service's destinations (one dump), in the kernel's order. The kernel answers an
+   * empty list, not ESRCH, for a service that does not exist.
+   */
   listDestinations(service: IpvsServiceKey): Promise<IpvsDestination[]> {
     return this.run((f) => ops.listDestinationsOp(f, service));
   }
@@ -87,5 +153,93 @@ export class Ipvs {
   /** Removes every service and destination. Equivalent to `ipvsadm -C`. */
   flush(): Promise<void> {
     return this.run((f) => ops.flushOp(f));
+  }
+
+  /** Zeroes the counters of one service, or of every service without a key. Equivalent to `ipvsadm -Z [-t VIP:PORT]`. Errors: ESRCH no such service. */
+  zero(service?: IpvsServiceKey): Promise<void> {
+    return this.run((f) => ops.zeroOp(f, service));
+  }
+
+  /** Reads the connection time-outs. Equivalent to `ipvsadm -L --timeout`. */
+  getTimeouts(): Promise<IpvsTimeouts> {
+    return this.run((f) => ops.getTimeoutsOp(f));
+  }
+
+  /** Sets connection time-outs; absent ones stay as they are. Equivalent to `ipvsadm --set TCP TCPFIN UDP`. */
+  setTimeouts(timeouts: IpvsTimeoutsOptions): Promise<void> {
+    return this.run((f) => ops.setTimeoutsOp(f, timeouts));
+  }
+
+  /** IPVS version and connection table size: the first line of `ipvsadm -L`. */
+  getInfo(): Promise<IpvsInfo> {
+    return this.run((f) => ops.getInfoOp(f));
+  }
+
+  /**
+   * Starts a connection-sync daemon. Equivalent to `ipvsadm --start-daemon master|backup --mcast-interface IF ...`.
+   * Errors: EEXIST one of that state runs already; ENODEV no such interface; EINVAL a service has
+   * destinations of another family (the sync protocol cannot carry them).
+   */
+  startDaemon(daemon: IpvsDaemonOptions): Promise<void> {
+    return this.run((f) => ops.startDaemonOp(f, daemon));
+  }
+
+  /** Stops the master or backup sync daemon. Equivalent to `ipvsadm --stop-daemon master|backup`. Errors: ESRCH none runs. */
+  stopDaemon(state: IpvsDaemonState): Promise<void> {
+    return this.run((f) => ops.stopDaemonOp(f, state));
+  }
+
+  /** Lists the running sync daemons. Equivalent to `ipvsadm -L --daemon`. */
+  listDaemons(): Promise<IpvsDaemon[]> {
+    return this.run((f) => ops.listDaemonsOp(f));
+  }
+
+  /**
+   * Applies many changes in one exchange with the kernel (one buffer, paced by the native engine)
+   * and returns one result per change, in order. Every change is checked first: invalid input
+   * throws TypeError/RangeError naming the change's index, and then nothing is sent.
+   *
+   * Not atomic: the kernel applies each message on its own, in order (so a destination may follow
+   * its service in the same call). A change that fails does not stop later ones unless
+   * `stopOnError` is set.
+   */
+  async apply(changes: readonly IpvsChange[], options: IpvsApplyOptions = {}): Promise<IpvsChangeResult[]> {
+    if (!Array.isArray(changes)) throw new TypeError('ipvs.apply: changes must be an array');
+    const f = await this.family();
+    const built = changes.map((c, i) => {
+      try {
+        return changeOp(f, c);
+      } catch (err) {
+        if (err instanceof RangeError) throw new RangeError(`change #${i}: ${err.message}`);
+        if (err instanceof TypeError) throw new TypeError(`change #${i}: ${err.message}`);
+        throw err;
+      }
+    });
+    if (built.length === 0) return [];
+    return await runOperations(this.ctx.connection(NETLINK_GENERIC), built, {
+      ...this.ctx.exchangeOptions,
+      ...(options.stopOnError !== undefined && { stopOnError: options.stopOnError }),
+      ...(options.signal !== undefined && { signal: options.signal }),
+    }) as IpvsChangeResult[];
+  }
+
+  /** An add, and an edit if the kernel says EEXIST; `gone` is the edit's code for "deleted meanwhile". */
+  private async addOrEdit(add: Operation, edit: Operation, gone: string): Promise<void> {
+    const conn = this.ctx.connection(NETLINK_GENERIC);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await runOne(conn, add, this.ctx.exchangeOptions);
+        return;
+      } catch (err) {
+        if ((err as NetlinkError).code !== 'EEXIST') throw err;
+      }
+      try {
+        await runOne(conn, edit, this.ctx.exchangeOptions);
+        return;
+      } catch (err) {
+        // deleted between the two calls: add again, once
+        if ((err as NetlinkError).code !== gone || attempt > 0) throw err;
+      }
+    }
   }
 }

@@ -20,7 +20,7 @@ export interface IpvsAddressKey {
   /** Virtual port, 0-65535 (0 only with persistence, as ipvsadm allows). */
   port: number;
 }
-/** A service keyed by firewall mark (`ipvsadm -f 5`). */
+/** A service keyed by firewall mark (`ipvsadm -f 5`, `ipvsadm -f 5 -6`). */
 export interface IpvsFwmarkKey {
   fwmark: number;
   /** Family of the packets it matches; default `'inet'` (ipvsadm -6 for inet6). */
@@ -29,18 +29,21 @@ export interface IpvsFwmarkKey {
 /** What identifies a virtual service. */
 export type IpvsServiceKey = IpvsAddressKey | IpvsFwmarkKey;
 
-/** Scheduler flags by ipvsadm's names (-b). */
+/**
+ * Scheduler flags by ipvsadm's names (-b). `sh-*` need the sh scheduler and `mh-*` the mh
+ * scheduler; `flag-1`..`flag-3` are the same bits under their generic names.
+ */
 export type IpvsSchedFlag = 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port' | 'flag-1' | 'flag-2' | 'flag-3';
 
 /** Settings of a service, as ipvsadm -A / -E take them. */
 export interface IpvsServiceSettings {
-  /** Scheduler name (-s); default `'wlc'`, as ipvsadm. */
+  /** Scheduler name (-s): rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos or any the kernel has; default `'wlc'`, as ipvsadm. */
   scheduler?: string;
-  /** Persistence timeout in seconds (-p); absent or 0: not persistent. */
+  /** Persistence timeout in seconds (-p), 1 to 2678400 (31 days, ipvsadm's limit); absent or 0: not persistent. */
   persistent?: number;
-  /** Persistence granularity (-M): an IPv4 netmask or prefix length, or an IPv6 prefix length. */
+  /** Persistence granularity (-M): an IPv4 netmask (`'255.255.255.0'`) or prefix length (24), or an IPv6 prefix length (1-128). */
   netmask?: string | number;
-  /** One-packet scheduling (-o), for UDP. */
+  /** One-packet scheduling (-o): UDP and firewall-mark services only, as ipvsadm. */
   onePacket?: boolean;
   /** Scheduler flags (-b). */
   schedFlags?: IpvsSchedFlag[];
@@ -62,16 +65,19 @@ export type IpvsService = IpvsServiceKey & {
   onePacket: boolean;
   schedFlags: IpvsSchedFlag[];
   pe?: string;
-  /** Raw IP_VS_SVC_F_* bits. */
+  /** Raw IP_VS_SVC_F_* bits (IP_VS_SVC_F_HASHED included, as the kernel reports them). */
   flags: number;
   stats: IpvsStats;
 };
 
+/** ipvsadm's longest persistence timeout (MAX_TIMEOUT in ipvsadm.c: 31 days). */
+export const MAX_PERSISTENT_TIMEOUT = 86400 * 31;
+
 const PROTOCOLS: Record<IpvsProtocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
-const SCHED_FLAG_BITS: Record<IpvsSchedFlag, number> = {
-  'sh-fallback': IP_VS_SVC_F_SCHED1, 'sh-port': IP_VS_SVC_F_SCHED2,
-  'mh-fallback': IP_VS_SVC_F_SCHED1, 'mh-port': IP_VS_SVC_F_SCHED2,
-  'flag-1': IP_VS_SVC_F_SCHED1, 'flag-2': IP_VS_SVC_F_SCHED2, 'flag-3': IP_VS_SVC_F_SCHED3,
+const SCHED_FLAG_BITS: Record<IpvsSchedFlag, [number, string | undefined]> = {
+  'sh-fallback': [IP_VS_SVC_F_SCHED1, 'sh'], 'sh-port': [IP_VS_SVC_F_SCHED2, 'sh'],
+  'mh-fallback': [IP_VS_SVC_F_SCHED1, 'mh'], 'mh-port': [IP_VS_SVC_F_SCHED2, 'mh'],
+  'flag-1': [IP_VS_SVC_F_SCHED1, undefined], 'flag-2': [IP_VS_SVC_F_SCHED2, undefined], 'flag-3': [IP_VS_SVC_F_SCHED3, undefined],
 };
 
 export function familyNumber(f: IpFamily): number {
@@ -87,17 +93,23 @@ function checkPort(port: unknown, what: string): void {
   }
 }
 
+/** True when the key names a firewall-mark service. */
+export function isFwmarkKey(k: IpvsServiceKey): k is IpvsFwmarkKey {
+  return 'fwmark' in k && k.fwmark !== undefined;
+}
+
 /** The key of a service in text, as messages name it: `10.0.0.1:80/tcp`, `[::1]:80/tcp`, `fwmark 5`. */
 export function describeService(k: IpvsServiceKey): string {
-  if ('fwmark' in k) return `fwmark ${k.fwmark}${k.family === 'inet6' ? ' (inet6)' : ''}`;
-  const host = k.address.includes(':') ? `[${k.address}]` : k.address;
-  return `${host}:${k.port}/${k.protocol}`;
+  if (isFwmarkKey(k)) return `fwmark ${k.fwmark}${k.family === 'inet6' ? ' (inet6)' : ''}`;
+  const a = k as IpvsAddressKey;
+  const host = String(a.address).includes(':') ? `[${a.address}]` : a.address;
+  return `${host}:${a.port}/${a.protocol}`;
 }
 
 /** Checks a key and returns its IPVS_SVC_ATTR_* key attributes. Throws TypeError/RangeError. */
 export function serviceKeyAttrs(k: IpvsServiceKey, op: string): AttrRecord {
   if (k === null || typeof k !== 'object') throw new TypeError(`${op}: a service key object is required`);
-  if ('fwmark' in k && k.fwmark !== undefined) {
+  if (isFwmarkKey(k)) {
     if (!Number.isInteger(k.fwmark) || k.fwmark < 1 || k.fwmark > 0xffffffff) {
       throw new RangeError(`${op}: fwmark must be an integer 1-4294967295, got ${String(k.fwmark)}`);
     }
@@ -130,46 +142,58 @@ function netmaskAttr(af: number, netmask: string | number | undefined, op: strin
     bytes = Buffer.alloc(4);
     bytes.writeUInt32BE(netmask === 0 ? 0 : (0xffffffff << (32 - netmask)) >>> 0);
   } else {
-    if (familyOf(netmask) !== AF_INET) throw new TypeError(`${op}: netmask '${netmask}' is not a dotted-quad mask`);
+    if (typeof netmask !== 'string' || familyOf(netmask) !== AF_INET) throw new TypeError(`${op}: netmask '${String(netmask)}' is not a dotted-quad mask`);
     bytes = Buffer.from(netmask.split('.').map(Number));
   }
   // IPVS_SVC_ATTR_NETMASK holds a __be32: the mask's bytes in network order, read as a host u32.
   return bytes.readUInt32LE(0);
 }
 
-/** Full IPVS_CMD_ATTR_SERVICE attributes for add/edit, with ipvsadm's defaults. */
+/** Checks a scheduler or persistence-engine name (the kernel keeps IP_VS_*_MAXLEN bytes, NUL included). */
+function checkName(value: unknown, what: string, max: number, op: string): string {
+  if (typeof value !== 'string' || !/^[a-z0-9_-]+$/i.test(value) || value.length >= max) {
+    throw new TypeError(`${op}: ${what} must be a name like ${what === 'scheduler' ? "'rr' or 'wlc'" : "'sip'"} (under ${max} characters), got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Full IPVS_CMD_ATTR_SERVICE attributes for add/edit, with ipvsadm's defaults, in the order
+ * ipvsadm writes them (libipvs ipvs_nl_fill_service_attr), so the bytes match its requests.
+ */
 export function serviceAttrs(s: IpvsServiceOptions, op: string): AttrRecord {
   const key = serviceKeyAttrs(s, op);
-  const scheduler = s.scheduler ?? 'wlc';
-  if (typeof scheduler !== 'string' || !/^[a-z0-9_-]+$/i.test(scheduler) || scheduler.length >= IP_VS_SCHEDNAME_MAXLEN) {
-    throw new TypeError(`${op}: scheduler must be a name like 'rr' or 'wlc' (under ${IP_VS_SCHEDNAME_MAXLEN} characters), got ${String(scheduler)}`);
-  }
+  const scheduler = checkName(s.scheduler ?? 'wlc', 'scheduler', IP_VS_SCHEDNAME_MAXLEN, op);
   let flags = 0;
   const persistent = s.persistent ?? 0;
-  if (!Number.isInteger(persistent) || persistent < 0 || persistent > 0xffffffff) {
-    throw new RangeError(`${op}: persistent must be a timeout in seconds, got ${String(s.persistent)}`);
+  if (!Number.isInteger(persistent) || persistent < 0 || persistent > MAX_PERSISTENT_TIMEOUT) {
+    throw new RangeError(`${op}: persistent must be a timeout of 1-${MAX_PERSISTENT_TIMEOUT} seconds (0: not persistent), got ${String(s.persistent)}`);
   }
   if (persistent > 0) flags |= IP_VS_SVC_F_PERSISTENT;
-  if (s.onePacket) flags |= IP_VS_SVC_F_ONEPACKET;
-  for (const f of s.schedFlags ?? []) {
-    const bit = SCHED_FLAG_BITS[f];
-    if (bit === undefined) throw new TypeError(`${op}: unknown scheduler flag '${String(f)}'`);
-    flags |= bit;
+  if (s.onePacket !== undefined && typeof s.onePacket !== 'boolean') throw new TypeError(`${op}: onePacket must be a boolean`);
+  if (s.onePacket) {
+    if (!isFwmarkKey(s) && (s as IpvsAddressKey).protocol !== 'udp') {
+      throw new TypeError(`${op}: one-packet scheduling is only for UDP and firewall-mark services (as ipvsadm)`);
+    }
+    flags |= IP_VS_SVC_F_ONEPACKET;
   }
-  if ('port' in s && s.port === 0 && persistent === 0) {
+  if (s.schedFlags !== undefined && !Array.isArray(s.schedFlags)) throw new TypeError(`${op}: schedFlags must be an array of flag names`);
+  for (const f of s.schedFlags ?? []) {
+    const entry = SCHED_FLAG_BITS[f];
+    if (entry === undefined) throw new TypeError(`${op}: unknown scheduler flag '${String(f)}' (sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)`);
+    if (entry[1] !== undefined && entry[1] !== scheduler) {
+      throw new TypeError(`${op}: scheduler flag '${f}' needs the ${entry[1]} scheduler, not '${scheduler}'`);
+    }
+    flags |= entry[0];
+  }
+  if (!isFwmarkKey(s) && (s as IpvsAddressKey).port === 0 && persistent === 0) {
     throw new RangeError(`${op}: port 0 is only allowed for persistent services (as ipvsadm)`);
   }
-  const rec: AttrRecord = {
-    ...key,
-    schedName: scheduler,
-    flags: { flags, mask: 0xffffffff },
-    timeout: persistent,
-    netmask: netmaskAttr(key.af as number, s.netmask, op),
-  };
-  if (s.pe !== undefined) {
-    if (typeof s.pe !== 'string' || s.pe.length >= IP_VS_PENAME_MAXLEN) throw new TypeError(`${op}: pe must be a persistence engine name such as 'sip'`);
-    rec.peName = s.pe;
-  }
+  const rec: AttrRecord = { ...key, schedName: scheduler };
+  if (s.pe !== undefined) rec.peName = checkName(s.pe, 'pe', IP_VS_PENAME_MAXLEN, op);
+  rec.flags = { flags, mask: 0xffffffff };
+  rec.timeout = persistent;
+  rec.netmask = netmaskAttr(key.af as number, s.netmask, op);
   return rec;
 }
 
@@ -186,10 +210,13 @@ export function toService(rec: AttrRecord): IpvsService {
   const flags = ((rec.flags as { flags: number } | undefined)?.flags) ?? 0;
   const scheduler = (rec.schedName as string | undefined) ?? '';
   const schedFlags: IpvsSchedFlag[] = [];
-  for (const [bit, generic, sh, mh] of SCHED_FLAG_NAMES) {
-    if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : scheduler === 'mh' ? mh : generic);
+  // named as ipvsadm prints them (print_sched_flags): by the scheduler that gives the bits a meaning
+  if (scheduler === 'sh' || scheduler === 'mh') {
+    for (const [bit, , sh, mh] of SCHED_FLAG_NAMES.slice(0, 2)) if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : mh);
+  } else {
+    for (const [bit, generic] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(generic);
   }
-  const rawMask = (rec.netmask as number | undefined) ?? 0;
+  const rawMask = (rec.netmask as number | undefined) ?? (af === AF_INET6 ? 128 : 0xffffffff);
   let netmask: string | number;
   if (af === AF_INET6) netmask = rawMask;
   else {
@@ -199,7 +226,7 @@ export function toService(rec: AttrRecord): IpvsService {
   }
   const key: IpvsServiceKey = rec.fwmark
     ? { fwmark: rec.fwmark as number, family }
-    : { protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: rec.port as number };
+    : { protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: (rec.port as number | undefined) ?? 0 };
   const svc: IpvsService = {
     ...key,
     family,
@@ -213,6 +240,13 @@ export function toService(rec: AttrRecord): IpvsService {
   };
   if (rec.peName) svc.pe = rec.peName as string;
   return svc;
+}
+
+/** The key part of a service (what identifies it), e.g. to pass a listed service back to a call. */
+export function serviceKey(s: IpvsServiceKey & { family?: IpFamily }): IpvsServiceKey {
+  if (isFwmarkKey(s)) return { fwmark: s.fwmark, family: s.family ?? 'inet' };
+  const a = s as IpvsAddressKey;
+  return { protocol: a.protocol, address: a.address, port: a.port };
 }
 
 export function protocolName(p: number): IpvsProtocol {

@@ -238,8 +238,11 @@ export function decodeRecord(
       (rec.unknown ??= []).push({ id, flags: rawType & ~NLA_TYPE_MASK, bytes: Buffer.from(buf.subarray(p, q)) });
     } else {
       const [key, spec] = entry;
-      if (spec.type === 'addr') (addrs ??= []).push([key, spec, p, q]);
-      else rec[key] = decodeValue(buf, p, q, spec, `${path}.${key}`, family);
+      if (spec.type === 'addr') {
+        // Keep the key at its wire position (so re-encoding keeps the order); the value comes below.
+        rec[key] = undefined;
+        (addrs ??= []).push([key, spec, p, q]);
+      } else rec[key] = decodeValue(buf, p, q, spec, `${path}.${key}`, family);
     }
     off += align4(len);
   }

@@ -91,17 +91,23 @@ export const ipvsDaemon = defineSchema('ipvs.daemon', K, {
   syncMaxlen: { nla: 'IPVS_DAEMON_ATTR_SYNC_MAXLEN', type: 'u16', doc: 'Maximum sync message payload (bytes).' },
   mcastGroup: { nla: 'IPVS_DAEMON_ATTR_MCAST_GROUP', type: 'addr', doc: 'IPv4 multicast group.' },
   mcastGroup6: { nla: 'IPVS_DAEMON_ATTR_MCAST_GROUP6', type: 'addr', doc: 'IPv6 multicast group.' },
-  mcastPort: { nla: 'IPVS_DAEMON_ATTR_MCAST_PORT', type: 'be16', doc: 'Multicast port (base).' },
+  // host order, unlike the service and destination ports: ip_vs_ctl.c uses nla_get_u16/nla_put_u16 and
+  // converts with htons() only when it opens the socket (ipvsadm prints it as a plain u16 too)
+  mcastPort: { nla: 'IPVS_DAEMON_ATTR_MCAST_PORT', type: 'u16', doc: 'UDP port of the sync messages (host byte order).' },
   mcastTtl: { nla: 'IPVS_DAEMON_ATTR_MCAST_TTL', type: 'u8', doc: 'Multicast TTL.' },
 });
 
-/** IPVS_CMD_GET_INFO reply. */
+/** The IPVS_CMD_GET_INFO reply (sent as IPVS_CMD_SET_INFO): info attributes at the first level. */
 export const ipvsInfo = defineSchema('ipvs.info', K, {
   version: { nla: 'IPVS_INFO_ATTR_VERSION', type: 'u32', doc: 'IPVS version, 0x00XXYYZZ.' },
   connTabSize: { nla: 'IPVS_INFO_ATTR_CONN_TAB_SIZE', type: 'u32', doc: 'Connection hash table size.' },
 });
 
-/** The first level of every IPVS command. */
+/**
+ * The first level of every IPVS command. Requests set NLA_F_NESTED on their nests, as ipvsadm
+ * does through libnl's nla_nest_start (every kernel accepts the flag); the kernel's own replies
+ * carry nests without it (nla_nest_start_noflag), which the decoder ignores.
+ */
 export const ipvsCmd = defineSchema('ipvs', K, {
   service: { nla: 'IPVS_CMD_ATTR_SERVICE', type: 'nested', nested: ipvsService, doc: 'The service.' },
   dest: { nla: 'IPVS_CMD_ATTR_DEST', type: 'nested', nested: ipvsDest, doc: 'The destination.' },
@@ -109,7 +115,4 @@ export const ipvsCmd = defineSchema('ipvs', K, {
   timeoutTcp: { nla: 'IPVS_CMD_ATTR_TIMEOUT_TCP', type: 'u32', doc: 'TCP established timeout (s).' },
   timeoutTcpFin: { nla: 'IPVS_CMD_ATTR_TIMEOUT_TCP_FIN', type: 'u32', doc: 'TCP FIN-wait timeout (s).' },
   timeoutUdp: { nla: 'IPVS_CMD_ATTR_TIMEOUT_UDP', type: 'u32', doc: 'UDP timeout (s).' },
-});
-
-/** The IPVS_CMD_GET_INFO reply uses info attributes at the first level. */
-export const ipvsInfoCmd = ipvsInfo;
+}, { nestFlag: true });

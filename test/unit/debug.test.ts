@@ -16,7 +16,7 @@ describe('formatMessage', () => {
     expect(text.split('\n')).toEqual([
       'IPVS len=76 flags=RA (0x5) seq=7 pid=0',
       '  header 01010000',
-      '  IPVS_CMD_ATTR_SERVICE len=56',
+      '  IPVS_CMD_ATTR_SERVICE [N] len=56', // NLA_F_NESTED, as ipvsadm (libnl) sends it
       '    IPVS_SVC_ATTR_AF len=6 0200',
       '    IPVS_SVC_ATTR_PROTOCOL len=6 0600',
       '    IPVS_SVC_ATTR_ADDR len=20 0a000001000000000000000000000000',

@@ -56,6 +56,7 @@ const modules = [
     prefixes: ['NFNETLINK_V0', 'NFNL_SUBSYS_', 'NFNL_MSG_BATCH_'],
     extras: { SIZEOF_NFGENMSG: 'sizeof(struct nfgenmsg)' },
   },
+  { file: 'netfilter.ts', header: 'linux/netfilter.h', prefixes: ['NFPROTO_'] },
   {
     file: 'ipset.ts',
     header: 'linux/netfilter/ipset/ip_set.h',

@@ -1,0 +1,227 @@
+// Golden bytes of the ipset tool talking to the kernel (test/golden/ipset-*.hex, captured with
+// nlmon + tcpdump in the project's VM by scripts/golden/ipset-capture.sh): the library's schemas
+// decode them to the expected JSON and encode that JSON back to the same bytes, and the library's
+// op builders write what the tool writes.
+//
+// GOLDEN_UPDATE=1 rewrites the JSON from the captures (review the diff before committing).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeDatagram, encodeDatagram, fromJson, goldenDir, readHex, readJson, toJson, type GoldenDatagram, type GoldenFamily,
+} from '../golden/ipset-rtnl-golden';
+import { ipsetSchemaFor } from '../../src/schema/ipset';
+import { NFNL_SUBSYS_IPSET } from '../../src/uapi/nfnetlink';
+import * as K from '../../src/uapi/ipset';
+import { align4, parseMessages } from '../../src/netlink/header';
+import { NLA_F_NESTED, SIZEOF_NLMSGHDR } from '../../src/uapi/netlink';
+import { matchReplies } from '../../src/netlink/protocol';
+import { refusal } from '../../src/netlink/operation';
+import { encodeMessages } from '../../src/netlink/message';
+import * as ops from '../../src/ipset/ops';
+import { IpsetEntryError } from '../../src/ipset/errors';
+import { parseEntry } from '../../src/ipset/entry';
+
+const CMD_NAMES = new Map<number, string>();
+for (const [k, v] of Object.entries(K)) if (k.startsWith('IPSET_CMD_') && typeof v === 'number' && !CMD_NAMES.has(v)) CMD_NAMES.set(v, k);
+
+export const ipsetFamily: GoldenFamily = {
+  fixedSize: 4,
+  decodeFixed: (buf, off) => ({ family: buf[off]!, version: buf[off + 1]!, resId: buf.readUInt16BE(off + 2) }),
+  encodeFixed: (f) => {
+    const b = Buffer.alloc(4);
+    b[0] = f.family!;
+    b[1] = f.version!;
+    b.writeUInt16BE(f.resId!, 2);
+    return b;
+  },
+  schemaFor: (type, dir) => (type >> 8 === NFNL_SUBSYS_IPSET ? ipsetSchemaFor(type & 0xff, dir) : undefined),
+  typeName: (type) => (type >> 8 === NFNL_SUBSYS_IPSET ? CMD_NAMES.get(type & 0xff) ?? `ipset cmd ${type & 0xff}` : `type ${type}`),
+  pad64: K.IPSET_ATTR_PAD,
+};
+
+const FIXTURES = [
+  'ipset-create-hash-ipport', 'ipset-add-ipport', 'ipset-test-missing', 'ipset-list-ipport', 'ipset-add-net6-nomatch',
+  'ipset-restore-bulk', 'ipset-restore-fail', 'ipset-create-bitmap-port', 'ipset-create-list-set', 'ipset-swap',
+];
+
+/** The tool reuses its buffer and leaves stale bytes in attribute padding; the kernel ignores them. */
+function zeroPadding(buf: Buffer): Buffer {
+  const out = Buffer.from(buf);
+  const walk = (off: number, end: number) => {
+    while (off + 4 <= end) {
+      const len = out.readUInt16LE(off);
+      if (len < 4) return;
+      out.fill(0, off + len, Math.min(off + align4(len), end));
+      if (out.readUInt16LE(off + 2) & NLA_F_NESTED) walk(off + 4, off + len);
+      off += align4(len);
+    }
+  };
+  for (const m of parseMessages(out)) walk(m.payload + 4, m.end);
+  return out;
+}
+
+function load(name: string): { datagrams: GoldenDatagram[]; stalePadding?: number[] } {
+  const hex = readHex(name);
+  const decoded = hex.datagrams.map((d) => decodeDatagram(ipsetFamily, d.direction, d.bytes));
+  if (process.env.GOLDEN_UPDATE) {
+    let previous: Record<string, unknown> = {};
+    try {
+      previous = readJson(name);
+    } catch { /* first time */ }
+    const doc = {
+      comment: hex.comments,
+      ...(previous.note ? { note: previous.note } : {}),
+      ...(previous.stalePadding ? { stalePadding: previous.stalePadding } : {}),
+      datagrams: decoded,
+    };
+    writeFileSync(join(goldenDir, `${name}.json`), `${toJson(doc)}\n`);
+  }
+  return readJson(name) as { datagrams: GoldenDatagram[]; stalePadding?: number[] };
+}
+
+describe('ipset golden fixtures', () => {
+  for (const name of FIXTURES) {
+    it(`${name}: decode(hex) = json and encode(json) = hex`, () => {
+      const hex = readHex(name);
+      expect(hex.comments.join('\n')).toMatch(/kernel: Linux \d+\.\d+/);
+      expect(hex.comments.join('\n')).toMatch(/capture: nlmon/);
+      const json = load(name);
+      const decoded = hex.datagrams.map((d) => decodeDatagram(ipsetFamily, d.direction, d.bytes));
+      expect(fromJson(toJson(decoded))).toEqual(json.datagrams);
+      json.datagrams.forEach((d, i) => {
+        const wire = json.stalePadding?.includes(i) ? zeroPadding(hex.datagrams[i]!.bytes) : hex.datagrams[i]!.bytes;
+        expect(encodeDatagram(ipsetFamily, d).toString('hex'), `datagram ${i}`).toBe(wire.toString('hex'));
+      });
+    });
+  }
+});
+
+/** The tool's request of command `cmd` in a fixture, and our builder's, both decoded. */
+function requests(name: string, cmd: number): GoldenDatagram['messages'][number] {
+  const json = readJson(name);
+  const m = json.datagrams.flatMap((d) => d.direction === '>' ? d.messages : []).find((x) => (x.header.type & 0xff) === cmd);
+  if (!m) throw new Error(`${name}: no request of command ${cmd}`);
+  return m;
+}
+
+function ours(o: { message: Parameters<typeof encodeMessages>[0][number] }): GoldenDatagram['messages'][number] {
+  const buf = encodeMessages([o.message], 1);
+  return decodeDatagram(ipsetFamily, '>', buf).messages[0]!;
+}
+
+describe('the op builders write what the ipset tool writes', () => {
+  it('protocol negotiation and type query', () => {
+    const tool = requests('ipset-create-hash-ipport', K.IPSET_CMD_PROTOCOL);
+    const mine = ours(ops.protocolOp());
+    expect(mine.attrs).toEqual(tool.attrs);
+    expect(mine.fixed).toEqual(tool.fixed);
+    expect(ours(ops.typeOp(7, 'hash:ip,port', 'inet')).attrs).toEqual(requests('ipset-create-hash-ipport', K.IPSET_CMD_TYPE).attrs);
+  });
+
+  it('create with timeout, counters, comment, skbinfo, forceadd, hashsize, maxelem', () => {
+    const tool = requests('ipset-create-hash-ipport', K.IPSET_CMD_CREATE);
+    const mine = ours(ops.createOp(7, 'web', 'hash:ip,port', 6, {
+      family: 'inet', hashsize: 1024, maxelem: 2048, timeout: 60, counters: true, comment: true, skbinfo: true, forceadd: true,
+    }));
+    expect(mine.attrs).toEqual(tool.attrs);
+    // The engine adds NLM_F_ACK; the tool asks for it itself.
+    expect(mine.header.flags | 4).toBe(tool.header.flags);
+  });
+
+  it('create bitmap:port and list:set (family NFPROTO_UNSPEC)', () => {
+    expect(ours(ops.createOp(7, 'ports', 'bitmap:port', 3, { range: '1000-2000' })).attrs)
+      .toEqual(requests('ipset-create-bitmap-port', K.IPSET_CMD_CREATE).attrs);
+    expect(ours(ops.createOp(7, 'all', 'list:set', 3, { size: 4 })).attrs)
+      .toEqual(requests('ipset-create-list-set', K.IPSET_CMD_CREATE).attrs);
+  });
+
+  it('add one entry: IPSET_ATTR_DATA with LINENO 0, NLM_F_EXCL unless exist', () => {
+    const tool = requests('ipset-add-ipport', K.IPSET_CMD_ADD);
+    const [mine] = ops.addOps(7, 'web', [parseEntry('hash:ip,port', '10.0.0.1,udp:53 timeout 30 comment dns')], { type: 'hash:ip,port' });
+    const m = ours(mine!);
+    expect(m.attrs).toEqual(tool.attrs);
+    expect(m.header.flags | 4).toBe(tool.header.flags);
+    const [exist] = ops.addOps(7, 'web', [{ ip: '10.0.0.1', port: 53, proto: 'udp' }], { exist: true });
+    expect(ours(exist!).header.flags & 0x200).toBe(0);
+  });
+
+  it('add an IPv6 network with nomatch', () => {
+    const tool = requests('ipset-add-net6-nomatch', K.IPSET_CMD_ADD);
+    const [mine] = ops.addOps(7, 'nets6', [parseEntry('hash:net', '2001:db8::/64 nomatch')]);
+    expect(ours(mine!).attrs).toEqual(tool.attrs);
+  });
+
+  it('bulk add: IPSET_ATTR_ADT of IPSET_ATTR_DATA with line numbers, and LINENO', () => {
+    const tool = requests('ipset-restore-bulk', K.IPSET_CMD_ADD);
+    // The tool numbers restore lines from the file (2-4); ours number entries from firstIndex + 1.
+    const entries = ['192.168.0.1', '192.168.0.2', '192.168.0.3'].map((ip) => ({ ip }));
+    const [mine] = ops.addOps(7, 'bulk', entries, { firstIndex: 1 });
+    expect(ours(mine!).attrs).toEqual(tool.attrs);
+  });
+
+  it('test', () => {
+    const tool = requests('ipset-test-missing', K.IPSET_CMD_TEST);
+    expect(ours(ops.testOp(7, 'web', parseEntry('hash:ip,port', '10.0.0.2,tcp:80'))).attrs).toEqual(tool.attrs);
+  });
+
+  it('swap', () => {
+    expect(ours(ops.swapOp(7, 'web', 'web2')).attrs).toEqual(requests('ipset-swap', K.IPSET_CMD_SWAP).attrs);
+  });
+});
+
+/** Runs an op's decode or refusal against the captured request and replies of a fixture. */
+function replay<T>(name: string, cmd: number, o: ops.IpsetBulkOptions | undefined, build: () => import('../../src/netlink/operation').Operation<T>) {
+  void o;
+  const hex = readHex(name);
+  const idx = hex.datagrams.findIndex((d) => d.direction === '>' && (d.bytes.readUInt16LE(4) & 0xff) === cmd);
+  const request = hex.datagrams[idx]!.bytes;
+  const replies = Buffer.concat(hex.datagrams.slice(idx + 1).filter((d) => d.direction === '<').map((d) => d.bytes));
+  const [outcome] = matchReplies(request, replies, request.length);
+  return { op: build(), outcome: outcome!, replies };
+}
+
+describe('decoding kernel replies into typed results', () => {
+  it('a LIST dump becomes the set with its header and entries', () => {
+    const { op, outcome, replies } = replay('ipset-list-ipport', K.IPSET_CMD_LIST, undefined, () => ops.listOp(7, 'web'));
+    const [set] = op.decode!(replies, outcome);
+    expect(set).toMatchObject({
+      name: 'web', type: 'hash:ip,port', revision: 6, family: 'inet', hashsize: 1024, maxelem: 2048, bucketsize: 12,
+      timeout: 60, counters: true, comment: true, skbinfo: true, forceadd: true, references: 0, elements: 2, index: 0,
+    });
+    expect(set!.entries).toEqual([
+      { ip: '10.0.0.1', proto: 'udp', port: 53, timeout: expect.any(Number), packets: 0, bytes: 0, comment: 'dns' },
+      { ip: '10.0.0.3', proto: 'tcp', port: 443, timeout: expect.any(Number), packets: 7, bytes: 900, skbmark: 0x10, skbmarkMask: 0xff, skbprio: '1:2', skbqueue: 3 },
+    ]);
+  });
+
+  it('a refused bulk add names the entry from the LINENO the kernel wrote into its echo', () => {
+    const entries = ['192.168.0.4', '192.168.0.1', '192.168.0.5'].map((ip) => ({ ip }));
+    const { op, outcome, replies } = replay('ipset-restore-fail', K.IPSET_CMD_ADD, undefined, () => ops.addOps(7, 'bulk', entries, { type: 'hash:ip' })[0]!);
+    expect(outcome.status).toBe('error');
+    expect(ops.failedLine(replies, outcome)).toBe(2);
+    const err = refusal(op, outcome, undefined, replies);
+    expect(err).toBeInstanceOf(IpsetEntryError);
+    expect(err).toMatchObject({ code: 'IPSET_ERR_EXIST', errno: -4103, op: 'ipset.add', entryIndex: 1, applied: 1, entryText: '192.168.0.1' });
+    expect(err.message).toBe('ipset.add: set bulk, entry #1 (192.168.0.1): the element is already in the set; the entry before it was added, none after it (IPSET_ERR_EXIST)');
+  });
+
+  it('a test of a missing entry is IPSET_ERR_EXIST; swap with a missing set is IPSET_ERR_EXIST_SETNAME2', () => {
+    const t = replay('ipset-test-missing', K.IPSET_CMD_TEST, undefined, () => ops.testOp(7, 'web', { ip: '10.0.0.2', port: 80 }, 'hash:ip,port'));
+    expect(refusal(t.op, t.outcome, undefined, t.replies)).toMatchObject({ code: 'IPSET_ERR_EXIST', message: expect.stringContaining('10.0.0.2,tcp:80 is not in set web') });
+    const s = replay('ipset-swap', K.IPSET_CMD_SWAP, undefined, () => ops.swapOp(7, 'web', 'web2'));
+    expect(refusal(s.op, s.outcome, undefined, s.replies).message).toBe('ipset.swap: swap web and web2: the second set does not exist (IPSET_ERR_EXIST_SETNAME2)');
+  });
+
+  it('protocol and type replies', () => {
+    const p = replay('ipset-create-hash-ipport', K.IPSET_CMD_PROTOCOL, undefined, () => ops.protocolOp());
+    expect(p.op.decode!(p.replies, p.outcome)).toEqual({ protocol: 7, protocolMin: 6 });
+    expect(ops.negotiate({ protocol: 7, protocolMin: 6 })).toBe(7);
+    expect(ops.negotiate({ protocol: 6, protocolMin: 6 })).toBe(6);
+    expect(() => ops.negotiate({ protocol: 9, protocolMin: 8 })).toThrow(/protocol 8-9/);
+    const t = replay('ipset-create-hash-ipport', K.IPSET_CMD_TYPE, undefined, () => ops.typeOp(7, 'hash:ip,port'));
+    expect(t.op.decode!(t.replies, t.outcome)).toEqual({ revision: 6, revisionMin: 0 });
+  });
+});
+
+void SIZEOF_NLMSGHDR;

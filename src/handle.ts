@@ -4,6 +4,7 @@ import { NETLINK_GENERIC } from './native';
 import { NetlinkError } from './netlink/errors';
 import type { HandleContext } from './handle-context';
 import { Ipvs } from './ipvs/ipvs';
+import { Ipset } from './ipset/ipset';
 
 /** Options of {@link openHandle}. */
 export interface HandleOptions {
@@ -25,6 +26,8 @@ export interface HandleOptions {
 export class Handle {
   /** IPVS services and destinations. */
   readonly ipvs: Ipvs;
+  /** ipsets: create, add and delete entries in bulk, list, save and restore. */
+  readonly ipset: Ipset;
   private readonly connections = new Map<number, Connection>();
   private readonly families = new Map<string, Promise<GenlFamily>>();
   private closed = false;
@@ -39,6 +42,7 @@ export class Handle {
       exchangeOptions: options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
     };
     this.ipvs = new Ipvs(ctx);
+    this.ipset = new Ipset(ctx);
   }
 
   private connection(protocol: number): Connection {

@@ -12,6 +12,16 @@ export type {
   IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions, IpvsForwarding, IpvsTunnelType, IpvsTunnelChecksum,
 } from './ipvs/destination';
 export type { IpvsStats } from './ipvs/stats';
+export { Ipset, type IpsetAddOptions, type IpsetRestoreOptions, type IpsetRestoreResult } from './ipset/ipset';
+export {
+  parseEntry as parseIpsetEntry, formatEntry as formatIpsetEntry, IPSET_TYPES, type IpsetEntry, type IpsetEntryInput,
+} from './ipset/entry';
+export {
+  parseCreateOptions as parseIpsetCreateOptions, formatCreateOptions as formatIpsetCreateOptions,
+  type IpsetCreateOptions, type IpsetSet, type IpsetFamily,
+} from './ipset/set';
+export { IpsetEntryError } from './ipset/errors';
+export { formatSave as formatIpsetSave, parseRestore as parseIpsetRestore, type IpsetRestoreCommand } from './ipset/save';
 export { NetlinkError, DecodeError, type ExtAck } from './netlink/errors';
 export { formatMessage, type FormatHint } from './netlink/debug';
 export type { GenlFamily } from './netlink/genl';

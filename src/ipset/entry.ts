@@ -424,6 +424,19 @@ export function formatEntry(type: string, e: IpsetEntry): string {
   return s;
 }
 
+/** Refuses addresses of the other family than the set's (TypeError), before the kernel would. */
+export function checkEntryFamily(e: IpsetEntry, family: 'inet' | 'inet6' | undefined, op: string): void {
+  if (!family) return;
+  const want = family === 'inet' ? AF_INET : undefined;
+  for (const a of [e.ip, e.ipTo, e.ip2, e.ip2To]) {
+    if (a === undefined) continue;
+    const f = familyOf(a);
+    if (f !== undefined && (want === undefined ? f === AF_INET : f !== AF_INET)) {
+      throw new TypeError(`${op}: '${a}' is ${f === AF_INET ? 'IPv4' : 'IPv6'}, the set is ${family}`);
+    }
+  }
+}
+
 /** Entry input (object or text) to the object, parsing text with the set's type. */
 export function toEntryObject(input: IpsetEntryInput, type: string | undefined, op: string): IpsetEntry {
   if (typeof input !== 'string') return input;

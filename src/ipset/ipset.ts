@@ -4,9 +4,14 @@ import type { ExchangeOptions } from '../netlink/connection';
 import { NetlinkError } from '../netlink/errors';
 import { NETLINK_NETFILTER } from '../native';
 import * as ops from './ops';
-import { toEntryObject, type IpsetEntry, type IpsetEntryInput } from './entry';
+import { checkEntryFamily, toEntryObject, type IpsetEntry, type IpsetEntryInput } from './entry';
 import type { IpsetCreateOptions, IpsetFamily, IpsetSet } from './set';
 import { formatSave, parseRestore, type IpsetRestoreCommand } from './save';
+
+interface SetInfo {
+  type: string;
+  family?: IpsetFamily;
+}
 
 /** Options of {@link Ipset.add} and {@link Ipset.del}. */
 export interface IpsetAddOptions extends ops.IpsetExistOptions {
@@ -36,8 +41,8 @@ export interface IpsetRestoreResult {
  */
 export class Ipset {
   private proto: Promise<number> | undefined;
-  /** Set name to type, learnt from create/header/list; dropped on destroy, rename, swap and refusals. */
-  private readonly types = new Map<string, string>();
+  /** Set name to type and family, learnt from create/header/list; dropped on destroy, rename, swap and refusals. */
+  private readonly types = new Map<string, SetInfo>();
 
   /** @internal */
   constructor(private readonly ctx: HandleContext) {}
@@ -67,7 +72,7 @@ export class Ipset {
   /**
    * The revisions of a set type the kernel has (IPSET_CMD_TYPE; the kernel loads the type's
    * module on demand). Equivalent to what `ipset create` asks before creating.
-   * Errors: EEXIST (sic, the kernel's code) when the kernel has no such type.
+   * Errors: IPSET_ERR_FIND_TYPE when the kernel has no such type (older kernels: EEXIST).
    */
   async typeRevisions(type: string, family?: IpsetFamily): Promise<ops.IpsetTypeRevisions> {
     return this.one(ops.typeOp(await this.protocol(), type, family));
@@ -76,15 +81,15 @@ export class Ipset {
   /**
    * Creates a set, with the newest revision of its type the kernel has (unless `options.revision`).
    * Equivalent to `ipset create NAME TYPE [OPTIONS]` (`-exist` is `options.exist`).
-   * Errors: EEXIST a set of that name exists; IPSET_ERR_FIND_TYPE / EEXIST from the type query: no
-   * such type in the kernel; IPSET_ERR_INVALID_FAMILY, IPSET_ERR_INVALID_NETMASK,
+   * Errors: EEXIST a set of that name exists; IPSET_ERR_FIND_TYPE from the type query: no such type
+   * in the kernel; IPSET_ERR_INVALID_FAMILY, IPSET_ERR_INVALID_NETMASK,
    * IPSET_ERR_BITMAP_RANGE_SIZE and friends for options the type refuses.
    */
   async create(name: string, type: string, options: IpsetCreateOptions & ops.IpsetExistOptions = {}): Promise<void> {
     const proto = await this.protocol();
     const revision = options.revision ?? (await this.typeRevisions(type, options.family)).revision;
     await this.one(ops.createOp(proto, name, type, revision, options));
-    this.types.set(name, type);
+    this.types.delete(name); // with exist, an existing set of another family may remain
   }
 
   /** Destroys a set. Equivalent to `ipset destroy NAME`. Errors: ENOENT no such set; IPSET_ERR_BUSY it is referenced (by a rule or a list:set). */
@@ -131,7 +136,7 @@ export class Ipset {
   async header(name: string): Promise<IpsetSet> {
     const [s] = await this.one(ops.listOp(await this.protocol(), name, { headerOnly: true }));
     if (!s) throw new NetlinkError({ code: 'ENOENT', errno: -2, op: 'ipset.header', detail: `set ${name}: the set does not exist` });
-    this.types.set(name, s.type);
+    this.learn(s);
     return s;
   }
 
@@ -139,14 +144,14 @@ export class Ipset {
   async list(name: string): Promise<IpsetSet> {
     const [s] = await this.one(ops.listOp(await this.protocol(), name));
     if (!s) throw new NetlinkError({ code: 'ENOENT', errno: -2, op: 'ipset.list', detail: `set ${name}: the set does not exist` });
-    this.types.set(name, s.type);
+    this.learn(s);
     return s;
   }
 
   /** Every set, with entries unless `headerOnly`. Equivalent to `ipset list` (`-t`). */
   async listAll(options: ops.IpsetListOptions = {}): Promise<IpsetSet[]> {
     const sets = await this.one(ops.listOp(await this.protocol(), undefined, options));
-    for (const s of sets) this.types.set(s.name, s.type);
+    for (const s of sets) this.learn(s);
     return sets;
   }
 
@@ -155,20 +160,26 @@ export class Ipset {
     return (await this.listAll({ headerOnly: true })).map((s) => s.name);
   }
 
-  private async typeOf(name: string): Promise<string> {
+  private learn(s: IpsetSet): void {
+    this.types.set(s.name, { type: s.type, ...(s.family && { family: s.family }) });
+  }
+
+  private async infoOf(name: string): Promise<SetInfo> {
     const t = this.types.get(name);
     if (t) return t;
     const s = await this.one(ops.headerOp(await this.protocol(), name));
-    this.types.set(name, s.type);
-    return s.type;
+    this.learn(s);
+    return this.types.get(name)!;
   }
 
   private async entries(name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], op: string): Promise<{ list: IpsetEntry[]; type: string }> {
     const inputs = Array.isArray(input) ? input as readonly IpsetEntryInput[] : [input as IpsetEntryInput];
-    const type = await this.typeOf(name);
+    const { type, family } = await this.infoOf(name);
     return { list: inputs.map((e, i) => {
       try {
-        return toEntryObject(e, type, op);
+        const entry = toEntryObject(e, type, op);
+        checkEntryFamily(entry, family, op);
+        return entry;
       } catch (err) {
         if (err instanceof Error && inputs.length > 1) err.message = `${err.message} (entry #${i})`;
         throw err;
@@ -200,8 +211,9 @@ export class Ipset {
    * Errors: an {@link IpsetEntryError} naming the refused entry (every entry before it was added,
    * none after), with IPSET_ERR_EXIST (already in the set), IPSET_ERR_HASH_FULL,
    * IPSET_ERR_TIMEOUT/COUNTER/COMMENT/SKBINFO (the set lacks that extension),
-   * IPSET_ERR_IPADDR_IPV4/IPV6 (wrong family), IPSET_ERR_BITMAP_RANGE (outside a bitmap's range);
-   * ENOENT when the set does not exist. A range or network entry (`10.0.0.0/24` in hash:ip) may
+   * IPSET_ERR_BITMAP_RANGE (outside a bitmap's range);
+   * ENOENT when the set does not exist. An address of the other family than the set's throws
+   * TypeError before anything is sent. A range or network entry (`10.0.0.0/24` in hash:ip) may
    * be partly added when refused mid-way.
    */
   add(name: string, entries: IpsetEntryInput | readonly IpsetEntryInput[], options: IpsetAddOptions = {}): Promise<void> {

@@ -8,10 +8,11 @@
  * ADD/DEL/TEST and inside IPSET_ATTR_ADT. So there is one command schema per context, chosen with
  * {@link ipsetSchemaFor}.
  *
- * One asymmetry is declared here too: the kernel insists on NLA_F_NET_BYTEORDER on the address
+ * Two asymmetries are declared here too. The kernel insists on NLA_F_NET_BYTEORDER on the address
  * inside IPSET_ATTR_IP from userspace (ip_set_get_ipaddr4) but writes its own without it
  * (nla_put_ipaddr4). Requests use {@link ipsetIpAddr}, replies {@link ipsetIpAddrReply}; both decode
- * alike, and each re-encodes exactly what its side sends.
+ * alike, and each re-encodes exactly what its side sends. And it reads IPSET_ATTR_MARKMASK as a
+ * __be32 but reports it in host order.
  */
 import { defineSchema, type Schema } from '../netlink/attr';
 import * as K from '../uapi/ipset';
@@ -58,7 +59,7 @@ export interface IpsetSchemas {
   name: Schema;
 }
 
-function build(addr: Schema): IpsetSchemas {
+function build(addr: Schema, direction: 'request' | 'reply'): IpsetSchemas {
   const ip = (nla: string, doc: string) => ({ nla, type: 'nested' as const, nested: addr, doc });
   const createData = defineSchema('ipset.create', K, {
     ip: ip('IPSET_ATTR_IP', 'bitmap:ip range start (or network with cidr).'),
@@ -71,7 +72,11 @@ function build(addr: Schema): IpsetSchemas {
     cadtFlags: be32('IPSET_ATTR_CADT_FLAGS', 'IPSET_FLAG_WITH_COUNTERS, _WITH_COMMENT, _WITH_SKBINFO, _WITH_FORCEADD.'),
     lineno: be32('IPSET_ATTR_CADT_LINENO', 'Restore line number.'),
     mark: be32('IPSET_ATTR_MARK', 'Mark (unused at create).'),
-    markmask: be32('IPSET_ATTR_MARKMASK', 'hash:ip,mark: mask applied to marks.'),
+    // The kernel reads a __be32 at create but writes its header's mask in host order
+    // (nla_put_u32 in ip_set_hash_gen.h), without NLA_F_NET_BYTEORDER.
+    markmask: direction === 'request'
+      ? be32('IPSET_ATTR_MARKMASK', 'hash:ip,mark: mask applied to marks.')
+      : { nla: 'IPSET_ATTR_MARKMASK', type: 'u32', doc: 'hash:ip,mark: mask applied to marks (host order in replies).' },
     initval: be32('IPSET_ATTR_INITVAL', 'Hash seed (revisions of kernel 5.11+).'),
     hashsize: be32('IPSET_ATTR_HASHSIZE', 'Initial hash size.'),
     maxelem: be32('IPSET_ATTR_MAXELEM', 'Maximal number of elements.'),
@@ -156,9 +161,9 @@ function build(addr: Schema): IpsetSchemas {
 }
 
 /** The schemas of messages userspace sends. */
-export const ipsetSchemas: IpsetSchemas = build(ipsetIpAddr);
+export const ipsetSchemas: IpsetSchemas = build(ipsetIpAddr, 'request');
 /** The schemas of the kernel's replies (they decode requests too; only the address flags differ). */
-export const ipsetReplySchemas: IpsetSchemas = build(ipsetIpAddrReply);
+export const ipsetReplySchemas: IpsetSchemas = build(ipsetIpAddrReply, 'reply');
 
 /** The command schema for a message of command `cmd`, as `direction` writes it. */
 export function ipsetSchemaFor(cmd: number, direction: 'request' | 'reply' = 'request'): Schema {

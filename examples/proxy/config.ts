@@ -51,6 +51,8 @@ export interface EndpointConfig {
 export interface ServiceConfig {
   name: string;
   ips: string[];
+  /** Line of each of `ips`. */
+  ipLines: number[];
   ports: PortConfig[];
   scheduler: string;
   /** ClientIP session affinity timeout in seconds (IPVS persistence); 0: none. */
@@ -201,7 +203,7 @@ class Checker {
       if (o) this.fail(e, `${path}.endpoints[${i}]`, `${e.address} is listed twice (also line ${o.line})`);
       epSeen.set(k, e);
     });
-    return { name, ips, ports, scheduler, affinityTimeout, endpoints, line: n.line };
+    return { name, ips, ipLines: ipsNode.items.map((x) => x.line), ports, scheduler, affinityTimeout, endpoints, line: n.line };
   }
 
   private port(n: Node, path: string): PortConfig {

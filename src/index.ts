@@ -3,11 +3,14 @@
  * @packageDocumentation
  */
 export { openHandle, Handle, type HandleOptions } from './handle';
-export { Ipvs } from './ipvs/ipvs';
+export { Ipvs, type IpvsServiceEntry, type IpvsApplyOptions } from './ipvs/ipvs';
 export type {
   IpvsService, IpvsServiceKey, IpvsServiceOptions, IpvsServiceSettings, IpvsAddressKey, IpvsFwmarkKey,
   IpvsProtocol, IpvsSchedFlag, IpFamily,
 } from './ipvs/service';
+export { checkIpvsChange, type IpvsChange, type IpvsChangeResult } from './ipvs/change';
+export type { IpvsDaemon, IpvsDaemonOptions, IpvsDaemonState } from './ipvs/daemon';
+export type { IpvsTimeouts, IpvsTimeoutsOptions, IpvsInfo } from './ipvs/config';
 export type {
   IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions, IpvsForwarding, IpvsTunnelType, IpvsTunnelChecksum,
 } from './ipvs/destination';

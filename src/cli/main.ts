@@ -4,8 +4,10 @@
  * Each family's verbs live in their own module and are listed in `commands` below.
  */
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
+import { ipvsCommands } from './ipvs-commands';
 
 const commands: Record<string, Command> = {
+  ...ipvsCommands,
 };
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';

@@ -1,0 +1,248 @@
+/**
+ * The IPVS verbs of the `ipvs` command, ipvsadm-compatible: list, save, restore, flush, zero,
+ * timeout, daemon. Built on the public API only.
+ */
+import { readFileSync } from 'node:fs';
+import { checkIpvsChange, openHandle, type Handle, type IpvsChange, type IpvsServiceEntry } from '../index';
+import { UsageError, type Command, type GlobalOptions } from './types';
+import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
+import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListLayout } from './ipvs-format';
+import { sortDestinations, sortServices } from './ipvs-order';
+
+async function withHandle<T>(global: GlobalOptions, fn: (h: Handle) => Promise<T>): Promise<T> {
+  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
+  try {
+    return await fn(h);
+  } finally {
+    h.close();
+  }
+}
+
+/** ipvsadm's options for one of our verbs, as if given with `first` (its command option). */
+function ipvsadmArgs(first: string[], args: string[], verb: string): IpvsadmArgs {
+  try {
+    return parseIpvsadmArgs([...first, ...args], etcServices());
+  } catch (err) {
+    if (err instanceof IpvsadmArgsError) throw new UsageError(`${verb}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Takes our own flags (not ipvsadm's) out of the arguments. */
+function takeFlags(args: string[], flags: string[]): { rest: string[]; has: Set<string> } {
+  const has = new Set<string>();
+  const rest = args.filter((a) => {
+    if (!flags.includes(a)) return true;
+    has.add(a);
+    return false;
+  });
+  return { rest, has };
+}
+
+let services: PortResolver | undefined;
+/** Port names from /etc/services (ipvsadm resolves them with getservbyname), read once. */
+function etcServices(): PortResolver {
+  if (services) return services;
+  const table = new Map<string, number>();
+  try {
+    for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
+      const [entry] = line.split('#');
+      const f = entry!.trim().split(/\s+/);
+      const m = /^(\d+)\/(\w+)$/.exec(f[1] ?? '');
+      if (!m) continue;
+      for (const name of [f[0]!, ...f.slice(2)]) {
+        const key = `${name}/${m[2]}`;
+        if (!table.has(key)) table.set(key, Number(m[1]));
+      }
+    }
+  } catch {
+    // no /etc/services: numeric ports only
+  }
+  services = (name, protocol) => table.get(`${name}/${protocol}`);
+  return services;
+}
+
+/** JSON with bigint counters as numbers (strings past 2^53). */
+function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), 2)}\n`;
+}
+
+const list: Command = {
+  summary: 'list services and destinations as ipvsadm -Ln does (--stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json)',
+  async run(args, global, io) {
+    const { rest, has } = takeFlags(args, ['--json']);
+    const a = ipvsadmArgs(['-L'], rest, 'list');
+    const json = has.has('--json');
+    if (a.options.has('connection')) throw new UsageError('list: --connection (-c) is not supported; read /proc/net/ip_vs_conn');
+    const layout: ListLayout = a.options.has('stats') ? 'stats' : a.options.has('rate') ? 'rate'
+      : a.options.has('thresholds') ? 'thresholds' : a.options.has('persistent-conn') ? 'persistent-conn'
+        : a.options.has('tun-info') ? 'tun-info' : 'default';
+    const fmt = { layout, exact: a.options.has('exact'), nosort: a.options.has('nosort') };
+    await withHandle(global, async (h) => {
+      if (a.options.has('timeout')) {
+        const t = await h.ipvs.getTimeouts();
+        io.out(json ? toJson(t) : formatTimeouts(t));
+      } else if (a.options.has('daemon')) {
+        const d = await h.ipvs.listDaemons();
+        io.out(json ? toJson(d) : formatDaemons(d));
+      } else if (a.service) {
+        const s = await h.ipvs.getService(a.service);
+        const entry: IpvsServiceEntry = { ...s, destinations: await h.ipvs.listDestinations(a.service) };
+        // sorted once, from the kernel's order (re-sorting with ipvsadm's comparator may reorder)
+        if (json) io.out(toJson(fmt.nosort ? entry : { ...entry, destinations: sortDestinations(entry.destinations) }));
+        else io.out(formatListOne(entry, fmt));
+      } else {
+        const [info, all] = [await h.ipvs.getInfo(), await h.ipvs.listAll()];
+        if (json) {
+          const sorted = fmt.nosort ? all : sortServices(all).map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
+          io.out(toJson(sorted));
+        } else {
+          io.out(formatList(info, all, fmt));
+        }
+      }
+    });
+    return 0;
+  },
+};
+
+const save: Command = {
+  summary: 'print the rules as ipvsadm -Sn does (-n is implied; --thresholds adds -x/-y; --nosort)',
+  async run(args, global, io) {
+    const { rest, has } = takeFlags(args, ['--thresholds', '--nosort', '-n', '--numeric']);
+    if (rest.length) throw new UsageError(`save: unexpected argument ${rest[0]}`);
+    await withHandle(global, async (h) => {
+      io.out(formatRules(await h.ipvs.listAll(), { thresholds: has.has('--thresholds'), nosort: has.has('--nosort') }));
+    });
+    return 0;
+  },
+};
+
+/** The words of a rules line: whitespace-separated, `#` starts a comment, the word `ipvsadm` is ignored (as ipvsadm -R). */
+export function ruleWords(line: string): string[] {
+  const words: string[] = [];
+  for (const w of line.trim().split(/\s+/)) {
+    if (w === '') continue;
+    if (w.startsWith('#')) break;
+    if (w !== 'ipvsadm') words.push(w);
+  }
+  return words;
+}
+
+/** One line of a rules file read into a change (null: nothing to do), or the reason it cannot be. */
+export interface ParsedRule {
+  line: number;
+  text: string;
+  change: IpvsChange | null;
+  error?: string;
+}
+
+/**
+ * Reads a rules file in the `ipvsadm -S` / `ipvsadm -R` format: each non-empty line one ipvsadm
+ * command (-A -E -D -a -e -d -C -Z --set --start-daemon --stop-daemon with their options), checked
+ * as ipvsadm and then the library would check it.
+ */
+export function parseRules(text: string, resolve?: PortResolver): ParsedRule[] {
+  const out: ParsedRule[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const words = ruleWords(raw);
+    if (words.length === 0) return;
+    const rule: ParsedRule = { line: i + 1, text: raw.trim(), change: null };
+    try {
+      rule.change = toChange(parseIpvsadmArgs(words, resolve));
+      if (rule.change) checkIpvsChange(rule.change);
+    } catch (err) {
+      if (!(err instanceof IpvsadmArgsError || err instanceof TypeError || err instanceof RangeError)) throw err;
+      rule.error = err.message;
+    }
+    out.push(rule);
+  });
+  return out;
+}
+
+const restore: Command = {
+  summary: 'apply rules in the ipvsadm -S / -R format from FILE or standard input, in one batch; reports each failing line',
+  async run(args, global, io) {
+    const { rest, has } = takeFlags(args, ['--stop-on-error']);
+    if (rest.length > 1) throw new UsageError(`restore: unexpected argument ${rest[1]}`);
+    const text = rest[0] === undefined || rest[0] === '-' ? await io.readStdin() : readFileSync(rest[0], 'utf8');
+    const rules = parseRules(text, etcServices());
+    const bad = rules.filter((r) => r.error !== undefined);
+    if (bad.length) {
+      for (const r of bad) io.err(`ipvs restore: line ${r.line}: ${r.error}\n`);
+      io.err(`ipvs restore: ${bad.length} line${bad.length === 1 ? '' : 's'} not understood; nothing was applied\n`);
+      return 1;
+    }
+    const todo = rules.filter((r) => r.change !== null);
+    if (todo.length === 0) return 0;
+    const results = await withHandle(global, (h) => h.ipvs.apply(todo.map((r) => r.change!), { stopOnError: has.has('--stop-on-error') }));
+    let failed = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'ok') return;
+      failed++;
+      const what = r.status === 'unknown' ? `not known to be applied: ${r.error.message}` : r.error.message;
+      io.err(`ipvs restore: line ${todo[i]!.line}: ${what}\n`);
+    });
+    if (failed) io.err(`ipvs restore: ${failed} of ${todo.length} change${todo.length === 1 ? '' : 's'} failed\n`);
+    return failed ? 1 : 0;
+  },
+};
+
+const flush: Command = {
+  summary: 'delete every service and destination (ipvsadm -C)',
+  async run(args, global) {
+    if (args.length) throw new UsageError(`flush: unexpected argument ${args[0]}`);
+    await withHandle(global, (h) => h.ipvs.flush());
+    return 0;
+  },
+};
+
+const zero: Command = {
+  summary: 'zero the counters of every service, or of one (-t|-u|--sctp-service ADDR:PORT, -f MARK [-6]) (ipvsadm -Z)',
+  async run(args, global) {
+    const a = ipvsadmArgs(['-Z'], args, 'zero');
+    await withHandle(global, (h) => h.ipvs.zero(a.service));
+    return 0;
+  },
+};
+
+const timeout: Command = {
+  summary: 'show the tcp, tcpfin and udp time-outs, or set them: timeout TCP TCPFIN UDP (0 keeps one) (ipvsadm --set)',
+  async run(args, global, io) {
+    const { rest, has } = takeFlags(args, ['--json']);
+    if (rest.length === 0) {
+      await withHandle(global, async (h) => {
+        const t = await h.ipvs.getTimeouts();
+        io.out(has.has('--json') ? toJson(t) : formatTimeouts(t));
+      });
+      return 0;
+    }
+    const change = toChange(ipvsadmArgs(['--set'], rest, 'timeout'));
+    if (change?.kind === 'setTimeouts') await withHandle(global, (h) => h.ipvs.setTimeouts(change.timeouts));
+    return 0;
+  },
+};
+
+const daemon: Command = {
+  summary: 'sync daemons: daemon [list] | daemon start master|backup [--mcast-interface IF --syncid N --sync-maxlen N --mcast-group G --mcast-port P --mcast-ttl T] | daemon stop master|backup',
+  async run(args, global, io) {
+    const [sub = 'list', ...rest] = args;
+    if (sub === 'list' || sub === '--json') {
+      const json = sub === '--json' || rest.includes('--json');
+      await withHandle(global, async (h) => {
+        const d = await h.ipvs.listDaemons();
+        io.out(json ? toJson(d) : formatDaemons(d));
+      });
+      return 0;
+    }
+    if (sub !== 'start' && sub !== 'stop') throw new UsageError(`daemon: expected list, start or stop, got '${sub}'`);
+    const change = toChange(ipvsadmArgs([`--${sub}-daemon`], rest, `daemon ${sub}`));
+    await withHandle(global, async (h) => {
+      if (change?.kind === 'startDaemon') await h.ipvs.startDaemon(change.daemon);
+      else if (change?.kind === 'stopDaemon') await h.ipvs.stopDaemon(change.state);
+    });
+    return 0;
+  },
+};
+
+/** The IPVS verbs, for the dispatcher in main.ts. */
+export const ipvsCommands: Record<string, Command> = { list, save, restore, flush, zero, timeout, daemon };

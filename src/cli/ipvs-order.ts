@@ -1,0 +1,100 @@
+/**
+ * The order ipvsadm lists services and destinations in (-L, -S without --nosort): libipvs's
+ * ipvs_cmp_services / ipvs_cmp_dests through glibc's qsort, reproduced exactly. The comparators
+ * subtract unsigned 32-bit values and read the difference as a signed int, so addresses more than
+ * 2^31 apart compare "backwards" (192.168.0.1 lists before 10.0.0.1); glibc 2.36's qsort is a
+ * top-down merge sort, whose result with such a comparator this reproduces too.
+ */
+import type { IpvsDestination, IpvsService } from '../index';
+
+/** Sorts a copy of `items` with glibc's merge sort (msort_with_tmp): left run wins ties. */
+export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): T[] {
+  const a = items.slice();
+  const tmp = new Array<T>(a.length);
+  const sort = (lo: number, n: number): void => {
+    if (n <= 1) return;
+    const n1 = n >>> 1;
+    const n2 = n - n1;
+    sort(lo, n1);
+    sort(lo + n1, n2);
+    let i = lo;
+    let j = lo + n1;
+    let k = 0;
+    let r1 = n1;
+    let r2 = n2;
+    while (r1 > 0 && r2 > 0) {
+      if (cmp(a[i]!, a[j]!) <= 0) { tmp[k++] = a[i++]!; r1--; } else { tmp[k++] = a[j++]!; r2--; }
+    }
+    while (r1 > 0) { tmp[k++] = a[i++]!; r1--; }
+    for (let x = 0; x < k; x++) a[lo + x] = tmp[x]!;
+  };
+  sort(0, a.length);
+  return a;
+}
+
+/** The 16 bytes of `union nf_inet_addr` (an IPv4 address in the first 4). */
+function addrBytes(address: string): Buffer {
+  const b = Buffer.alloc(16);
+  if (!address.includes(':')) {
+    address.split('.').forEach((x, i) => { b[i] = Number(x); });
+    return b;
+  }
+  let text = address;
+  if (text.includes('.')) {
+    const c = text.lastIndexOf(':');
+    const v4 = text.slice(c + 1).split('.').map(Number);
+    text = `${text.slice(0, c + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const [h, t] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
+  const hs = h ? h.split(':') : [];
+  const ts = t ? t.split(':') : [];
+  const groups = t === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
+/** C's `int r = (u32)a - (u32)b`. */
+const diff32 = (a: number, b: number): number => (a - b) | 0;
+
+function cmpAddr(v6: boolean, a: Buffer, b: Buffer): number {
+  let r = 0;
+  for (let i = 0; r === 0 && i < (v6 ? 4 : 1); i++) r = diff32(a.readUInt32BE(i * 4), b.readUInt32BE(i * 4));
+  return r;
+}
+
+const AF = { inet: 2, inet6: 10 } as const;
+const PROTO = { tcp: 6, udp: 17, sctp: 132 } as Record<string, number>;
+
+/** libipvs ipvs_cmp_services: fwmark, family, protocol, address, port. */
+export function compareServices(a: IpvsService, b: IpvsService): number {
+  const fa = 'fwmark' in a ? a.fwmark : 0;
+  const fb = 'fwmark' in b ? b.fwmark : 0;
+  let r = diff32(fa, fb);
+  if (r) return r;
+  r = AF[a.family] - AF[b.family];
+  if (r) return r;
+  const pa = 'fwmark' in a ? 0 : PROTO[a.protocol] ?? 0;
+  const pb = 'fwmark' in b ? 0 : PROTO[b.protocol] ?? 0;
+  r = pa - pb;
+  if (r) return r;
+  const za = Buffer.alloc(16);
+  r = cmpAddr(a.family === 'inet6', 'fwmark' in a ? za : addrBytes(a.address), 'fwmark' in b ? za : addrBytes(b.address));
+  if (r) return r;
+  return ('fwmark' in a ? 0 : a.port) - ('fwmark' in b ? 0 : b.port);
+}
+
+/** libipvs ipvs_cmp_dests: address (as the first one's family reads it), then port. */
+export function compareDestinations(a: IpvsDestination, b: IpvsDestination): number {
+  const r = cmpAddr(a.family === 'inet6', addrBytes(a.address), addrBytes(b.address));
+  return r || a.port - b.port;
+}
+
+/** Services in ipvsadm's listing order. */
+export function sortServices<T extends IpvsService>(services: readonly T[]): T[] {
+  return glibcSort(services, compareServices);
+}
+
+/** Destinations in ipvsadm's listing order. */
+export function sortDestinations<T extends IpvsDestination>(dests: readonly T[]): T[] {
+  return glibcSort(dests, compareDestinations);
+}

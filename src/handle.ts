@@ -5,6 +5,7 @@ import { NetlinkError } from './netlink/errors';
 import type { HandleContext } from './handle-context';
 import { Ipvs } from './ipvs/ipvs';
 import { Ipset } from './ipset/ipset';
+import { Batch } from './batch/batch';
 
 /** Options of {@link openHandle}. */
 export interface HandleOptions {
@@ -31,12 +32,13 @@ export class Handle {
   private readonly connections = new Map<number, Connection>();
   private readonly families = new Map<string, Promise<GenlFamily>>();
   private closed = false;
+  private readonly ctx: HandleContext;
 
   constructor(readonly options: HandleOptions = {}) {
     if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
       throw new TypeError('openHandle: netns must be a path such as /run/netns/NAME');
     }
-    const ctx: HandleContext = {
+    const ctx: HandleContext = this.ctx = {
       connection: (p) => this.connection(p),
       genlFamily: (name) => this.genlFamily(name),
       exchangeOptions: options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
@@ -63,6 +65,14 @@ export class Handle {
       this.families.set(name, p);
     }
     return p;
+  }
+
+  /**
+   * A new batch: changes across IPVS, ipsets and links/addresses, committed in order with one
+   * result per change. Not atomic; see {@link Batch}.
+   */
+  batch(): Batch {
+    return new Batch(this.ctx);
   }
 
   /** Closes every socket now; operations in flight end with ECANCELED. Idempotent. */

@@ -13,6 +13,12 @@ export interface ExchangeOptions {
   maxChunkMessages?: number;
   /** Cancels promptly, even while waiting for a chunk's replies; messages whose fate is unknown say so. */
   signal?: AbortSignal;
+  /**
+   * Leave `outcomes` empty: the caller matches `replies` itself (a large batch, where most messages
+   * draw no reply of their own). The request is then not read after it was handed to the engine,
+   * so its buffer may be reused at once.
+   */
+  lean?: boolean;
 }
 
 /** The request, the raw replies, and one outcome per request message. */
@@ -20,6 +26,10 @@ export interface Exchange {
   request: Buffer;
   replies: Buffer;
   outcomes: MessageOutcome[];
+  /** Bytes of the request handed to the kernel: messages past it were never sent. */
+  sentBytes: number;
+  /** Length of the request prefix known to be fully processed (acknowledged or dump done). */
+  doneBytes: number;
   /** A transport failure that cut the exchange short (time-out, cancellation, overflow). */
   error: NativeError | null;
 }
@@ -60,12 +70,21 @@ export class Connection {
 
   /** Encodes `msgs` into one buffer, sends it through the native engine, matches the replies. */
   exchange(msgs: readonly OutMessage[], options: ExchangeOptions = {}): Promise<Exchange> {
-    const run = this.tail.then(() => this.run(msgs, options));
+    return this.exchangeEncoded(msgs.length, (firstSeq) => encodeMessages(msgs, firstSeq), options);
+  }
+
+  /**
+   * Like {@link exchange}, for a caller that encodes the request itself (a batch's fast paths):
+   * `encode(firstSeq)` must return exactly `count` messages numbered `firstSeq`, `firstSeq + 1`, ...
+   * It runs when the exchange's turn on this socket comes.
+   */
+  exchangeEncoded(count: number, encode: (firstSeq: number) => Buffer, options: ExchangeOptions = {}): Promise<Exchange> {
+    const run = this.tail.then(() => this.run(count, encode, options));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async run(msgs: readonly OutMessage[], options: ExchangeOptions): Promise<Exchange> {
+  private async run(count: number, encode: (firstSeq: number) => Buffer, options: ExchangeOptions): Promise<Exchange> {
     if (this.closed) {
       throw new NetlinkError({ code: 'EBADF', errno: -9, op: 'netlink', detail: 'the handle is closed' });
     }
@@ -73,23 +92,23 @@ export class Connection {
     // The engine drains what a cancelled or timed-out exchange left queued, so the socket stays usable.
     const sock = this.sock!;
     const first = seqBase;
-    seqBase = (seqBase + msgs.length + 1) >>> 0;
+    seqBase = (seqBase + count + 1) >>> 0;
     if (seqBase < first) seqBase = 1;
-    const request = encodeMessages(msgs, first);
+    const request = encode(first);
     const onAbort = () => binding.cancel(sock);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) {
-        return { request, replies: Buffer.alloc(0), outcomes: matchReplies(request, Buffer.alloc(0), 0), error: { code: 'ECANCELED', errno: -125, syscall: 'transact' } };
+        return { request, replies: Buffer.alloc(0), outcomes: options.lean ? [] : matchReplies(request, Buffer.alloc(0), 0), sentBytes: 0, doneBytes: 0, error: { code: 'ECANCELED', errno: -125, syscall: 'transact' } };
       }
       const r = await binding.transact(sock, request, {
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
         stopOnError: options.stopOnError ?? false,
       });
-      const outcomes = matchReplies(request, r.replies, r.doneBytes);
+      const outcomes = options.lean ? [] : matchReplies(request, r.replies, r.doneBytes);
       if (r.dumpInterrupted && !outcomes.some((o) => o.interrupted)) outcomes.forEach((o) => { o.interrupted = true; });
-      return { request, replies: r.replies, outcomes, error: r.error };
+      return { request, replies: r.replies, outcomes, sentBytes: r.sentBytes, doneBytes: r.doneBytes, error: r.error };
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }

@@ -21,6 +21,22 @@ export function messageSize(m: OutMessage): number {
 }
 
 /**
+ * Writes one message at `off` (its aligned size is `len`, from {@link messageSize}) with sequence
+ * number `seq`; returns the offset after it. Padding is zeroed.
+ */
+export function writeMessage(buf: Buffer, off: number, m: OutMessage, len: number, seq: number): number {
+  writeHeader(buf, off, { len, type: m.type, flags: m.flags | NLM_F_REQUEST, seq: seq >>> 0, pid: 0 });
+  let p = off + SIZEOF_NLMSGHDR;
+  buf.set(m.fixed, p);
+  const fixedEnd = p + m.fixed.length;
+  p = align4(fixedEnd);
+  buf.fill(0, fixedEnd, p);
+  if (m.schema && m.attrs) p = writeRecord(buf, p, m.schema, m.attrs);
+  if (p !== off + len) throw new Error(`encoder size mismatch: wrote ${p - off}, sized ${len}`);
+  return p;
+}
+
+/**
  * Encodes messages into one Buffer, sequence numbers `firstSeq`, `firstSeq + 1`, ...
  * Sizes are computed first, then everything is written once; padding is zeroed.
  */
@@ -30,18 +46,6 @@ export function encodeMessages(msgs: readonly OutMessage[], firstSeq: number): B
   for (let i = 0; i < msgs.length; i++) total += sizes[i] = messageSize(msgs[i]!);
   const buf = Buffer.allocUnsafe(total);
   let off = 0;
-  for (let i = 0; i < msgs.length; i++) {
-    const m = msgs[i]!;
-    const len = sizes[i]!;
-    writeHeader(buf, off, { len, type: m.type, flags: m.flags | NLM_F_REQUEST, seq: (firstSeq + i) >>> 0, pid: 0 });
-    let p = off + SIZEOF_NLMSGHDR;
-    buf.set(m.fixed, p);
-    const fixedEnd = p + m.fixed.length;
-    p = align4(fixedEnd);
-    buf.fill(0, fixedEnd, p);
-    if (m.schema && m.attrs) p = writeRecord(buf, p, m.schema, m.attrs);
-    if (p !== off + len) throw new Error(`encoder size mismatch: wrote ${p - off}, sized ${len}`);
-    off = p;
-  }
+  for (let i = 0; i < msgs.length; i++) off = writeMessage(buf, off, msgs[i]!, sizes[i]!, firstSeq + i);
   return buf;
 }

@@ -1,0 +1,112 @@
+/**
+ * What a batch is made of, and what a family must provide to take part in one. Adding a family
+ * to the batch is one {@link FamilyDriver} plus a sub-builder that queues {@link Change}s.
+ *
+ * @module
+ * @internal
+ */
+import type { HandleContext } from '../handle-context';
+import type { Operation } from '../netlink/operation';
+import type { OutMessage } from '../netlink/message';
+import type { NetlinkError } from '../netlink/errors';
+
+/** The families a batch spans; each is one entry of the driver table (families.ts). */
+export type FamilyKey = 'ipvs' | 'ipset' | 'rtnl';
+
+/**
+ * A message written by a family's fast path instead of the generic schema encoder: the same bytes
+ * (unit tests compare them), without building an attribute record per change. Batches of tens of
+ * thousands of destinations spend most of their JavaScript time there otherwise.
+ */
+export interface FastMessage {
+  /** Aligned size in bytes. */
+  readonly size: number;
+  /** Writes the whole message at `off` with sequence number `seq`; `bound` is its family's commit-time binding. */
+  write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void;
+}
+
+/** One queued change: one netlink message, unless its family packs several into one (ipset bulk). */
+export interface Change {
+  readonly family: FamilyKey;
+  /** The facade's name for it: `'ipvs.addDestination'`. */
+  readonly op: string;
+  /** The family's own description, read by its driver (undo, explanations, bulk packing). */
+  readonly subject: unknown;
+  /** The generic operation, built (and validated) by the family's op builder at queue time. */
+  readonly generic?: Operation<unknown>;
+  /** The fast encoding, when the family has one for this change; `generic` is then built on demand. */
+  readonly fast?: FastMessage;
+}
+
+/**
+ * One netlink message of a commit and the changes it carries: one, or a run of changes that the
+ * family packs into a single message (ipset's bulk ADT form).
+ */
+export interface PackedMessage {
+  /** Index of its first change in the slice being encoded. */
+  first: number;
+  /** How many consecutive changes it carries. */
+  count: number;
+  size: number;
+  write(buf: Buffer, off: number, seq: number): void;
+}
+
+/** Per-change verdicts derived from one message's outcome (for a message carrying several changes). */
+export interface PackedVerdict {
+  status: 'ok' | 'error' | 'skipped' | 'unknown';
+  error?: NetlinkError;
+}
+
+/** What a family needs at commit time, resolved once per commit (for IPVS: the genl family id). */
+export interface BoundFamily {
+  /** The generic-netlink family id, for genl families (0 for the others). */
+  readonly genlId: number;
+  /** nlmsg_type for generic messages built before the family was known (genl ids are dynamic). */
+  fixType(m: OutMessage): number;
+  /** The generic operation of a fast change, for explaining a refusal in the user's terms. */
+  operation(c: Change): Operation<unknown>;
+  /**
+   * Packs changes `[i, end)` of a slice into messages; absent: one message per change. Returns the
+   * message for the run starting at `i` (it may take fewer changes than offered).
+   */
+  pack?(changes: readonly Change[], i: number, end: number): PackedMessage | undefined;
+  /** Splits one packed message's outcome into per-change verdicts. */
+  unpack?(msg: PackedMessage, changes: readonly Change[], outcome: import('../netlink/protocol').MessageOutcome,
+    replies: Buffer, base: number): PackedVerdict[];
+}
+
+/**
+ * What a change's undo needs: the compensating changes (applied in the order given, after the
+ * later changes' compensations), or why there are none.
+ */
+export type Compensation =
+  | { changes: Change[]; note?: string }
+  | { changes: null; reason: string };
+
+/**
+ * Reads the state that undo must restore before anything is sent, then, once the commit knows
+ * which changes were applied, derives the compensating changes.
+ */
+export interface UndoPlanner {
+  /**
+   * Compensations for `applied` (in order), derived by replaying them over the state read
+   * before the commit. Index-aligned with `applied`.
+   */
+  compensate(applied: readonly Change[]): Compensation[];
+}
+
+/** One family's entry in the batch's driver table. */
+export interface FamilyDriver {
+  readonly key: FamilyKey;
+  /** The netlink protocol its messages travel on (consecutive changes on one socket share exchanges). */
+  readonly protocol: number;
+  /** Resolves what encoding needs; called once per commit for the families present. */
+  bind(ctx: HandleContext): Promise<BoundFamily>;
+  /** Reads what undo will need about `changes` (all of this family's changes in the batch). */
+  prepareUndo(ctx: HandleContext, bound: BoundFamily, changes: readonly Change[], signal?: AbortSignal): Promise<UndoPlanner>;
+  /**
+   * True when a refusal of a compensating change means "already as it should be" (the change it
+   * undoes may never have been applied): deleting what is gone, re-adding what exists.
+   */
+  harmlessUndoError(c: Change, code: string): boolean;
+}

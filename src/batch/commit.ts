@@ -1,0 +1,400 @@
+/**
+ * The commit engine: changes in order, one exchange per run of changes on the same socket (cut into
+ * slices of about a megabyte so progress and cancellation have boundaries), one result per change,
+ * and the failure policy.
+ *
+ * @module
+ */
+import type { HandleContext } from '../handle-context';
+import { NetlinkError } from '../netlink/errors';
+import { messageSize, writeMessage } from '../netlink/message';
+import { refusal } from '../netlink/operation';
+import { decodeErrorReply, parseMessages } from '../netlink/header';
+import type { MessageOutcome } from '../netlink/protocol';
+import { NLMSG_ERROR } from '../uapi/netlink';
+import type { BoundFamily, Change, FamilyDriver, FamilyKey, PackedMessage, UndoPlanner } from './change';
+
+/** What happens at the first change the kernel refuses. */
+export type FailurePolicy = 'stop' | 'continue' | 'undo';
+
+/** Options of {@link Batch.commit}. */
+export interface CommitOptions {
+  /**
+   * `'stop'` (default): send nothing after the chunk holding the first refusal. The kernel has
+   * already processed the rest of that chunk (it does not stop inside one `sendmsg`), and the
+   * results say exactly which of those changes were applied; `maxChunkMessages: 1` makes the stop
+   * exact at the price of one round trip per change.
+   * `'continue'`: send everything; each change succeeds or fails on its own.
+   * `'undo'`: stop as `'stop'` does, then apply compensating changes, newest first, that restore
+   * what the applied changes replaced (read before the commit). See {@link UndoOutcome}.
+   */
+  onError?: FailurePolicy;
+  /** Called after every slice (about a megabyte of messages) with how far the commit is. */
+  onProgress?: (progress: BatchProgress) => void;
+  /**
+   * Stops the commit at the next slice boundary; changes not sent are `skipped`. With `'undo'`,
+   * what was applied is then undone. Everything sent is waited for, so results stay exact.
+   */
+  signal?: AbortSignal;
+  /** Upper bound on messages per `sendmsg` (the engine's pacing applies below it). */
+  maxChunkMessages?: number;
+  /** Give up when the kernel stays silent this long (ms). Default: the handle's (10 s). */
+  timeoutMs?: number;
+}
+
+/** How far a commit is. */
+export interface BatchProgress {
+  /** `read`: reading what undo may need; `commit`: the changes; `undo`: compensating changes. */
+  phase: 'read' | 'commit' | 'undo';
+  /** Changes of this phase whose fate is known. */
+  done: number;
+  total: number;
+  /** Of those, refused by the kernel. */
+  failed: number;
+}
+
+/**
+ * `ok`: applied. `error`: refused (see `error`). `skipped`: never sent (after a stop, an abort, or
+ * a transport failure). `unknown`: sent, but the exchange broke off before the kernel answered
+ * (time-out, receive-buffer overflow): read the state back to know.
+ */
+export type ChangeStatus = 'ok' | 'error' | 'skipped' | 'unknown';
+
+/** What became of one change's undo. */
+export interface UndoOutcome {
+  /**
+   * `undone`: the compensating changes were applied (or were found unnecessary).
+   * `failed`: one was refused (see `error`). `impossible`: undo had nothing to restore from (see `note`).
+   */
+  status: 'undone' | 'failed' | 'impossible';
+  error?: NetlinkError;
+  /** What the undo does not restore (counters, connections, timeouts), or why it could not run. */
+  note?: string;
+}
+
+/** The outcome of one change. */
+export interface ChangeResult {
+  /** Its index in the batch (what the queueing method returned). */
+  index: number;
+  /** `'ipvs.addDestination'`. */
+  op: string;
+  status: ChangeStatus;
+  /** For `error` and `unknown`: a NetlinkError carrying `op`, `index` and the kernel's words. */
+  error?: NetlinkError;
+  /** With `onError: 'undo'`, for changes that were applied (or may have been). */
+  undo?: UndoOutcome;
+}
+
+/** The outcome of a commit: one result per change, in batch order, and totals. */
+export interface CommitResult {
+  /** Every change applied. */
+  ok: boolean;
+  results: ChangeResult[];
+  applied: number;
+  failed: number;
+  skipped: number;
+  unknown: number;
+  /** The first refusal or transport failure. */
+  firstError: NetlinkError | undefined;
+  /** The signal stopped the commit. */
+  aborted: boolean;
+  /**
+   * With `onError: 'undo'` after a failure or abort: true when every applied change was undone.
+   * Undefined when no undo ran.
+   */
+  undone: boolean | undefined;
+}
+
+/** About a megabyte per exchange: a few of the engine's chunks, and a boundary for progress and abort. */
+const SLICE_BYTES = 1 << 20;
+
+export type DriverTable = Readonly<Record<FamilyKey, FamilyDriver | undefined>>;
+
+interface Ctx {
+  handle: HandleContext;
+  drivers: DriverTable;
+  bound: Map<FamilyKey, BoundFamily>;
+  options: CommitOptions;
+}
+
+function driverOf(drivers: DriverTable, key: FamilyKey): FamilyDriver {
+  const d = drivers[key];
+  if (!d) throw new Error(`batch: no driver for family ${key}`);
+  return d;
+}
+
+/** Commits `changes` in order and returns one result per change. */
+export async function commitChanges(
+  handle: HandleContext, drivers: DriverTable, changes: readonly Change[], options: CommitOptions = {},
+): Promise<CommitResult> {
+  const policy = options.onError ?? 'stop';
+  if (policy !== 'stop' && policy !== 'continue' && policy !== 'undo') {
+    throw new TypeError(`batch.commit: onError must be 'stop', 'continue' or 'undo', got ${String(policy)}`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError('batch.commit: onProgress must be a function');
+  }
+  const ctx: Ctx = { handle, drivers, bound: new Map(), options };
+  for (const key of familiesOf(changes)) ctx.bound.set(key, await driverOf(drivers, key).bind(handle));
+
+  let planners: Map<FamilyKey, UndoPlanner> | undefined;
+  if (policy === 'undo' && changes.length > 0) {
+    options.onProgress?.({ phase: 'read', done: 0, total: changes.length, failed: 0 });
+    planners = new Map();
+    for (const [key, bound] of ctx.bound) {
+      const own = changes.filter((c) => c.family === key);
+      planners.set(key, await driverOf(drivers, key).prepareUndo(handle, bound, own, options.signal));
+    }
+    options.onProgress?.({ phase: 'read', done: changes.length, total: changes.length, failed: 0 });
+  }
+
+  const results = await run(ctx, changes, policy === 'continue' ? 'continue' : 'stop', 'commit', options.signal);
+  const summary = summarise(results.results, results.aborted);
+  if (policy === 'undo' && (summary.failed > 0 || summary.unknown > 0 || summary.aborted)) {
+    summary.undone = await undo(ctx, changes, summary.results, planners!);
+    summary.ok = false;
+  }
+  return summary;
+}
+
+function familiesOf(changes: readonly Change[]): Set<FamilyKey> {
+  const out = new Set<FamilyKey>();
+  let last: FamilyKey | undefined;
+  for (const c of changes) {
+    const f = c.family;
+    if (f !== last) out.add(last = f);
+  }
+  return out;
+}
+
+function summarise(results: ChangeResult[], aborted: boolean): CommitResult {
+  let applied = 0, failed = 0, skipped = 0, unknown = 0;
+  let firstError: NetlinkError | undefined;
+  for (const r of results) {
+    if (r.status === 'ok') applied++;
+    else {
+      if (r.status === 'error') failed++;
+      else if (r.status === 'skipped') skipped++;
+      else unknown++;
+      if (!firstError && r.error) firstError = r.error;
+    }
+  }
+  return { ok: applied === results.length, results, applied, failed, skipped, unknown, firstError, aborted, undone: undefined };
+}
+
+/** Sends changes in order; `stop` sends nothing more once a change was refused. */
+async function run(
+  ctx: Ctx, changes: readonly Change[], policy: 'stop' | 'continue', phase: 'commit' | 'undo', signal: AbortSignal | undefined,
+): Promise<{ results: ChangeResult[]; aborted: boolean }> {
+  const results: ChangeResult[] = new Array(changes.length);
+  for (let i = 0; i < changes.length; i++) results[i] = { index: i, op: changes[i]!.op, status: 'skipped' };
+  const { options } = ctx;
+  let done = 0, failed = 0, aborted = false;
+  for (let i = 0; i < changes.length;) {
+    if (signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const slice = planSlice(ctx, changes, i);
+    const driver = driverOf(ctx.drivers, changes[i]!.family);
+    const conn = ctx.handle.connection(driver.protocol);
+    let firstSeq = 0;
+    const ex = await conn.exchangeEncoded(slice.sizes.length, (seq) => {
+      firstSeq = seq;
+      return writeSlice(ctx, changes, slice, seq);
+    }, {
+      ...ctx.handle.exchangeOptions,
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+      ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
+      stopOnError: policy === 'stop',
+      lean: true,
+    });
+    const errors = refusals(ex.replies);
+    let refused = false;
+    let off = 0;
+    for (let m = 0; m < slice.sizes.length; m++) {
+      const first = slice.first[m]!;
+      const end = off + slice.sizes[m]!;
+      off = end;
+      const refusedWith = errors.size > 0 ? errors.get((firstSeq + m) >>> 0) : undefined;
+      const outcome: MessageOutcome = refusedWith
+        ?? { seq: (firstSeq + m) >>> 0, status: end <= ex.doneBytes ? 'ok' : 'unknown', errno: 0, replies: [], interrupted: false };
+      const sent = end <= ex.sentBytes;
+      const packed = slice.packed[m];
+      if (packed) {
+        const verdicts = ctx.bound.get(changes[first]!.family)!.unpack!(packed, changes, outcome, ex.replies, first);
+        verdicts.forEach((v, k) => {
+          const r = results[first + k]!;
+          r.status = v.status === 'unknown' && !sent ? 'skipped' : v.status;
+          if (v.error) r.error = v.error;
+          if (r.status === 'unknown' && !r.error) r.error = transportError(ex.error, r.op, first + k);
+          if (r.status === 'error') { failed++; refused = true; }
+        });
+        continue;
+      }
+      const r = results[first]!;
+      if (outcome.status === 'ok') r.status = 'ok';
+      else if (outcome.status === 'error') {
+        const c = changes[first]!;
+        const op = c.generic ?? ctx.bound.get(c.family)!.operation(c);
+        r.status = 'error';
+        r.error = refusal(op, outcome, first);
+        failed++;
+        refused = true;
+      } else if (sent) {
+        r.status = 'unknown';
+        r.error = transportError(ex.error, r.op, first);
+      }
+    }
+    i = slice.end;
+    done = i;
+    options.onProgress?.({ phase, done, total: changes.length, failed });
+    if (ex.error) {
+      // The transport broke off (time-out, overflow): what the kernel did with the rest is unknown.
+      break;
+    }
+    if (refused && policy === 'stop') break;
+  }
+  return { results, aborted };
+}
+
+function transportError(e: { code: string; errno: number; syscall: string } | null, op: string, index: number): NetlinkError {
+  const err = e ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
+  return new NetlinkError({ code: err.code, errno: err.errno, op, syscall: err.syscall, index });
+}
+
+interface Slice {
+  /** Exclusive end, in changes. */
+  end: number;
+  /** Per message: its first change, its size, and the packed form when the family packs. */
+  first: number[];
+  sizes: number[];
+  packed: (PackedMessage | undefined)[];
+}
+
+/** Consecutive changes on one socket, up to about SLICE_BYTES. */
+function planSlice(ctx: Ctx, changes: readonly Change[], start: number): Slice {
+  const protocol = driverOf(ctx.drivers, changes[start]!.family).protocol;
+  const first: number[] = [];
+  const sizes: number[] = [];
+  const packed: (PackedMessage | undefined)[] = [];
+  let bytes = 0;
+  let i = start;
+  while (i < changes.length && bytes < SLICE_BYTES) {
+    const c = changes[i]!;
+    if (c.family !== changes[start]!.family && driverOf(ctx.drivers, c.family).protocol !== protocol) break;
+    const bound = ctx.bound.get(c.family)!;
+    const p = bound.pack?.(changes, i, changes.length);
+    if (p) {
+      first.push(i);
+      sizes.push(p.size);
+      packed.push(p);
+      bytes += p.size;
+      i += p.count;
+      continue;
+    }
+    let size: number;
+    if (c.fast) size = c.fast.size;
+    else {
+      const m = c.generic!.message;
+      m.type = bound.fixType(m);
+      size = messageSize(m);
+    }
+    first.push(i);
+    sizes.push(size);
+    packed.push(undefined);
+    bytes += size;
+    i++;
+  }
+  return { end: i, first, sizes, packed };
+}
+
+/**
+ * One encoding buffer reused by every slice: fresh memory costs a page fault per 4 KiB, which is
+ * what dominates in a VM. Safe to share: the engine copies a request when it is handed over, and
+ * lean exchanges do not read it again.
+ */
+let pool: Buffer | undefined;
+const POOL_MAX = 8 << 20;
+
+function scratch(n: number): Buffer {
+  if (n > POOL_MAX) return Buffer.allocUnsafe(n);
+  if (!pool || pool.length < n) pool = Buffer.allocUnsafe(Math.max(n, SLICE_BYTES + (64 << 10)));
+  return pool.subarray(0, n);
+}
+
+/** Refused messages of an exchange by seq (acknowledgements say nothing more than the done prefix). */
+function refusals(replies: Buffer): Map<number, MessageOutcome> {
+  const out = new Map<number, MessageOutcome>();
+  for (const r of parseMessages(replies, 0, replies.length, 'reply')) {
+    if (r.type !== NLMSG_ERROR) continue;
+    const e = decodeErrorReply(replies, r);
+    if (e.errno === 0) continue;
+    out.set(r.seq, { seq: r.seq, status: 'error', errno: e.errno, ...(e.extack && { extack: e.extack }), replies: [], interrupted: false });
+  }
+  return out;
+}
+
+function writeSlice(ctx: Ctx, changes: readonly Change[], slice: Slice, firstSeq: number): Buffer {
+  let total = 0;
+  for (const s of slice.sizes) total += s;
+  const buf = scratch(total);
+  let off = 0;
+  for (let m = 0; m < slice.sizes.length; m++) {
+    const size = slice.sizes[m]!;
+    const seq = (firstSeq + m) >>> 0;
+    const p = slice.packed[m];
+    const c = changes[slice.first[m]!]!;
+    if (p) p.write(buf, off, seq);
+    else if (c.fast) c.fast.write(buf, off, seq, ctx.bound.get(c.family)!);
+    else writeMessage(buf, off, c.generic!.message, size, seq);
+    off += size;
+  }
+  return buf;
+}
+
+// ---- undo -----------------------------------------------------------------------------------------
+
+async function undo(ctx: Ctx, changes: readonly Change[], results: ChangeResult[], planners: Map<FamilyKey, UndoPlanner>): Promise<boolean> {
+  // Compensations per family, derived by replaying that family's applied changes in order.
+  const maybeApplied = results.filter((r) => r.status === 'ok' || r.status === 'unknown').map((r) => r.index);
+  const byIndex = new Map<number, ReturnType<UndoPlanner['compensate']>[number]>();
+  for (const [key, planner] of planners) {
+    const own = maybeApplied.filter((i) => changes[i]!.family === key);
+    const comps = planner.compensate(own.map((i) => changes[i]!));
+    own.forEach((i, k) => byIndex.set(i, comps[k]!));
+  }
+  // Newest first; each change's own compensations in the order given.
+  const plan: Change[] = [];
+  const owner: number[] = [];
+  for (let k = maybeApplied.length - 1; k >= 0; k--) {
+    const i = maybeApplied[k]!;
+    const comp = byIndex.get(i)!;
+    if (comp.changes === null) {
+      results[i]!.undo = { status: 'impossible', note: comp.reason };
+      continue;
+    }
+    results[i]!.undo = { status: 'undone', ...(comp.note !== undefined && { note: comp.note }) };
+    for (const c of comp.changes) {
+      plan.push(c);
+      owner.push(i);
+    }
+  }
+  for (const key of familiesOf(plan)) {
+    if (!ctx.bound.has(key)) ctx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle));
+  }
+  const undoCtx: Ctx = { ...ctx, options: { ...ctx.options } };
+  const r = await run(undoCtx, plan, 'continue', 'undo', undefined);
+  let all = maybeApplied.every((i) => results[i]!.undo!.status === 'undone');
+  r.results.forEach((ur, k) => {
+    const i = owner[k]!;
+    const target = results[i]!;
+    if (ur.status === 'ok') return;
+    if (ur.status === 'error' && driverOf(ctx.drivers, plan[k]!.family).harmlessUndoError(plan[k]!, ur.error!.code)) return;
+    if (target.undo!.status === 'undone') {
+      target.undo = { status: 'failed', ...(ur.error && { error: ur.error }), ...(target.undo!.note !== undefined && { note: target.undo!.note }) };
+    }
+    all = false;
+  });
+  return all;
+}

@@ -1,0 +1,15 @@
+/**
+ * The batch's family table: one driver per family. A family joins the batch with one entry here and
+ * a sub-builder on {@link Batch}.
+ *
+ * @module
+ * @internal
+ */
+import type { DriverTable } from './commit';
+import { ipvsDriver } from './ipvs';
+
+export const DRIVERS: DriverTable = {
+  ipvs: ipvsDriver,
+  ipset: undefined,
+  rtnl: undefined,
+};

@@ -14,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, ipvs::Close, "close"));
   exports.Set("portId", Napi::Function::New(env, ipvs::PortId, "portId"));
   exports.Set("rcvbuf", Napi::Function::New(env, ipvs::Rcvbuf, "rcvbuf"));
+  exports.Set("subscribe", Napi::Function::New(env, ipvs::Subscribe, "subscribe"));
+  exports.Set("receive", Napi::Function::New(env, ipvs::Receive, "receive"));
   return exports;
 }
 

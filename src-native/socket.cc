@@ -592,4 +592,141 @@ Napi::Value Rcvbuf(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), value);
 }
 
+// ---- notifications -----------------------------------------------------------------------------
+
+Napi::Value Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn& conn = OpenConn(info, "subscribe");
+  if (info.Length() < 2 || !info[1].IsNumber()) ThrowType(env, "subscribe: group must be a number");
+  double group = info[1].As<Napi::Number>().DoubleValue();
+  // Group numbers are 1-based (RTNLGRP_*); the kernel caps them by the protocol's group count.
+  if (!(group >= 1 && group <= 1024) || std::floor(group) != group)
+    ThrowRange(env, "subscribe: group must be an integer from 1 to 1024");
+  if (SysError e = SetInt(conn.sock(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, static_cast<int>(group), "setsockopt"))
+    throw SystemError(env, e, "NETLINK_ADD_MEMBERSHIP");
+  return env.Undefined();
+}
+
+namespace {
+
+constexpr size_t kNotifyRx = 64 * 1024;
+
+// Waits for datagrams nobody asked for (multicast notifications) and returns those that are
+// queued when the first arrives, up to kMaxReadsPerWake. Like TransactWorker it claims the socket,
+// makes no N-API calls in Execute, and ends early on cancel or close.
+class ReceiveWorker : public Napi::AsyncWorker {
+ public:
+  ReceiveWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::shared_ptr<Conn> conn,
+                Napi::Object sock, double timeout_ms)
+      : Napi::AsyncWorker(env, "ipvs.receive"),
+        deferred_(deferred),
+        conn_(std::move(conn)),
+        sock_ref_(Napi::Persistent(sock)),
+        timeout_ms_(timeout_ms) {}
+
+  ~ReceiveWorker() override {
+    if (!released_) conn_->Release();
+  }
+
+  void Execute() override {
+    struct Releaser {
+      ReceiveWorker* w;
+      ~Releaser() {
+        w->conn_->Release();
+        w->released_ = true;
+      }
+    } releaser{this};
+    err_ = Run();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("messages", Napi::Buffer<uint8_t>::Copy(env, messages_.data(), messages_.size()));
+    result.Set("error", err_ ? Napi::Value(ErrorInfo(env, err_)) : env.Null());
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  SysError Stopped() const {
+    switch (conn_->stop()) {
+      case Stop::kCancel: return SysError{ECANCELED, "cancel"};
+      case Stop::kClose: return SysError{ECANCELED, "close"};
+      default: return {};
+    }
+  }
+
+  SysError Run() {
+    std::vector<uint8_t>& rx = conn_->rx();
+    if (rx.size() < kNotifyRx) rx.resize(kNotifyRx);
+    using Clock = std::chrono::steady_clock;
+    const bool forever = timeout_ms_ <= 0;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double, std::milli>(timeout_ms_));
+    for (;;) {
+      if (SysError e = Stopped()) return e;
+      int wait = -1;
+      if (!forever) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return SysError{ETIMEDOUT, "poll"};
+        wait = static_cast<int>(std::min<int64_t>(left.count() + 1, INT32_MAX));
+      }
+      pollfd fds[2] = {{conn_->sock(), POLLIN, 0}, {conn_->wake(), POLLIN, 0}};
+      int ready = ::poll(fds, 2, wait);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        return LastError("poll");
+      }
+      if (fds[1].revents & POLLIN) {
+        if (SysError e = Stopped()) return e;
+      }
+      if (ready == 0 || fds[0].revents == 0) continue;
+      for (int n = 0; n < kMaxReadsPerWake; ++n) {
+        iovec iov{rx.data(), rx.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        ssize_t r = ::recvmsg(conn_->sock(), &msg, MSG_DONTWAIT);
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+          // ENOBUFS: the kernel dropped notifications; the caller must read the state again.
+          return LastError("recvmsg");
+        }
+        if (msg.msg_flags & MSG_TRUNC) return SysError{EMSGSIZE, "recvmsg"};
+        messages_.insert(messages_.end(), rx.data(), rx.data() + r);
+        messages_.resize(NLMSG_ALIGN(messages_.size()), 0);
+      }
+      if (!messages_.empty()) return {};
+    }
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Conn> conn_;
+  Napi::ObjectReference sock_ref_;
+  double timeout_ms_;
+  bool released_ = false;
+  std::vector<uint8_t> messages_;
+  SysError err_;
+};
+
+}  // namespace
+
+Napi::Value Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Socket& socket = SocketArg(info, "receive");
+  Napi::Object o = OptionsArg(info, 1, "receive");
+  const double timeout_ms = IntOption(o, "timeoutMs", 0, INT32_MAX);  // 0: until a datagram, cancel or close
+  auto deferred = Napi::Promise::Deferred::New(env);
+  const std::shared_ptr<Conn>& conn = socket.conn();
+  if (int err = conn->Acquire()) {
+    deferred.Reject(SystemError(env, SysError{err, "receive"}, "").Value());
+    return deferred.Promise();
+  }
+  (new ReceiveWorker(env, deferred, conn, info[0].As<Napi::Object>(), timeout_ms))->Queue();
+  return deferred.Promise();
+}
+
 }  // namespace ipvs

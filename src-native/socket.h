@@ -1,5 +1,6 @@
 // Netlink sockets and the batch engine: open (optionally inside a network namespace), transact
-// (paced send, replies collected by sequence number, off the JS thread), cancel, close.
+// (paced send, replies collected by sequence number, off the JS thread), cancel, close; and for
+// notifications, subscribe (multicast groups) and receive (wait for datagrams nobody asked for).
 // Only netlink headers (nlmsghdr, nlmsgerr) are read here; nothing family-specific.
 #pragma once
 
@@ -98,5 +99,7 @@ Napi::Value Cancel(const Napi::CallbackInfo& info);
 Napi::Value Close(const Napi::CallbackInfo& info);
 Napi::Value PortId(const Napi::CallbackInfo& info);
 Napi::Value Rcvbuf(const Napi::CallbackInfo& info);
+Napi::Value Subscribe(const Napi::CallbackInfo& info);
+Napi::Value Receive(const Napi::CallbackInfo& info);
 
 }  // namespace ipvs

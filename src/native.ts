@@ -108,6 +108,40 @@ export interface Binding {
   portId(sock: NativeSocket): number;
   /** The socket's actual SO_RCVBUF in bytes (the kernel doubles what was asked). @throws EBADF once closed. */
   rcvbuf(sock: NativeSocket): number;
+  /**
+   * Joins a multicast group (NETLINK_ADD_MEMBERSHIP), e.g. RTNLGRP_IPV4_IFADDR: the kernel then
+   * sends the socket a notification (seq 0) for each change. Use a socket that does nothing else:
+   * transact discards datagrams that are not replies to it.
+   * @throws TypeError/RangeError for a bad group; EBADF once closed; the setsockopt errno (EINVAL
+   *   for a group the protocol does not have).
+   */
+  subscribe(sock: NativeSocket, group: number): void;
+  /**
+   * Waits on a libuv worker thread for datagrams nobody asked for (notifications of subscribed
+   * groups) and resolves with those queued when the first arrives, at most 64 datagrams.
+   * @returns a Promise rejected with EBUSY while a transact or receive runs on this socket, and
+   *   EBADF once it is closed.
+   */
+  receive(sock: NativeSocket, options?: ReceiveOptions): Promise<ReceiveResult>;
+}
+
+/** Options of {@link Binding.receive}. */
+export interface ReceiveOptions {
+  /** Longest wait in milliseconds; absent: until a datagram arrives, or cancel/close. */
+  timeoutMs?: number;
+}
+
+/** The outcome of one {@link Binding.receive}. */
+export interface ReceiveResult {
+  /** The datagrams received, each NLMSG_ALIGNed, concatenated. */
+  messages: Buffer;
+  /**
+   * Why it ended without (or with fewer) messages, or null. ENOBUFS: the kernel dropped
+   * notifications because the receive buffer was full; state must be read again. ETIMEDOUT:
+   * nothing within timeoutMs. ECANCELED: {@link Binding.cancel} or {@link Binding.close}.
+   * EMSGSIZE: a datagram did not fit the buffer.
+   */
+  error: NativeError | null;
 }
 
 let binding: Binding | undefined;

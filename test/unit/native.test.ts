@@ -408,6 +408,69 @@ describe('network namespaces', () => {
   });
 });
 
+describe('notifications: subscribe and receive', () => {
+  const name = `ipvs-native-notify-${process.pid}`;
+  const RTNLGRP_LINK = 1;
+  beforeAll(() => {
+    execFileSync('ip', ['netns', 'add', name]);
+  });
+  afterAll(() => {
+    execFileSync('ip', ['netns', 'del', name]);
+  });
+  const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', name, ...args]);
+
+  it('receives the kernel\'s notifications for a subscribed group (seq 0, pid 0)', async () => {
+    const s = b.open(NETLINK_ROUTE, { netns: `/run/netns/${name}` });
+    open.push(s);
+    b.subscribe(s, RTNLGRP_LINK);
+    const p = b.receive(s, { timeoutMs: 10000 });
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    const r = await p;
+    expect(r.error).toBeNull();
+    const msgs = parse(r.messages);
+    expect(msgs.length).toBeGreaterThanOrEqual(1);
+    expect(msgs[0]).toMatchObject({ type: RTM_NEWLINK, seq: 0 });
+    expect(msgs[0]!.payload.readInt32LE(4)).toBe(1); // lo
+  });
+
+  it('times out with ETIMEDOUT and nothing received; a transact meanwhile is EBUSY', async () => {
+    const s = b.open(NETLINK_ROUTE, { netns: `/run/netns/${name}` });
+    open.push(s);
+    b.subscribe(s, RTNLGRP_LINK);
+    const t0 = Date.now();
+    const p = b.receive(s, { timeoutMs: 150 });
+    await expect(b.receive(s)).rejects.toMatchObject({ code: 'EBUSY' });
+    await expect(b.transact(s, getMissingFamilyById(1))).rejects.toMatchObject({ code: 'EBUSY' });
+    const r = await p;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(r.messages.length).toBe(0);
+    expect(r.error).toEqual({ code: 'ETIMEDOUT', errno: -110, syscall: 'poll' });
+  });
+
+  it('waits without a timeout until cancel (ECANCELED), then again until close; then EBADF', async () => {
+    const s = b.open(NETLINK_ROUTE, { netns: `/run/netns/${name}` });
+    b.subscribe(s, RTNLGRP_LINK);
+    const p = b.receive(s);
+    setTimeout(() => b.cancel(s), 50);
+    expect((await p).error).toEqual({ code: 'ECANCELED', errno: -125, syscall: 'cancel' });
+    const q = b.receive(s);
+    setTimeout(() => b.close(s), 50);
+    expect((await q).error).toEqual({ code: 'ECANCELED', errno: -125, syscall: 'close' });
+    await expect(b.receive(s)).rejects.toMatchObject({ code: 'EBADF' });
+    expect(() => b.subscribe(s, RTNLGRP_LINK)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it('checks its arguments', () => {
+    const s = b.open(NETLINK_ROUTE);
+    open.push(s);
+    expect(() => b.subscribe(s, 0)).toThrow(RangeError);
+    expect(() => b.subscribe(s, 'x' as unknown as number)).toThrow(TypeError);
+    expect(() => b.subscribe({} as NativeSocket, 1)).toThrow(TypeError);
+    expect(() => b.receive(s, { timeoutMs: -1 })).toThrow(RangeError);
+    expect(() => b.receive({} as NativeSocket)).toThrow(TypeError);
+  });
+});
+
 describe('native()', () => {
   it('closes unreferenced sockets when they are garbage collected', () => {
     const script = `

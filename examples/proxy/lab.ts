@@ -18,6 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 
 export interface LabOptions {
   /** Prefix of the namespace names; keep it short (interface names are at most 15 bytes). */
@@ -96,6 +97,85 @@ function once() {
   for (let i = 0; i < Number(count); i++) await once();
   process.stdout.write(JSON.stringify({ counts, failures, errors }) + '\\n');
 })();`;
+
+/** The proxy running as its own process (examples/proxy/main.ts), with its output kept. */
+export class ProxyProcess {
+  /** Every line it printed (stdout and stderr), timestamps stripped. */
+  readonly lines: string[] = [];
+  private readonly waiters: { re: RegExp; from: number; resolve: (l: string) => void }[] = [];
+  readonly exited: Promise<number>;
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly echo?: (line: string) => void,
+  ) {
+    let buf = '';
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '');
+        buf = buf.slice(i + 1);
+        this.lines.push(line);
+        this.echo?.(line);
+        for (const w of [...this.waiters]) {
+          if (w.re.test(line)) {
+            this.waiters.splice(this.waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    this.exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+  }
+
+  /**
+   * The first line matching `re` printed after line number `from` (default: from now on);
+   * rejects after `timeoutMs` or if the process exits first.
+   */
+  waitFor(re: RegExp, timeoutMs = 20_000, from = this.lines.length): Promise<string> {
+    const seen = this.lines.slice(from).find((l) => re.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.findIndex((w) => w.re === re), 1);
+        reject(new Error(`the proxy printed no line matching ${re} within ${timeoutMs} ms; its output:\n${this.lines.join('\n')}`));
+      }, timeoutMs);
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the proxy exited (${code}) before printing ${re}; its output:\n${this.lines.join('\n')}`));
+      });
+      this.waiters.push({ re, from, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+    });
+  }
+
+  /** The metrics URL it announced. */
+  async metricsUrl(): Promise<string> {
+    return (/metrics on (\S+)/.exec(await this.waitFor(/^metrics on /, 20_000, 0)))![1]!;
+  }
+
+  /** Sends a signal and waits for the exit status. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Where the example's entry point and its TypeScript runner are. */
+const EXAMPLES = join(__dirname, '..');
+
+/**
+ * Starts `node -r examples/register.cjs examples/proxy/main.ts ARGS` in the caller's namespace
+ * (give it `--netns`). `echo` sees each line as it comes.
+ */
+export function startProxy(args: readonly string[], echo?: (line: string) => void): ProxyProcess {
+  const child = spawn(process.execPath, ['-r', join(EXAMPLES, 'register.cjs'), join(EXAMPLES, 'proxy', 'main.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new ProxyProcess(child, echo);
+}
 
 export class Lab {
   readonly node: string;

@@ -164,7 +164,10 @@ function buildLocal(arch, libc, env) {
     if (!fs.existsSync(made)) throw new Error(`prebuildify finished but ${made} is missing`);
     const dest = prebuildPath(arch, libc);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.copyFileSync(made, dest);
+    // Copy then rename: a test packing prebuilds/ at the same moment never sees half a file.
+    const tmp = `${dest}.${process.pid}.tmp`;
+    fs.copyFileSync(made, tmp);
+    fs.renameSync(tmp, dest);
     return dest;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

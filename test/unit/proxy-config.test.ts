@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../examples/proxy/config';
 import { allSetNames, desiredPlane, planSize } from '../../examples/proxy/desired';
@@ -49,6 +51,12 @@ describe('proxy example: config', () => {
     expect(web.endpoints[0]).toMatchObject({ address: '10.244.1.5', ready: true, terminating: false, weight: 1, local: false, port: undefined });
     expect(c.services[1]).toMatchObject({ scheduler: 'rr', affinityTimeout: 10800 });
     expect(c.services[1]!.endpoints[0]).toMatchObject({ port: 5353, line: 23 });
+  });
+
+  it('reads the example config shipped with the proxy', () => {
+    const file = join(__dirname, '..', '..', 'examples', 'proxy', 'example.yaml');
+    const plane = desiredPlane(parseConfig(readFileSync(file, 'utf8'), file));
+    expect(planSize(plane)).toEqual({ services: 7, destinations: 12, addresses: 4, setEntries: 13 });
   });
 
   it('reads the same config written as JSON', () => {

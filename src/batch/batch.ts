@@ -7,6 +7,7 @@ import type { HandleContext } from '../handle-context';
 import type { Change } from './change';
 import { commitChanges, type CommitOptions, type CommitResult } from './commit';
 import { DRIVERS } from './families';
+import { BatchIpset } from './ipset';
 import { BatchIpvs } from './ipvs';
 
 /**
@@ -34,6 +35,8 @@ import { BatchIpvs } from './ipvs';
 export class Batch {
   /** IPVS services and destinations. */
   readonly ipvs: BatchIpvs;
+  /** ipsets and their entries (entries travel in the kernel's bulk form). */
+  readonly ipset: BatchIpset;
   private readonly changes: Change[] = [];
   private committing = false;
 
@@ -44,6 +47,7 @@ export class Batch {
       return this.changes.push(c) - 1;
     };
     this.ipvs = new BatchIpvs(push);
+    this.ipset = new BatchIpset(push);
   }
 
   /** Number of changes queued. */

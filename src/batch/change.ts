@@ -9,6 +9,7 @@ import type { HandleContext } from '../handle-context';
 import type { Operation } from '../netlink/operation';
 import type { OutMessage } from '../netlink/message';
 import type { NetlinkError } from '../netlink/errors';
+import type { MessageOutcome } from '../netlink/protocol';
 
 /** The families a batch spans; each is one entry of the driver table (families.ts). */
 export type FamilyKey = 'ipvs' | 'ipset' | 'rtnl';
@@ -66,13 +67,13 @@ export interface BoundFamily {
   /** The generic operation of a fast change, for explaining a refusal in the user's terms. */
   operation(c: Change): Operation<unknown>;
   /**
-   * Packs changes `[i, end)` of a slice into messages; absent: one message per change. Returns the
-   * message for the run starting at `i` (it may take fewer changes than offered).
+   * Packs changes from `i` (before `end`) into messages, for a family that carries several changes
+   * in one message; absent: one message per change. The messages cover consecutive changes from
+   * `i`; an empty array means `changes[i]` is not packed.
    */
-  pack?(changes: readonly Change[], i: number, end: number): PackedMessage | undefined;
-  /** Splits one packed message's outcome into per-change verdicts. */
-  unpack?(msg: PackedMessage, changes: readonly Change[], outcome: import('../netlink/protocol').MessageOutcome,
-    replies: Buffer, base: number): PackedVerdict[];
+  pack?(changes: readonly Change[], i: number, end: number): PackedMessage[];
+  /** Splits one packed message's outcome into per-change verdicts (ok, error, or skipped: not applied). */
+  unpack?(msg: PackedMessage, changes: readonly Change[], outcome: MessageOutcome, replies: Buffer): PackedVerdict[];
 }
 
 /**
@@ -100,8 +101,12 @@ export interface FamilyDriver {
   readonly key: FamilyKey;
   /** The netlink protocol its messages travel on (consecutive changes on one socket share exchanges). */
   readonly protocol: number;
-  /** Resolves what encoding needs; called once per commit for the families present. */
-  bind(ctx: HandleContext): Promise<BoundFamily>;
+  /**
+   * Resolves what encoding needs (ids, protocol versions, set types), once per commit, before
+   * anything is sent; `changes` are the family's changes in the batch. May throw TypeError for
+   * input only checkable then.
+   */
+  bind(ctx: HandleContext, changes: readonly Change[]): Promise<BoundFamily>;
   /** Reads what undo will need about `changes` (all of this family's changes in the batch). */
   prepareUndo(ctx: HandleContext, bound: BoundFamily, changes: readonly Change[], signal?: AbortSignal): Promise<UndoPlanner>;
   /**

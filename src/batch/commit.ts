@@ -135,7 +135,9 @@ export async function commitChanges(
     throw new TypeError('batch.commit: onProgress must be a function');
   }
   const ctx: Ctx = { handle, drivers, bound: new Map(), options };
-  for (const key of familiesOf(changes)) ctx.bound.set(key, await driverOf(drivers, key).bind(handle));
+  for (const key of familiesOf(changes)) {
+    ctx.bound.set(key, await driverOf(drivers, key).bind(handle, changes.filter((c) => c.family === key)));
+  }
 
   let planners: Map<FamilyKey, UndoPlanner> | undefined;
   if (policy === 'undo' && changes.length > 0) {
@@ -195,7 +197,7 @@ async function run(
       aborted = true;
       break;
     }
-    const slice = planSlice(ctx, changes, i);
+    const slice = planSlice(ctx, changes, i, policy);
     const driver = driverOf(ctx.drivers, changes[i]!.family);
     const conn = ctx.handle.connection(driver.protocol);
     let firstSeq = 0;
@@ -211,6 +213,7 @@ async function run(
     });
     const errors = refusals(ex.replies);
     let refused = false;
+    let resumeAt = -1;
     let off = 0;
     for (let m = 0; m < slice.sizes.length; m++) {
       const first = slice.first[m]!;
@@ -222,13 +225,24 @@ async function run(
       const sent = end <= ex.sentBytes;
       const packed = slice.packed[m];
       if (packed) {
-        const verdicts = ctx.bound.get(changes[first]!.family)!.unpack!(packed, changes, outcome, ex.replies, first);
+        if (outcome.status === 'unknown') {
+          for (let k = 0; k < packed.count; k++) {
+            const r = results[first + k]!;
+            if (sent) {
+              r.status = 'unknown';
+              r.error = transportError(ex.error, r.op, first + k);
+            }
+          }
+          continue;
+        }
+        const verdicts = ctx.bound.get(changes[first]!.family)!.unpack!(packed, changes, outcome, ex.replies);
         verdicts.forEach((v, k) => {
           const r = results[first + k]!;
-          r.status = v.status === 'unknown' && !sent ? 'skipped' : v.status;
+          r.status = v.status;
           if (v.error) r.error = v.error;
-          if (r.status === 'unknown' && !r.error) r.error = transportError(ex.error, r.op, first + k);
           if (r.status === 'error') { failed++; refused = true; }
+          // Not applied after a refused entry: with `continue`, sent again in the next slice.
+          if (r.status === 'skipped' && policy === 'continue' && resumeAt < 0) resumeAt = first + k;
         });
         continue;
       }
@@ -238,7 +252,7 @@ async function run(
         const c = changes[first]!;
         const op = c.generic ?? ctx.bound.get(c.family)!.operation(c);
         r.status = 'error';
-        r.error = refusal(op, outcome, first);
+        r.error = refusal(op, outcome, first, ex.replies);
         failed++;
         refused = true;
       } else if (sent) {
@@ -246,7 +260,7 @@ async function run(
         r.error = transportError(ex.error, r.op, first);
       }
     }
-    i = slice.end;
+    i = resumeAt > i ? resumeAt : slice.end;
     done = i;
     options.onProgress?.({ phase, done, total: changes.length, failed });
     if (ex.error) {
@@ -272,8 +286,12 @@ interface Slice {
   packed: (PackedMessage | undefined)[];
 }
 
-/** Consecutive changes on one socket, up to about SLICE_BYTES. */
-function planSlice(ctx: Ctx, changes: readonly Change[], start: number): Slice {
+/**
+ * Consecutive changes on one socket, up to about SLICE_BYTES. With `continue`, a packed message
+ * (an ipset bulk) ends its slice: the kernel stops inside one at a refused entry, and the entries
+ * after it are sent again, still before anything that follows them.
+ */
+function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 'stop' | 'continue'): Slice {
   const protocol = driverOf(ctx.drivers, changes[start]!.family).protocol;
   const first: number[] = [];
   const sizes: number[] = [];
@@ -284,13 +302,17 @@ function planSlice(ctx: Ctx, changes: readonly Change[], start: number): Slice {
     const c = changes[i]!;
     if (c.family !== changes[start]!.family && driverOf(ctx.drivers, c.family).protocol !== protocol) break;
     const bound = ctx.bound.get(c.family)!;
-    const p = bound.pack?.(changes, i, changes.length);
-    if (p) {
-      first.push(i);
-      sizes.push(p.size);
-      packed.push(p);
-      bytes += p.size;
-      i += p.count;
+    const msgs = bound.pack?.(changes, i, changes.length);
+    if (msgs && msgs.length > 0) {
+      for (const p of msgs) {
+        first.push(p.first);
+        sizes.push(p.size);
+        packed.push(p);
+        bytes += p.size;
+        i = p.first + p.count;
+        if (policy === 'continue' || bytes >= SLICE_BYTES) break;
+      }
+      if (policy === 'continue') break;
       continue;
     }
     let size: number;
@@ -330,7 +352,7 @@ function refusals(replies: Buffer): Map<number, MessageOutcome> {
     if (r.type !== NLMSG_ERROR) continue;
     const e = decodeErrorReply(replies, r);
     if (e.errno === 0) continue;
-    out.set(r.seq, { seq: r.seq, status: 'error', errno: e.errno, ...(e.extack && { extack: e.extack }), replies: [], interrupted: false });
+    out.set(r.seq, { seq: r.seq, status: 'error', errno: e.errno, ...(e.extack && { extack: e.extack }), replies: [], interrupted: false, errorReply: r });
   }
   return out;
 }
@@ -380,10 +402,10 @@ async function undo(ctx: Ctx, changes: readonly Change[], results: ChangeResult[
       owner.push(i);
     }
   }
+  const undoCtx: Ctx = { ...ctx, bound: new Map(), options: { ...ctx.options } };
   for (const key of familiesOf(plan)) {
-    if (!ctx.bound.has(key)) ctx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle));
+    undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, plan.filter((c) => c.family === key)));
   }
-  const undoCtx: Ctx = { ...ctx, options: { ...ctx.options } };
   const r = await run(undoCtx, plan, 'continue', 'undo', undefined);
   let all = maybeApplied.every((i) => results[i]!.undo!.status === 'undone');
   r.results.forEach((ur, k) => {

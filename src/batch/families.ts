@@ -6,10 +6,11 @@
  * @internal
  */
 import type { DriverTable } from './commit';
+import { ipsetDriver } from './ipset';
 import { ipvsDriver } from './ipvs';
 
 export const DRIVERS: DriverTable = {
   ipvs: ipvsDriver,
-  ipset: undefined,
+  ipset: ipsetDriver,
   rtnl: undefined,
 };

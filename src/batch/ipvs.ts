@@ -297,6 +297,7 @@ export const ipvsDriver: FamilyDriver = {
   protocol: NETLINK_GENERIC,
 
   async bind(ctx: HandleContext): Promise<BoundFamily> {
+    // Nothing to resolve but the family id: every change was checked and encoded when queued.
     const f = await ctx.genlFamily(IPVS_GENL_NAME);
     return {
       genlId: f.id,

@@ -8,4 +8,8 @@ export interface HandleContext {
   /** A generic-netlink family, resolved through the handle's socket. */
   genlFamily(name: string): Promise<GenlFamily>;
   readonly exchangeOptions: ExchangeOptions;
+  /** The handle's network namespace path, for sockets a facade opens itself (notifications). */
+  readonly netns: string | null;
+  /** Closes `closeable` when the handle closes; returns the function that forgets it. */
+  track(closeable: { close(): void }): () => void;
 }

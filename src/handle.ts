@@ -1,10 +1,12 @@
 import { Connection } from './netlink/connection';
 import { resolveFamily, type GenlFamily } from './netlink/genl';
-import { NETLINK_GENERIC } from './native';
+import { NETLINK_GENERIC, NETLINK_ROUTE } from './native';
 import { NetlinkError } from './netlink/errors';
 import type { HandleContext } from './handle-context';
 import { Ipvs } from './ipvs/ipvs';
 import { Ipset } from './ipset/ipset';
+import { Links } from './link/links';
+import { Addresses } from './address/addresses';
 import { Batch } from './batch/batch';
 
 /** Options of {@link openHandle}. */
@@ -29,9 +31,15 @@ export class Handle {
   readonly ipvs: Ipvs;
   /** ipsets: create, add and delete entries in bulk, list, save and restore. */
   readonly ipset: Ipset;
+  /** Links: dummy links such as kube-ipvs0, up/down, lookups. */
+  readonly links: Links;
+  /** Addresses on links, and their change events. */
+  readonly addresses: Addresses;
   private readonly connections = new Map<number, Connection>();
   private readonly families = new Map<string, Promise<GenlFamily>>();
   private closed = false;
+  /** Sockets facades opened themselves (notification streams), closed with the handle. */
+  private readonly tracked = new Set<{ close(): void }>();
   private readonly ctx: HandleContext;
 
   constructor(readonly options: HandleOptions = {}) {
@@ -42,16 +50,21 @@ export class Handle {
       connection: (p) => this.connection(p),
       genlFamily: (name) => this.genlFamily(name),
       exchangeOptions: options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+      netns: options.netns ?? null,
+      track: (c) => this.track(c),
     };
     this.ipvs = new Ipvs(ctx);
     this.ipset = new Ipset(ctx);
+    this.links = new Links(ctx);
+    this.addresses = new Addresses(ctx, this.links);
   }
 
   private connection(protocol: number): Connection {
     if (this.closed) throw new NetlinkError({ code: 'EBADF', errno: -9, op: 'handle', detail: 'the handle is closed' });
     let c = this.connections.get(protocol);
     if (!c) {
-      c = new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20 });
+      // Strict checking lets the kernel filter route dumps (addresses of one link) itself.
+      c = new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20, strictCheck: protocol === NETLINK_ROUTE });
       this.connections.set(protocol, c);
     }
     return c;
@@ -75,9 +88,20 @@ export class Handle {
     return new Batch(this.ctx);
   }
 
+  private track(c: { close(): void }): () => void {
+    if (this.closed) {
+      c.close();
+      return () => undefined;
+    }
+    this.tracked.add(c);
+    return () => { this.tracked.delete(c); };
+  }
+
   /** Closes every socket now; operations in flight end with ECANCELED. Idempotent. */
   close(): void {
     this.closed = true;
+    for (const c of [...this.tracked]) c.close();
+    this.tracked.clear();
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
   }

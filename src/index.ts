@@ -25,6 +25,12 @@ export {
 } from './ipset/set';
 export { IpsetEntryError } from './ipset/errors';
 export { formatSave as formatIpsetSave, parseRestore as parseIpsetRestore, type IpsetRestoreCommand } from './ipset/save';
+export { Links, type EnsureDummyOptions } from './link/links';
+export type { Link, LinkRef } from './link/link';
+export type { DummyLinkOptions, LinkSettings } from './link/ops';
+export { Addresses, type AddressListOptions, type AddressEventsOptions } from './address/addresses';
+export { parseCidr, type Address, type AddressOptions, type Cidr } from './address/address';
+export type { AddressEvent } from './address/events';
 export { NetlinkError, DecodeError, type ExtAck } from './netlink/errors';
 export { formatMessage, type FormatHint } from './netlink/debug';
 export type { GenlFamily } from './netlink/genl';

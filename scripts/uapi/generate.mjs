@@ -65,13 +65,16 @@ const modules = [
   {
     file: 'rtnetlink.ts',
     header: 'linux/rtnetlink.h',
-    prefixes: ['RTM_NEW', 'RTM_DEL', 'RTM_GET', 'RTM_SET', 'RTMGRP_', 'RTNLGRP_', 'RT_SCOPE_'],
+    prefixes: ['RTM_NEW', 'RTM_DEL', 'RTM_GET', 'RTM_SET', 'RTMGRP_', 'RTNLGRP_', 'RT_SCOPE_', 'RTEXT_FILTER_'],
     extras: { SIZEOF_IFINFOMSG: 'sizeof(struct ifinfomsg)', SIZEOF_IFADDRMSG: 'sizeof(struct ifaddrmsg)' },
   },
   { file: 'if-addr.ts', header: 'linux/if_addr.h', prefixes: ['IFA_'], extras: { SIZEOF_IFA_CACHEINFO: 'sizeof(struct ifa_cacheinfo)' } },
   { file: 'if-link.ts', header: 'linux/if_link.h', prefixes: ['IFLA_INFO_', 'IFLA_IFNAME', 'IFLA_MTU', 'IFLA_LINK', 'IFLA_ADDRESS', 'IFLA_OPERSTATE', 'IFLA_LINKINFO', 'IFLA_GROUP', 'IFLA_TXQLEN', 'IFLA_IFALIAS', 'IFLA_MASTER', 'IFLA_NET_NS_FD', 'IFLA_NET_NS_PID', 'IFLA_BROADCAST',
     'IFLA_QDISC', 'IFLA_PROMISCUITY', 'IFLA_NUM_TX_QUEUES', 'IFLA_NUM_RX_QUEUES', 'IFLA_CARRIER', 'IFLA_MIN_MTU', 'IFLA_MAX_MTU',
-    'IFLA_ALT_IFNAME', 'IFLA_PERM_ADDRESS', 'IFLA_EXT_MASK', 'IFLA_PROTO_DOWN', 'IFLA_GSO_MAX_', 'IFLA_GRO_MAX_SIZE', 'IFLA_TSO_MAX_', 'IFLA_ALLMULTI', 'IFLA_PROP_LIST'] },
+    'IFLA_ALT_IFNAME', 'IFLA_PERM_ADDRESS', 'IFLA_EXT_MASK', 'IFLA_PROTO_DOWN', 'IFLA_GSO_MAX_', 'IFLA_GRO_MAX_SIZE', 'IFLA_TSO_MAX_', 'IFLA_ALLMULTI', 'IFLA_PROP_LIST',
+    'IFLA_STATS', 'IFLA_COST', 'IFLA_PRIORITY', 'IFLA_WIRELESS', 'IFLA_PROTINFO', 'IFLA_MAP', 'IFLA_WEIGHT', 'IFLA_NUM_VF',
+    'IFLA_VFINFO_LIST', 'IFLA_VF_PORTS', 'IFLA_PORT_SELF', 'IFLA_AF_SPEC', 'IFLA_PHYS_', 'IFLA_PAD', 'IFLA_XDP', 'IFLA_EVENT',
+    'IFLA_NEW_NETNSID', 'IFLA_IF_NETNSID', 'IFLA_TARGET_NETNSID', 'IFLA_NEW_IFINDEX', 'IFLA_PARENT_DEV_'] },
   { file: 'if.ts', header: 'linux/if.h', prefixes: ['IFF_', 'IFNAMSIZ', 'IF_OPER_', 'IF_LINK_MODE_'], extraIncludes: ['sys/socket.h'] },
   { file: 'if-arp.ts', header: 'linux/if_arp.h', prefixes: ['ARPHRD_'] },
   // Type-specific ipset error codes: each set type numbers its own from IPSET_ERR_TYPE_SPECIFIC.

@@ -45,6 +45,8 @@ export interface AttrSpec {
   addrLen?: 16;
   /** For `struct32`: the field names, in order. */
   fields?: readonly string[];
+  /** For `string`: false writes it without the NUL terminator (as iproute2 writes IFLA_INFO_KIND); decoding takes either. */
+  nul?: false;
 }
 
 /** A declarative table of a family's attributes, keyed by friendly names. */
@@ -115,7 +117,7 @@ function payloadSize(spec: AttrSpec, rec: AttrRecord, value: unknown, path: stri
   if (n >= 0) return n;
   switch (spec.type) {
     case 'string':
-      return Buffer.byteLength(String(value)) + 1;
+      return Buffer.byteLength(String(value)) + (spec.nul === false ? 0 : 1);
     case 'binary':
       return (value as Uint8Array).length;
     case 'addr':
@@ -189,7 +191,7 @@ function writeAttr(buf: Buffer, off: number, schema: Schema, spec: AttrSpec, rec
     case 'be32': buf.writeUInt32BE((value as number) >>> 0, p); p += 4; break;
     case 'be64': buf.writeBigUInt64BE(BigInt(value as bigint), p); p += 8; break;
     case 'flag': break;
-    case 'string': p += buf.write(String(value), p); buf[p++] = 0; break;
+    case 'string': p += buf.write(String(value), p); if (spec.nul !== false) buf[p++] = 0; break;
     case 'binary': buf.set(value as Uint8Array, p); p += (value as Uint8Array).length; break;
     case 'addr': { const b = addrBytes(spec, rec, value as string); b.copy(buf, p); p += b.length; break; }
     case 'nested': p = writeRecord(buf, p, spec.nested!, value as AttrRecord); break;

@@ -5,17 +5,19 @@
 //
 // This file holds the message framing (nlmsghdr, NLMSG_ERROR/DONE, the family header); the
 // attributes go through the library's own codec (decodeRecord/writeRecord) and schemas.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { join } from 'node:path';
 import { decodeRecord, recordSize, writeRecord, type AttrRecord, type Schema } from '../../src/netlink/attr';
 import { align4, parseMessages, writeHeader, type MessageHeader } from '../../src/netlink/header';
-import { NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK_TLVS, NLM_F_CAPPED, SIZEOF_NLMSGHDR } from '../../src/uapi/netlink';
+import { NLA_F_NESTED, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK_TLVS, NLM_F_CAPPED, SIZEOF_NLMSGHDR } from '../../src/uapi/netlink';
 
 /** How a family frames its messages: the fixed header after nlmsghdr and the schema per type. */
 export interface GoldenFamily {
-  fixedSize: number;
-  decodeFixed(buf: Buffer, off: number): Record<string, number>;
-  encodeFixed(fixed: Record<string, number>): Buffer;
+  /** Size of the family header of a message type. */
+  fixedSize(type: number): number;
+  decodeFixed(buf: Buffer, off: number, type: number): Record<string, number>;
+  encodeFixed(fixed: Record<string, number>, type: number): Buffer;
   /** The schema of a message, or undefined for one without attributes. */
   schemaFor(type: number, direction: 'request' | 'reply'): Schema | undefined;
   /** A readable name for the message type (informational in the JSON). */
@@ -45,6 +47,8 @@ export interface GoldenMessage {
 export interface GoldenDatagram {
   direction: '>' | '<';
   messages: GoldenMessage[];
+  /** Bytes after the last message that are not one (iproute2 sends its whole request buffer; the kernel stops at nlmsg_len 0). */
+  trailing?: Buffer;
 }
 
 export interface GoldenFile {
@@ -88,10 +92,10 @@ function decodeOne(fam: GoldenFamily, buf: Buffer, off: number, end: number, dir
     return { header, error, echo: decodeOne(fam, buf, p + 4, p + 4 + request.len, 'request') };
   }
   if (header.type === NLMSG_DONE) return { header, done: buf.readInt32LE(p) };
-  const fixed = fam.decodeFixed(buf, p);
+  const fixed = fam.decodeFixed(buf, p, header.type);
   const schema = fam.schemaFor(header.type, direction);
   const m: GoldenMessage = { header, name: fam.typeName(header.type), fixed };
-  if (schema) m.attrs = decodeRecord(buf, p + align4(fam.fixedSize), end, schema);
+  if (schema) m.attrs = decodeRecord(buf, p + align4(fam.fixedSize(header.type)), end, schema);
   if (m.attrs && fam.pad64 !== undefined) dropPads(m.attrs, fam.pad64);
   return m;
 }
@@ -99,7 +103,16 @@ function decodeOne(fam: GoldenFamily, buf: Buffer, off: number, end: number, dir
 /** Decodes a datagram into messages. */
 export function decodeDatagram(fam: GoldenFamily, direction: '>' | '<', bytes: Buffer): GoldenDatagram {
   const dir = direction === '>' ? 'request' : 'reply';
-  return { direction, messages: parseMessages(bytes).map((m) => decodeOne(fam, bytes, m.offset, m.end, dir)) };
+  let end = 0;
+  while (end + SIZEOF_NLMSGHDR <= bytes.length) {
+    const len = bytes.readUInt32LE(end);
+    if (len < SIZEOF_NLMSGHDR || end + len > bytes.length) break;
+    end += align4(len);
+  }
+  end = Math.min(end, bytes.length);
+  const d: GoldenDatagram = { direction, messages: parseMessages(bytes, 0, end).map((m) => decodeOne(fam, bytes, m.offset, m.end, dir)) };
+  if (end < bytes.length) d.trailing = Buffer.from(bytes.subarray(end));
+  return d;
 }
 
 function encodeOne(fam: GoldenFamily, m: GoldenMessage, direction: 'request' | 'reply'): Buffer {
@@ -118,7 +131,7 @@ function encodeOne(fam: GoldenFamily, m: GoldenMessage, direction: 'request' | '
     body = Buffer.alloc(4);
     body.writeInt32LE(m.done);
   } else {
-    const fixed = fam.encodeFixed(m.fixed!);
+    const fixed = fam.encodeFixed(m.fixed!, m.header.type);
     const schema = fam.schemaFor(m.header.type, direction);
     const attrs = schema && m.attrs ? m.attrs : undefined;
     const size = attrs ? recordSize(schema!, attrs) : 0;
@@ -141,7 +154,7 @@ export function encodeDatagram(fam: GoldenFamily, d: GoldenDatagram): Buffer {
     let b = encodeOne(fam, m, dir);
     const schema = m.attrs ? fam.schemaFor(m.header.type, dir) : undefined;
     if (dir === 'reply' && fam.pad64 !== undefined && schema) {
-      const start = SIZEOF_NLMSGHDR + align4(fam.fixedSize);
+      const start = SIZEOF_NLMSGHDR + align4(fam.fixedSize(m.header.type));
       const attrs = insertPads(b, start, b.length, schema, pos + start, fam.pad64);
       b = Buffer.concat([b.subarray(0, start), attrs]);
       b.writeUInt32LE(b.length, 0);
@@ -149,6 +162,7 @@ export function encodeDatagram(fam: GoldenFamily, d: GoldenDatagram): Buffer {
     parts.push(b);
     pos += b.length;
   }
+  if (d.trailing) parts.push(d.trailing);
   return Buffer.concat(parts);
 }
 
@@ -230,4 +244,51 @@ export function fromJson(text: string): unknown {
 
 export function readJson(name: string): { datagrams: GoldenDatagram[] } & Record<string, unknown> {
   return fromJson(readFileSync(join(goldenDir, `${name}.json`), 'utf8')) as { datagrams: GoldenDatagram[] };
+}
+
+/** A tool that reuses its buffer leaves stale bytes in attribute padding; the kernel ignores them. */
+export function zeroPadding(buf: Buffer): Buffer {
+  const out = Buffer.from(buf);
+  const walk = (off: number, end: number) => {
+    while (off + 4 <= end) {
+      const len = out.readUInt16LE(off);
+      if (len < 4) return;
+      out.fill(0, off + len, Math.min(off + align4(len), end));
+      if (out.readUInt16LE(off + 2) & NLA_F_NESTED) walk(off + 4, off + len);
+      off += align4(len);
+    }
+  };
+  for (const m of parseMessages(out)) walk(m.payload + 4, m.end);
+  return out;
+}
+
+/**
+ * Checks a fixture both ways: decode(hex) equals the JSON, encode(JSON) equals the hex (datagrams
+ * listed in the JSON's `stalePadding` with their padding zeroed). With GOLDEN_UPDATE=1 the JSON is
+ * first rewritten from the capture, keeping its `note` and `stalePadding` (review the diff).
+ */
+export function checkGolden(fam: GoldenFamily, name: string): void {
+  const hex = readHex(name);
+  expect(hex.comments.join('\n')).toMatch(/kernel: Linux \d+\.\d+/);
+  expect(hex.comments.join('\n')).toMatch(/capture: nlmon/);
+  const decoded = hex.datagrams.map((d) => decodeDatagram(fam, d.direction, d.bytes));
+  if (process.env.GOLDEN_UPDATE) {
+    let previous: Record<string, unknown> = {};
+    try {
+      previous = readJson(name);
+    } catch { /* first time */ }
+    const doc = {
+      comment: hex.comments,
+      ...(previous.note ? { note: previous.note } : {}),
+      ...(previous.stalePadding ? { stalePadding: previous.stalePadding } : {}),
+      datagrams: decoded,
+    };
+    writeFileSync(join(goldenDir, `${name}.json`), `${toJson(doc)}\n`);
+  }
+  const json = readJson(name) as { datagrams: GoldenDatagram[]; stalePadding?: number[] };
+  expect(fromJson(toJson(decoded))).toEqual(json.datagrams);
+  json.datagrams.forEach((d, i) => {
+    const wire = json.stalePadding?.includes(i) ? zeroPadding(hex.datagrams[i]!.bytes) : hex.datagrams[i]!.bytes;
+    expect(encodeDatagram(fam, d).toString('hex'), `${name} datagram ${i}`).toBe(wire.toString('hex'));
+  });
 }

@@ -1,0 +1,179 @@
+/**
+ * Addresses as `ip -j addr` shows them in `addr_info`: `family`, `local`, `prefixlen`, `scope`,
+ * `label`, the flags as booleans (`nodad`, `noprefixroute`, ...), `valid_life_time` and
+ * `preferred_life_time`; plus `ifindex`, the link it is on.
+ */
+import type { AttrRecord } from '../netlink/attr';
+import { familyOf } from '../netlink/address';
+import type { Ifaddrmsg } from '../schema/rtnl-addr';
+import { AF_INET, AF_INET6 } from '../uapi/netlink';
+import * as F from '../uapi/if-addr';
+import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from '../uapi/rtnetlink';
+import { IFNAMSIZ } from '../uapi/if';
+
+/** An address on a link. */
+export interface Address {
+  /** Index of the link it is on. */
+  ifindex: number;
+  family: 'inet' | 'inet6';
+  local: string;
+  /** The peer (point-to-point links), when it differs from `local`. */
+  address?: string;
+  prefixlen: number;
+  broadcast?: string;
+  /** `global`, `site`, `link`, `host`, `nowhere`, or the number. */
+  scope: string;
+  /** IFA_F_SECONDARY on IPv4: another address of the same subnet came first. */
+  secondary?: true;
+  /** IFA_F_TEMPORARY on IPv6 (privacy extensions). */
+  temporary?: true;
+  tentative?: true;
+  deprecated?: true;
+  home?: true;
+  nodad?: true;
+  mngtmpaddr?: true;
+  noprefixroute?: true;
+  autojoin?: true;
+  /** Not IFA_F_PERMANENT: it expires (SLAAC, DHCP). */
+  dynamic?: true;
+  dadfailed?: true;
+  optimistic?: true;
+  'stable-privacy'?: true;
+  /** IPv4 label. */
+  label?: string;
+  /** Seconds; 4294967295 is forever. */
+  valid_life_time: number;
+  preferred_life_time: number;
+}
+
+/** Options of addresses.add / replace, named as `ip addr add` names them. */
+export interface AddressOptions {
+  /** IPv4 label: the link's name, or `NAME:SUFFIX` (at most 15 bytes). */
+  label?: string;
+  /** IPv6: skip duplicate address detection (the address is usable at once). */
+  nodad?: boolean;
+  /** Do not add the prefix route for the address's subnet. */
+  noprefixroute?: boolean;
+  /** `global` (default), `site`, `link`, `host`, or a number. */
+  scope?: string | number;
+  /** IPv4 broadcast address. */
+  broadcast?: string;
+  /** Peer address of a point-to-point link. */
+  peer?: string;
+  /** Valid lifetime in seconds (default forever). */
+  validLft?: number;
+  /** Preferred lifetime in seconds (default forever). */
+  preferredLft?: number;
+}
+
+const SCOPES: [number, string][] = [
+  [RT_SCOPE_UNIVERSE, 'global'], [RT_SCOPE_SITE, 'site'], [RT_SCOPE_LINK, 'link'], [RT_SCOPE_HOST, 'host'], [RT_SCOPE_NOWHERE, 'nowhere'],
+];
+
+export function scopeName(n: number): string {
+  for (const [v, name] of SCOPES) if (v === n) return name;
+  return String(n);
+}
+
+export function scopeNumber(s: string | number, op: string): number {
+  if (typeof s === 'number') {
+    if (!Number.isInteger(s) || s < 0 || s > 255) throw new RangeError(`${op}: scope must be 0-255, got ${s}`);
+    return s;
+  }
+  for (const [v, name] of SCOPES) if (name === s) return v;
+  throw new TypeError(`${op}: scope must be global, site, link, host, nowhere or a number, got '${String(s)}'`);
+}
+
+/** An address with its prefix: `10.96.0.1/32`, `fd00::1/128`; without a prefix, a host (/32, /128). */
+export interface Cidr {
+  family: number;
+  local: string;
+  prefixlen: number;
+}
+
+export function parseCidr(text: string, op: string): Cidr {
+  if (typeof text !== 'string') throw new TypeError(`${op}: an address such as '10.96.0.1/32' is required`);
+  const slash = text.indexOf('/');
+  const local = slash < 0 ? text : text.slice(0, slash);
+  const family = familyOf(local);
+  if (family === undefined) throw new TypeError(`${op}: '${local}' is not an IPv4 or IPv6 address`);
+  const max = family === AF_INET ? 32 : 128;
+  let prefixlen = max;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^\d+$/.test(p) || Number(p) > max) throw new RangeError(`${op}: prefix length of '${text}' must be 0-${max}`);
+    prefixlen = Number(p);
+  }
+  return { family, local, prefixlen };
+}
+
+// iproute2's order and names (ip/ipaddress.c print_addrinfo).
+const FLAG_KEYS: [number, keyof Address][] = [
+  [F.IFA_F_TENTATIVE, 'tentative'], [F.IFA_F_DEPRECATED, 'deprecated'], [F.IFA_F_HOMEADDRESS, 'home'],
+  [F.IFA_F_NODAD, 'nodad'], [F.IFA_F_MANAGETEMPADDR, 'mngtmpaddr'], [F.IFA_F_NOPREFIXROUTE, 'noprefixroute'],
+  [F.IFA_F_MCAUTOJOIN, 'autojoin'],
+];
+
+/** Decoded RTM_NEWADDR/RTM_DELADDR to the typed address, keys in `ip -j addr`'s order. */
+export function toAddress(h: Ifaddrmsg, rec: AttrRecord): Address {
+  const flags = (rec.flags as number | undefined) ?? h.flags;
+  const local = (rec.local as string | undefined) ?? (rec.address as string | undefined) ?? '';
+  const peer = rec.address as string | undefined;
+  const a: Partial<Address> = {
+    ifindex: h.index,
+    family: h.family === AF_INET6 ? 'inet6' : 'inet',
+    local,
+  };
+  if (peer !== undefined && peer !== local) a.address = peer;
+  a.prefixlen = h.prefixlen;
+  if (rec.broadcast !== undefined) a.broadcast = rec.broadcast as string;
+  a.scope = scopeName(h.scope);
+  if (flags & F.IFA_F_SECONDARY) a[h.family === AF_INET6 ? 'temporary' : 'secondary'] = true;
+  for (const [bit, key] of FLAG_KEYS) if (flags & bit) (a as Record<string, unknown>)[key] = true;
+  if (!(flags & F.IFA_F_PERMANENT)) a.dynamic = true;
+  if (flags & F.IFA_F_DADFAILED) a.dadfailed = true;
+  if (flags & F.IFA_F_OPTIMISTIC) a.optimistic = true;
+  if (flags & F.IFA_F_STABLE_PRIVACY) a['stable-privacy'] = true;
+  if (rec.label !== undefined) a.label = rec.label as string;
+  const ci = rec.cacheinfo as { preferred: number; valid: number } | undefined;
+  a.valid_life_time = ci?.valid ?? 0xffffffff;
+  a.preferred_life_time = ci?.preferred ?? 0xffffffff;
+  return a as Address;
+}
+
+/** The attributes and header fields of an address to add, replace or delete. */
+export function addressRequest(index: number, cidr: Cidr, o: AddressOptions, op: string): { header: Ifaddrmsg; attrs: AttrRecord } {
+  if (o === null || typeof o !== 'object') throw new TypeError(`${op}: options must be an object`);
+  let flags = 0;
+  if (o.nodad) flags |= F.IFA_F_NODAD;
+  if (o.noprefixroute) flags |= F.IFA_F_NOPREFIXROUTE;
+  const attrs: AttrRecord = { local: cidr.local };
+  if (o.label !== undefined) {
+    if (cidr.family !== AF_INET) throw new TypeError(`${op}: labels are for IPv4 addresses`);
+    if (typeof o.label !== 'string' || o.label === '' || Buffer.byteLength(o.label) >= IFNAMSIZ) throw new TypeError(`${op}: label must be 1-${IFNAMSIZ - 1} bytes`);
+    attrs.label = o.label;
+  }
+  // iproute2 sends all flags in IFA_FLAGS (the header's byte is too narrow for NOPREFIXROUTE).
+  if (flags) attrs.flags = flags;
+  if (o.peer !== undefined) {
+    if (familyOf(o.peer) !== cidr.family) throw new TypeError(`${op}: peer '${o.peer}' is not of the address's family`);
+    attrs.address = o.peer;
+  } else {
+    attrs.address = cidr.local;
+  }
+  if (o.broadcast !== undefined) {
+    if (cidr.family !== AF_INET || familyOf(o.broadcast) !== AF_INET) throw new TypeError(`${op}: broadcast is an IPv4 address for IPv4 addresses`);
+    attrs.broadcast = o.broadcast;
+  }
+  if (o.validLft !== undefined || o.preferredLft !== undefined) {
+    const valid = o.validLft ?? 0xffffffff;
+    const preferred = o.preferredLft ?? valid;
+    for (const [k, v] of [['validLft', valid], ['preferredLft', preferred]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${op}: ${k} must be seconds 0-4294967295`);
+    }
+    if (preferred > valid) throw new RangeError(`${op}: preferredLft must not exceed validLft`);
+    attrs.cacheinfo = { preferred, valid, cstamp: 0, tstamp: 0 };
+  }
+  const scope = o.scope === undefined ? RT_SCOPE_UNIVERSE : scopeNumber(o.scope, op);
+  return { header: { family: cidr.family, prefixlen: cidr.prefixlen, flags: 0, scope, index }, attrs };
+}

@@ -16,7 +16,11 @@ export type IpvsServiceEntry = IpvsService & { destinations: IpvsDestination[] }
 
 /** Options of {@link Ipvs.apply}. */
 export interface IpvsApplyOptions {
-  /** Send nothing more once the kernel has refused a change (the rest report `unknown`). Default false: carry on. */
+  /**
+   * Send nothing more once the kernel has refused a change (the rest report `unknown`). The kernel
+   * works through every message of a send, so this sends one change per system call: much slower
+   * for large lists. Default false: carry on past refusals.
+   */
   stopOnError?: boolean;
   /** Cancels the exchange; changes whose fate is not known report `unknown`. */
   signal?: AbortSignal;
@@ -185,8 +189,11 @@ export class Ipvs {
   }
 
   /** Stops the master or backup sync daemon. Equivalent to `ipvsadm --stop-daemon master|backup`. Errors: ESRCH none runs. */
-  stopDaemon(state: IpvsDaemonState): Promise<void> {
-    return this.run((f) => ops.stopDaemonOp(f, state));
+  async stopDaemon(state: IpvsDaemonState): Promise<void> {
+    const f = await this.family();
+    // a GET_INFO after it: its answer shows the stop was processed when the kernel sends none (see stopDaemonOp)
+    const [r] = await runOperations(this.ctx.connection(NETLINK_GENERIC), [ops.stopDaemonOp(f, state), ops.getInfoOp(f)], this.ctx.exchangeOptions);
+    if (r!.status !== 'ok') throw r!.error;
   }
 
   /** Lists the running sync daemons. Equivalent to `ipvsadm -L --daemon`. */
@@ -216,11 +223,14 @@ export class Ipvs {
       }
     });
     if (built.length === 0) return [];
-    return await runOperations(this.ctx.connection(NETLINK_GENERIC), built, {
+    // a stop of a sync daemon may draw no answer (see stopDaemonOp): end with a request that does
+    const probe = changes.some((c) => c.kind === 'stopDaemon');
+    const results = await runOperations(this.ctx.connection(NETLINK_GENERIC), probe ? [...built, ops.getInfoOp(f)] : built, {
       ...this.ctx.exchangeOptions,
-      ...(options.stopOnError !== undefined && { stopOnError: options.stopOnError }),
+      ...(options.stopOnError && { stopOnError: true, maxChunkMessages: 1 }),
       ...(options.signal !== undefined && { signal: options.signal }),
-    }) as IpvsChangeResult[];
+    });
+    return results.slice(0, built.length) as IpvsChangeResult[];
   }
 
   /** An add, and an edit if the kernel says EEXIST; `gone` is the edit's code for "deleted meanwhile". */

@@ -223,7 +223,15 @@ export function startDaemonOp(f: GenlFamily, d: IpvsDaemonOptions): Operation {
   };
 }
 
-/** `ipvsadm --stop-daemon`: IPVS_CMD_DEL_DAEMON. ESRCH: none of that state runs. */
+/**
+ * `ipvsadm --stop-daemon`: IPVS_CMD_DEL_DAEMON. ESRCH: none of that state runs.
+ *
+ * The kernel may send no answer at all: stopping a sync thread that has not begun to run yet (a
+ * stop right after a start) makes kthread_stop() return -EINTR, and netlink_rcv_skb() sends no
+ * acknowledgement for -EINTR, although the daemon is stopped. So never send this message last in
+ * an exchange: follow it with any request (Ipvs.stopDaemon and Ipvs.apply add a GET_INFO), whose
+ * answer shows the stop was processed.
+ */
 export function stopDaemonOp(f: GenlFamily, state: IpvsDaemonState): Operation {
   const op = 'ipvs.stopDaemon';
   const n = daemonStateNumber(state, op);

@@ -8,6 +8,7 @@ import { Ipset } from './ipset/ipset';
 import { Links } from './link/links';
 import { Addresses } from './address/addresses';
 import { Batch } from './batch/batch';
+import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot/snapshot';
 
 /** Options of {@link openHandle}. */
 export interface HandleOptions {
@@ -95,6 +96,16 @@ export class Handle {
     }
     this.tracked.add(c);
     return () => { this.tracked.delete(c); };
+  }
+
+  /**
+   * Reads the whole state at once: every IPVS service with its destinations (one dump per
+   * service, the kernel's floor, in one exchange or spread over several sockets), and the ipsets
+   * asked for with their entries. Not an atomic cut: see {@link Snapshot}.
+   */
+  snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
+    const open = (protocol: number) => new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20 });
+    return takeSnapshot({ ctx: this.ctx, ipset: this.ipset, open }, options);
   }
 
   /** Closes every socket now; operations in flight end with ECANCELED. Idempotent. */

@@ -1,0 +1,113 @@
+/**
+ * Every IPVS service with its destinations, over netlink. The kernel has no dump of all
+ * destinations: it takes one dump per service, and a socket serves one dump at a time (a second
+ * dump sent before the first is read is refused with EBUSY). So the dumps either go one after
+ * another in a single exchange on one socket (one crossing into native code, one `sendmsg` and a
+ * couple of `recvmsg` per service: the kernel's floor), or spread over several sockets at once.
+ *
+ * @module
+ */
+import type { Connection, ExchangeOptions } from '../netlink/connection';
+import type { GenlFamily } from '../netlink/genl';
+import { encodeMessages } from '../netlink/message';
+import { NetlinkError, errnoName } from '../netlink/errors';
+import { runOne } from '../netlink/operation';
+import { AF_INET, AF_INET6 } from '../uapi/netlink';
+import * as ops from '../ipvs/ops';
+import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
+import { decodeDestinationDumps, type IpvsDestinationState } from './ipvs-decode';
+
+/** A service with its destinations. */
+export type IpvsServiceState = IpvsService & { destinations: IpvsDestinationState[] };
+
+/** How to read IPVS state. */
+export interface IpvsReadOptions {
+  /**
+   * `'sequential'` (default): every destination dump in one exchange on the handle's socket.
+   * `'parallel'`: the dumps spread over `sockets` sockets at once (each dump still waits for its
+   * own answer); worth it only where the kernel work, not the system calls, dominates and
+   * several CPUs are free.
+   */
+  strategy?: 'sequential' | 'parallel';
+  /** Sockets for `'parallel'`; default 4. */
+  sockets?: number;
+  /** Read the counters and rates of services' destinations too (`stats`). Default false. */
+  stats?: boolean;
+}
+
+/** The key of a service as read back. */
+export function keyOf(s: IpvsService): IpvsServiceKey {
+  return 'fwmark' in s && s.fwmark !== undefined
+    ? { fwmark: s.fwmark, family: s.family }
+    : { protocol: (s as { protocol: 'tcp' }).protocol, address: (s as { address: string }).address, port: (s as { port: number }).port };
+}
+
+/**
+ * One exchange of destination dumps for `services`, decoded in one pass; dumps the kernel flagged
+ * as interrupted (NLM_F_DUMP_INTR) are read again, up to three times.
+ */
+async function dumps(
+  conn: Connection, family: GenlFamily, services: readonly IpvsService[], exchange: ExchangeOptions, stats: boolean,
+): Promise<IpvsDestinationState[][]> {
+  const out: IpvsDestinationState[][] = new Array(services.length);
+  let todo = services.map((_, i) => i);
+  for (let attempt = 0; todo.length > 0; attempt++) {
+    const list = todo.map((i) => ops.listDestinationsOp(family, keyOf(services[i]!)));
+    const afs = todo.map((i) => (services[i]!.family === 'inet6' ? AF_INET6 : AF_INET));
+    let first = 0;
+    const ex = await conn.exchangeEncoded(list.length, (seq) => {
+      first = seq;
+      return encodeMessages(list.map((o) => o.message), seq);
+    }, { ...exchange, lean: true });
+    const res = decodeDestinationDumps(ex.replies, first, afs, family.id, stats);
+    const again: number[] = [];
+    res.forEach((r, k) => {
+      const i = todo[k]!;
+      if (!r.done) {
+        const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
+        throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listDestinations', syscall: e.syscall });
+      }
+      if (r.errno < 0) {
+        const code = errnoName(r.errno);
+        const detail = list[k]!.explain?.(code);
+        throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listDestinations', ...(detail && { detail }) });
+      }
+      if (r.interrupted && attempt < 3) again.push(i);
+      else out[i] = r.destinations;
+    });
+    todo = again;
+  }
+  return out;
+}
+
+/**
+ * Reads every service, then every service's destinations. Not a consistent cut: the kernel may
+ * change between the service dump and the destination dumps (a service deleted meanwhile comes
+ * back with no destinations).
+ */
+export async function readIpvs(
+  family: GenlFamily,
+  conn: Connection,
+  open: () => Connection,
+  exchange: ExchangeOptions,
+  options: IpvsReadOptions = {},
+): Promise<IpvsServiceState[]> {
+  const services = await runOne(conn, ops.listServicesOp(family), exchange);
+  const stats = options.stats ?? false;
+  let dests: IpvsDestinationState[][];
+  if (options.strategy === 'parallel' && services.length > 1) {
+    const n = Math.max(1, Math.min(options.sockets ?? 4, services.length));
+    const conns = [conn];
+    try {
+      for (let k = 1; k < n; k++) conns.push(open());
+      const size = Math.ceil(services.length / n);
+      const parts = await Promise.all(conns.map((c, k) => dumps(c, family, services.slice(k * size, (k + 1) * size), exchange, stats)));
+      dests = parts.flat();
+    } finally {
+      for (const c of conns.slice(1)) c.close();
+    }
+  } else {
+    dests = await dumps(conn, family, services, exchange, stats);
+  }
+  return services.map((s, i) => Object.assign(s, { destinations: dests[i]! }));
+}

@@ -5,9 +5,15 @@
  */
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
 import { ipvsCommands } from './ipvs-commands';
+import { setCommands } from './set-commands';
+import { linkCommands } from './link-commands';
+import { addrCommands } from './addr-commands';
 
 const commands: Record<string, Command> = {
   ...ipvsCommands,
+  ...setCommands,
+  ...linkCommands,
+  ...addrCommands,
 };
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';

@@ -9,6 +9,10 @@ import { Links } from './link/links';
 import { Addresses } from './address/addresses';
 import { Batch } from './batch/batch';
 import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot/snapshot';
+import { reconcile, type DesiredState, type ReconcileHost, type ReconcileOptions, type ReconcileResult } from './reconcile/reconcile';
+import { drainDestinations, type DrainOptions, type DrainResult } from './reconcile/drain';
+import type { IpvsServiceKey } from './ipvs/service';
+import type { IpvsDestinationKey } from './ipvs/destination';
 
 /** Options of {@link openHandle}. */
 export interface HandleOptions {
@@ -106,6 +110,33 @@ export class Handle {
   snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const open = (protocol: number) => new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20 });
     return takeSnapshot({ ctx: this.ctx, ipset: this.ipset, open }, options);
+  }
+
+  /**
+   * Makes the data plane look like `desired`: reads the kernel's state, computes the smallest
+   * change (adds what is missing, edits only fields that differ, deletes unlisted objects only
+   * inside `options.scope`, never by a flush), commits it in one batch and says what it did. With
+   * `dryRun`, returns the plan and changes nothing. Not atomic: see {@link Batch}.
+   */
+  reconcile(desired: DesiredState, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+    return reconcile(this.reconcileHost(), desired, options);
+  }
+
+  /**
+   * Removes destinations gracefully: weight 0, then deletion once their connections are gone or
+   * `options.timeoutMs` passes; UDP and SCTP destinations at once. See {@link DrainResult}.
+   */
+  drainDestinations(service: IpvsServiceKey, destinations: readonly IpvsDestinationKey[], options: DrainOptions = {}): Promise<DrainResult> {
+    return drainDestinations(this.reconcileHost(), destinations.map((destination) => ({ service, destination })), options);
+  }
+
+  private reconcileHost(): ReconcileHost {
+    return {
+      snapshot: (o) => this.snapshot(o),
+      batch: () => this.batch(),
+      ipset: this.ipset,
+      listDestinations: (s) => this.ipvs.listDestinations(s),
+    };
   }
 
   /** Closes every socket now; operations in flight end with ECANCELED. Idempotent. */

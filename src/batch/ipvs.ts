@@ -194,7 +194,7 @@ export function serviceOptions(s: IpvsService): IpvsServiceOptions {
 }
 
 /** A destination read from the kernel, as addDestination/editDestination take it. */
-export function destinationOptions(d: IpvsDestination): IpvsDestinationOptions {
+export function destinationOptions(d: Omit<IpvsDestination, 'stats'>): IpvsDestinationOptions {
   const o: IpvsDestinationOptions = {
     address: d.address, port: d.port, forwarding: d.forwarding, weight: d.weight,
     upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold,

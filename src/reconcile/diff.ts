@@ -1,0 +1,276 @@
+/**
+ * The smallest change from what the kernel has to what is wanted, as a plan: pure functions, no
+ * I/O. Whatever is listed in the desired state is owned; what is not listed is deleted only when
+ * it falls inside the caller's scope, never by a flush.
+ *
+ * Settings are compared as the kernel receives them: both sides go through the facade's own
+ * attribute builders (so `scheduler` defaults to wlc, a netmask written as a prefix equals the
+ * same dotted mask, `sh-fallback` equals `flag-1` on an sh service).
+ *
+ * @module
+ */
+import type { AttrRecord } from '../netlink/attr';
+import { AF_INET } from '../uapi/netlink';
+import { familyOf, parseAddress } from '../netlink/address';
+import {
+  serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
+} from '../ipvs/service';
+import { destinationAttrs, destinationKeyAttrs, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../uapi/ip-vs';
+import { destinationId, destinationOptions, serviceId, serviceOptions } from '../batch/ipvs';
+import type { IpvsServiceState } from '../snapshot/ipvs-read';
+import type { IpvsDestinationState } from '../snapshot/ipvs-decode';
+import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetEntry, type IpsetEntryInput } from '../ipset/entry';
+import type { IpsetCreateOptions, IpsetSet } from '../ipset/set';
+
+// ---- IPVS ---------------------------------------------------------------------------------------
+
+/** A wanted service with the destinations it should have (exactly those). */
+export type DesiredService = IpvsServiceOptions & { destinations?: readonly IpvsDestinationOptions[] };
+
+/**
+ * Which services reconcile may delete when the desired state leaves them out: virtual addresses
+ * inside these CIDR ranges (`'10.96.0.0/12'`, `'fd00::/64'`) and these firewall marks, or a
+ * predicate. Without a scope nothing unlisted is deleted.
+ */
+export type ServiceScope =
+  | { addresses?: readonly string[]; fwmarks?: readonly (number | readonly [number, number])[] }
+  | ((service: IpvsServiceKey) => boolean);
+
+/** One step of an IPVS plan. */
+export type IpvsPlanStep =
+  | { kind: 'addService'; service: IpvsServiceOptions }
+  | { kind: 'editService'; service: IpvsServiceOptions; fields: string[] }
+  | { kind: 'deleteService'; service: IpvsServiceKey; destinations: number }
+  | { kind: 'addDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions }
+  | { kind: 'editDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions; fields: string[] }
+  /**
+   * `drain`: a destination that still has connections, of a service that stays and whose
+   * connections can drain (not UDP or SCTP): weight 0 first, deletion once they are gone.
+   */
+  | { kind: 'deleteDestination'; service: IpvsServiceKey; destination: IpvsDestinationKey; drain: boolean; connections: number };
+
+/** Bits of IP_VS_SVC_F_* a caller sets (the kernel also reports internal ones such as HASHED). */
+const USER_FLAGS = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
+
+/** The fields of a service that differ, compared as the kernel would receive them. */
+export function serviceDifferences(want: AttrRecord, have: AttrRecord): string[] {
+  const out: string[] = [];
+  if (want.schedName !== have.schedName) out.push('scheduler');
+  const wf = (want.flags as { flags: number }).flags & USER_FLAGS;
+  const hf = (have.flags as { flags: number }).flags & USER_FLAGS;
+  const persistent = (wf & IP_VS_SVC_F_PERSISTENT) !== 0;
+  if ((wf ^ hf) & IP_VS_SVC_F_PERSISTENT || (persistent && want.timeout !== have.timeout)) out.push('persistent');
+  if (persistent && want.netmask !== have.netmask) out.push('netmask');
+  if ((wf ^ hf) & IP_VS_SVC_F_ONEPACKET) out.push('onePacket');
+  if ((wf ^ hf) & (IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3)) out.push('schedFlags');
+  if ((want.peName ?? '') !== (have.peName ?? '')) out.push('pe');
+  return out;
+}
+
+const DEST_FIELDS: [string, string][] = [
+  ['fwdMethod', 'forwarding'], ['weight', 'weight'], ['uThresh', 'upperThreshold'], ['lThresh', 'lowerThreshold'],
+  ['tunType', 'tunnelType'], ['tunPort', 'tunnelPort'], ['tunFlags', 'tunnelChecksum'],
+];
+
+/** The fields of a destination that differ, compared as the kernel would receive them. */
+export function destinationDifferences(want: AttrRecord, have: AttrRecord): string[] {
+  const out: string[] = [];
+  for (const [k, name] of DEST_FIELDS) if ((want[k] ?? 0) !== (have[k] ?? 0)) out.push(name);
+  return out;
+}
+
+function ipInRange(address: string, range: string): boolean {
+  const [net, len] = range.split('/');
+  const a = parseAddress(address);
+  const n = parseAddress(net!);
+  if (a.length !== n.length) return false;
+  const bits = len === undefined ? a.length * 8 : Number(len);
+  for (let i = 0; i < a.length && bits - i * 8 > 0; i++) {
+    const b = Math.min(8, bits - i * 8);
+    const mask = (0xff << (8 - b)) & 0xff;
+    if ((a[i]! & mask) !== (n[i]! & mask)) return false;
+  }
+  return true;
+}
+
+/** Checks a scope's ranges now (TypeError) and returns its predicate. */
+export function servicePredicate(scope: ServiceScope | undefined): (s: IpvsServiceKey) => boolean {
+  if (scope === undefined) return () => false;
+  if (typeof scope === 'function') return scope;
+  const ranges = scope.addresses ?? [];
+  for (const r of ranges) {
+    const [net, len] = String(r).split('/');
+    const f = familyOf(net ?? '');
+    const max = f === AF_INET ? 32 : 128;
+    if (f === undefined || (len !== undefined && !(/^\d+$/.test(len) && Number(len) <= max))) {
+      throw new TypeError(`reconcile: scope address range '${String(r)}' is not CIDR notation such as 10.96.0.0/12`);
+    }
+  }
+  const marks = (scope.fwmarks ?? []).map((m) => (typeof m === 'number' ? [m, m] as const : m));
+  return (s) => ('fwmark' in s && s.fwmark !== undefined
+    ? marks.some(([lo, hi]) => s.fwmark >= lo && s.fwmark <= hi)
+    : ranges.some((r) => ipInRange((s as { address: string }).address, r)));
+}
+
+/** True when a destination's connections can drain: not UDP or SCTP (their inactive count waits for a timeout). */
+function drains(service: IpvsServiceKey): boolean {
+  return !('protocol' in service) || service.protocol === 'tcp';
+}
+
+function checkUnique<T>(items: readonly T[], id: (t: T) => string, what: string): void {
+  const seen = new Set<string>();
+  for (const t of items) {
+    const k = id(t);
+    if (seen.has(k)) throw new TypeError(`reconcile: ${what} ${k} is listed twice`);
+    seen.add(k);
+  }
+}
+
+/**
+ * The plan from `current` to `desired` for IPVS. Listed services end up with exactly their listed
+ * destinations; unlisted services are deleted when `inScope` says so. Throws TypeError or
+ * RangeError for invalid desired entries (the facade's own checks), before anything is planned.
+ */
+export function diffIpvs(
+  desired: readonly DesiredService[], current: readonly IpvsServiceState[], inScope: (s: IpvsServiceKey) => boolean,
+): IpvsPlanStep[] {
+  const op = 'reconcile';
+  // Check everything first: the facade's validation, and no key twice.
+  const wanted = desired.map((s) => {
+    const attrs = serviceAttrs(s, op);
+    const dests = (s.destinations ?? []).map((d) => ({ d, attrs: destinationAttrs(d, op, attrs.af as number) }));
+    checkUnique(dests, (x) => `${destinationId(x.d)} of service ${describeService(s)}`, 'destination');
+    return { s, attrs, dests };
+  });
+  checkUnique(wanted, (w) => serviceId(w.s), 'service');
+  const have = new Map<string, IpvsServiceState>();
+  for (const c of current) have.set(serviceId(c), c);
+
+  const plan: IpvsPlanStep[] = [];
+  for (const { s, attrs, dests } of wanted) {
+    const { destinations: _d, ...service } = s;
+    const key = serviceKeyOnly(s);
+    const cur = have.get(serviceId(s));
+    if (!cur) {
+      plan.push({ kind: 'addService', service });
+      for (const { d } of dests) plan.push({ kind: 'addDestination', service: key, destination: d });
+      continue;
+    }
+    have.delete(serviceId(s));
+    const fields = serviceDifferences(attrs, serviceAttrs(serviceOptions(cur), op));
+    if (fields.length) plan.push({ kind: 'editService', service, fields });
+    const curDests = new Map<string, IpvsDestinationState>();
+    for (const d of cur.destinations) curDests.set(destinationId(d), d);
+    for (const { d, attrs: da } of dests) {
+      const id = destinationId(d);
+      const c = curDests.get(id);
+      if (!c) {
+        plan.push({ kind: 'addDestination', service: key, destination: d });
+        continue;
+      }
+      curDests.delete(id);
+      const changed = destinationDifferences(da, destinationAttrs(destinationOptions(c), op));
+      if (changed.length) plan.push({ kind: 'editDestination', service: key, destination: d, fields: changed });
+    }
+    for (const c of curDests.values()) {
+      const connections = c.activeConns + c.inactiveConns;
+      plan.push({
+        kind: 'deleteDestination', service: key, destination: { address: c.address, port: c.port },
+        drain: connections > 0 && drains(key), connections,
+      });
+    }
+  }
+  for (const c of have.values()) {
+    const key = serviceKeyOnly(c);
+    if (inScope(key)) plan.push({ kind: 'deleteService', service: key, destinations: c.destinations.length });
+  }
+  return plan;
+}
+
+function serviceKeyOnly(s: IpvsServiceKey): IpvsServiceKey {
+  serviceKeyAttrs(s, 'reconcile');
+  return 'fwmark' in s && s.fwmark !== undefined
+    ? { fwmark: s.fwmark, ...(s.family !== undefined && { family: s.family }) }
+    : { protocol: (s as { protocol: 'tcp' }).protocol, address: (s as { address: string }).address, port: (s as { port: number }).port };
+}
+
+/** Checks a destination key of a plan step (the facade's check). */
+export function checkDestinationKey(d: IpvsDestinationKey): void {
+  destinationKeyAttrs(d, 'reconcile');
+}
+
+// ---- ipsets ----------------------------------------------------------------------------------------
+
+/** A wanted set with exactly these entries. */
+export interface DesiredSet {
+  name: string;
+  type: string;
+  options?: IpsetCreateOptions;
+  entries: readonly IpsetEntryInput[];
+}
+
+/** Which sets reconcile may destroy when the desired state leaves them out: names, or a predicate. */
+export type SetScope = readonly string[] | ((name: string) => boolean);
+
+/** One step of an ipset plan. */
+export type IpsetPlanStep =
+  | { kind: 'createSet'; name: string; type: string; options: IpsetCreateOptions }
+  | { kind: 'addEntries'; name: string; entries: IpsetEntry[] }
+  | { kind: 'delEntries'; name: string; entries: IpsetEntry[] }
+  | { kind: 'destroySet'; name: string }
+  /** The set exists with another type: left as it is (a type cannot be changed in place). */
+  | { kind: 'conflict'; name: string; detail: string };
+
+/** Checks a set scope now and returns its predicate. */
+export function setPredicate(scope: SetScope | undefined): (name: string) => boolean {
+  if (scope === undefined) return () => false;
+  if (typeof scope === 'function') return scope;
+  const names = new Set(scope);
+  return (n) => names.has(n);
+}
+
+/**
+ * The plan for sets: create missing ones, add missing entries, delete unwanted entries of listed
+ * sets (compared by element: `10.0.0.1,tcp:80`; timeouts, counters and comments are not compared),
+ * destroy unlisted sets in scope. `current` holds the listed sets (with entries) and the others' headers.
+ */
+export function diffSets(desired: readonly DesiredSet[], current: readonly IpsetSet[], inScope: (name: string) => boolean): IpsetPlanStep[] {
+  checkUnique(desired, (s) => s.name, 'set');
+  const have = new Map(current.map((s) => [s.name, s]));
+  const plan: IpsetPlanStep[] = [];
+  for (const want of desired) {
+    const entries = want.entries.map((e) => {
+      const entry = toEntryObject(e, want.type, 'reconcile');
+      entryAttrs(entry, 'reconcile', want.type);
+      checkEntryFamily(entry, want.options?.family ?? (want.type.startsWith('bitmap:') || want.type === 'list:set' ? undefined : 'inet'), 'reconcile');
+      return entry;
+    });
+    const cur = have.get(want.name);
+    have.delete(want.name);
+    if (!cur) {
+      plan.push({ kind: 'createSet', name: want.name, type: want.type, options: want.options ?? {} });
+      if (entries.length) plan.push({ kind: 'addEntries', name: want.name, entries });
+      continue;
+    }
+    if (cur.type !== want.type) {
+      plan.push({ kind: 'conflict', name: want.name, detail: `set ${want.name} is ${cur.type}, wanted ${want.type}: left unchanged` });
+      continue;
+    }
+    const curEntries = new Map<string, IpsetEntry>();
+    for (const e of cur.entries ?? []) curEntries.set(formatElement(cur.type, e), e);
+    const add: IpsetEntry[] = [];
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const k = formatElement(want.type, e);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      if (curEntries.has(k)) curEntries.delete(k);
+      else add.push(e);
+    }
+    if (curEntries.size) plan.push({ kind: 'delEntries', name: want.name, entries: [...curEntries.values()] });
+    if (add.length) plan.push({ kind: 'addEntries', name: want.name, entries: add });
+  }
+  for (const s of have.values()) if (inScope(s.name)) plan.push({ kind: 'destroySet', name: s.name });
+  return plan;
+}

@@ -1,0 +1,227 @@
+/**
+ * `reconcile(desired)`: read what the kernel has, compute the smallest change, commit it in one
+ * batch, say what was done; or, with `dryRun`, only say what would be.
+ *
+ * @module
+ */
+import type { Batch } from '../batch/batch';
+import type { CommitOptions, CommitResult, FailurePolicy } from '../batch/commit';
+import { destinationOptions, destinationId, serviceId } from '../batch/ipvs';
+import type { Ipset } from '../ipset/ipset';
+import type { IpsetSet } from '../ipset/set';
+import { toEntryObject } from '../ipset/entry';
+import type { IpvsDestination } from '../ipvs/destination';
+import type { IpvsServiceKey } from '../ipvs/service';
+import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
+import {
+  diffIpvs, diffSets, servicePredicate, setPredicate,
+  type DesiredService, type DesiredSet, type IpsetPlanStep, type IpvsPlanStep, type ServiceScope, type SetScope,
+} from './diff';
+import { drainDestinations, type DrainOptions, type DrainResult } from './drain';
+
+/** What the data plane should look like. Parts left out are not looked at. */
+export interface DesiredState {
+  /** Every service that should exist (among those the scope covers), each with exactly its destinations. */
+  ipvs?: readonly DesiredService[];
+  /** Sets that should exist, each with exactly its entries. */
+  sets?: readonly DesiredSet[];
+}
+
+/** What reconcile owns beyond what `desired` lists: only unlisted objects in scope are deleted. */
+export interface ReconcileScope {
+  services?: ServiceScope;
+  sets?: SetScope;
+}
+
+/** Options of {@link Handle.reconcile}. */
+export interface ReconcileOptions {
+  /** What unlisted objects reconcile may delete. Default: none (it only adds and edits). */
+  scope?: ReconcileScope;
+  /** Compute and return the plan; change nothing. */
+  dryRun?: boolean;
+  /** Failure policy of the commit (see {@link CommitOptions.onError}); default `'stop'`. */
+  onError?: FailurePolicy;
+  /**
+   * Drain destinations that still have connections instead of deleting them at once: weight 0 in
+   * the commit, deletion once the connections are gone or the deadline passes (reconcile waits).
+   * UDP and SCTP destinations are deleted at once. Default: no drain.
+   */
+  drain?: DrainOptions | false;
+  /**
+   * Reconcile against this state instead of reading it (for example the `state` of the previous
+   * reconcile, when nothing else changes the kernel). Saves the read: one dump per service.
+   */
+  current?: Snapshot;
+  /** How IPVS state is read (see {@link SnapshotOptions.ipvs}). */
+  read?: SnapshotOptions['ipvs'];
+  onProgress?: CommitOptions['onProgress'];
+  signal?: AbortSignal;
+}
+
+/** The plan: steps in the order they are committed (IPVS first, then sets). */
+export interface ReconcilePlan {
+  ipvs: IpvsPlanStep[];
+  sets: IpsetPlanStep[];
+}
+
+/** What {@link Handle.reconcile} did, or with `dryRun` would do. */
+export interface ReconcileResult {
+  plan: ReconcilePlan;
+  /** Steps in the plan that change something (conflicts excluded). */
+  changes: number;
+  /** Everything planned was applied (a dry run or an empty plan: true). */
+  ok: boolean;
+  dryRun: boolean;
+  /** The commit, one result per batch change in plan order (an entry step is one change per entry). */
+  commit?: CommitResult;
+  /** Destinations drained, when `drain` was asked for and some had connections. */
+  drained?: DrainResult;
+  /** The state reconciled against (read, or `options.current`). */
+  read: Snapshot;
+  /**
+   * The state after a commit that applied everything: what to pass as `current` next time when
+   * nothing else changes the kernel. Absent after a dry run or a failure.
+   */
+  state?: Snapshot;
+}
+
+/** What reconcile needs from a handle. @internal */
+export interface ReconcileHost {
+  snapshot(options: SnapshotOptions): Promise<Snapshot>;
+  batch(): Batch;
+  ipset: Ipset;
+  listDestinations(service: IpvsServiceKey): Promise<IpvsDestination[]>;
+}
+
+async function readState(host: ReconcileHost, desired: DesiredState, options: ReconcileOptions): Promise<Snapshot> {
+  const t0 = performance.now();
+  const readAt = new Date();
+  const snap: Snapshot = desired.ipvs ? await host.snapshot({ ipvs: options.read ?? {} }) : { readAt, durationMs: 0 };
+  if (desired.sets) {
+    // Headers of every set (to know what exists and what the scope covers), entries of the listed ones.
+    const headers = await host.ipset.listAll({ headerOnly: true });
+    const listed = new Set(desired.sets.map((s) => s.name));
+    snap.sets = await Promise.all(headers.map((h) => (listed.has(h.name) ? host.ipset.list(h.name) : Promise.resolve(h))));
+  }
+  snap.readAt = readAt;
+  snap.durationMs = performance.now() - t0;
+  return snap;
+}
+
+function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot): number[] {
+  const drained: number[] = [];
+  const dests = new Map<string, Map<string, IpvsDestination>>();
+  for (const s of current.ipvs ?? []) dests.set(serviceId(s), new Map(s.destinations.map((d) => [destinationId(d), d as IpvsDestination])));
+  plan.ipvs.forEach((step, i) => {
+    switch (step.kind) {
+      case 'addService': b.ipvs.addService(step.service); break;
+      case 'editService': b.ipvs.editService(step.service); break;
+      case 'deleteService': b.ipvs.deleteService(step.service); break;
+      case 'addDestination': b.ipvs.addDestination(step.service, step.destination); break;
+      case 'editDestination': b.ipvs.editDestination(step.service, step.destination); break;
+      case 'deleteDestination': {
+        const cur = dests.get(serviceId(step.service))?.get(destinationId(step.destination));
+        if (drain && step.drain && cur) {
+          b.ipvs.editDestination(step.service, { ...destinationOptions(cur), weight: 0 });
+          drained.push(i);
+        } else b.ipvs.deleteDestination(step.service, step.destination);
+        break;
+      }
+    }
+  });
+  for (const step of plan.sets) {
+    switch (step.kind) {
+      case 'createSet': b.ipset.create(step.name, step.type, step.options); break;
+      case 'addEntries': b.ipset.add(step.name, step.entries); break;
+      case 'delEntries': b.ipset.del(step.name, step.entries); break;
+      case 'destroySet': b.ipset.destroy(step.name); break;
+      case 'conflict': break;
+    }
+  }
+  return drained;
+}
+
+/** The state once the plan is applied (as reconcile knows it: what was read, changed by the plan). */
+function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan): Snapshot {
+  const out: Snapshot = { readAt: new Date(), durationMs: 0 };
+  if (read.ipvs) {
+    const byId = new Map(read.ipvs.map((s) => [serviceId(s), s]));
+    const deleted = new Set(plan.ipvs.filter((s) => s.kind === 'deleteService').map((s) => serviceId(s.service)));
+    const kept = read.ipvs.filter((s) => !deleted.has(serviceId(s)));
+    const listed = new Set((desired.ipvs ?? []).map((s) => serviceId(s)));
+    const next = kept.filter((s) => !listed.has(serviceId(s)));
+    for (const want of desired.ipvs ?? []) {
+      const cur = byId.get(serviceId(want));
+      const { destinations = [], ...settings } = want;
+      const family = 'fwmark' in want ? (want.family ?? 'inet') : (want.address.includes(':') ? 'inet6' : 'inet');
+      const curDests = new Map((cur?.destinations ?? []).map((d) => [destinationId(d), d]));
+      next.push({
+        ...(cur ?? {}),
+        ...settings,
+        family,
+        destinations: destinations.map((d) => ({
+          activeConns: 0, inactiveConns: 0, persistentConns: 0, ...(curDests.get(destinationId(d)) ?? {}),
+          ...d, family: d.address.includes(':') ? 'inet6' : 'inet',
+        })),
+      } as never);
+    }
+    out.ipvs = next;
+  }
+  if (read.sets && desired.sets) {
+    const gone = new Set(plan.sets.filter((s) => s.kind === 'destroySet' || s.kind === 'conflict').map((s) => s.name));
+    const conflicts = new Set(plan.sets.filter((s) => s.kind === 'conflict').map((s) => s.name));
+    const listed = new Set(desired.sets.map((s) => s.name));
+    const sets = read.sets.filter((s) => (!gone.has(s.name) || conflicts.has(s.name)) && (!listed.has(s.name) || conflicts.has(s.name)));
+    for (const want of desired.sets) {
+      if (conflicts.has(want.name)) continue;
+      const cur = read.sets.find((s) => s.name === want.name);
+      const entries = want.entries.map((e) => toEntryObject(e, want.type, 'reconcile'));
+      sets.push({
+        revision: 0, counters: false, comment: false, skbinfo: false, forceadd: false, references: 0, memsize: 0,
+        ...cur, ...(want.options ?? {}), name: want.name, type: want.type, elements: entries.length, entries,
+      } as IpsetSet);
+    }
+    out.sets = sets;
+  } else if (read.sets) out.sets = read.sets;
+  return out;
+}
+
+/** Reads, diffs, commits. */
+export async function reconcile(host: ReconcileHost, desired: DesiredState, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  if (desired === null || typeof desired !== 'object') throw new TypeError('reconcile: desired must be an object');
+  const scope = options.scope ?? {};
+  const servicesInScope = servicePredicate(scope.services);
+  const setsInScope = setPredicate(scope.sets);
+  const read = options.current ?? await readState(host, desired, options);
+  const plan: ReconcilePlan = {
+    ipvs: desired.ipvs ? diffIpvs(desired.ipvs, read.ipvs ?? [], servicesInScope) : [],
+    sets: desired.sets ? diffSets(desired.sets, read.sets ?? [], setsInScope) : [],
+  };
+  const changes = plan.ipvs.length + plan.sets.filter((s) => s.kind !== 'conflict').length;
+  const dryRun = options.dryRun ?? false;
+  if (dryRun || changes === 0) {
+    return { plan, changes, ok: true, dryRun, read, ...(!dryRun && { state: read }) };
+  }
+  const drain = options.drain !== undefined && options.drain !== false;
+  const b = host.batch();
+  const drainSteps = queue(b, plan, drain, read);
+  const commit = await b.commit({
+    ...(options.onError && { onError: options.onError }),
+    ...(options.onProgress && { onProgress: options.onProgress }),
+    ...(options.signal && { signal: options.signal }),
+  });
+  const result: ReconcileResult = { plan, changes, ok: commit.ok, dryRun, commit, read };
+  if (drain && drainSteps.length > 0 && commit.ok) {
+    const items = drainSteps.map((i) => {
+      const s = plan.ipvs[i] as Extract<IpvsPlanStep, { kind: 'deleteDestination' }>;
+      return { service: s.service, destination: s.destination, weightZero: true };
+    });
+    result.drained = await drainDestinations(host, items, options.drain as DrainOptions);
+    result.ok = result.drained.destinations.every((d) => d.outcome !== 'error');
+  }
+  if (result.ok) result.state = after(read, desired, plan);
+  return result;
+}
+
+export type { DesiredService, DesiredSet, ServiceScope, SetScope, IpvsPlanStep, IpsetPlanStep };
+export type { IpsetSet };

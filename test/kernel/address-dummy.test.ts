@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHandle, NetlinkError, type Address, type AddressEvent, type Handle } from '../../src/index';
 import { runOperations } from '../../src/netlink/operation';
-import { listAddressesOp } from '../../src/address/ops';
+import { addAddressOp, listAddressesOp } from '../../src/address/ops';
 import { NETLINK_ROUTE } from '../../src/native';
 import { NLM_F_DUMP_FILTERED } from '../../src/uapi/netlink';
 import { useNetns } from './helpers/netns';
@@ -116,6 +116,26 @@ describe('address events', () => {
       { type: 'added', address: { local: '10.96.0.1', prefixlen: 32, ifindex: dev } },
     ]);
     await it.return!();
+  });
+
+  it('says overflow when the kernel dropped notifications, then goes on', async () => {
+    const it = h.addresses.events({ rcvbuf: 1, family: 'inet' }); // the kernel's smallest buffer
+    const seen: AddressEvent[] = [];
+    const loop = (async () => { for (let r = await it.next(); !r.done; r = await it.next()) seen.push(r.value); })();
+    const waitFor = async (what: () => boolean) => {
+      for (let t = 0; t < 100 && !what(); t++) await new Promise((r) => setTimeout(r, 50));
+      return what();
+    };
+    const conn = (h as unknown as { connection(p: number): never }).connection(NETLINK_ROUTE);
+    const adds = Array.from({ length: 200 }, (_, i) => addAddressOp(dev, `10.201.${i >> 8}.${i & 255}/32`));
+    expect((await runOperations(conn, adds)).every((r) => r.status === 'ok')).toBe(true);
+    expect(await waitFor(() => seen.some((e) => e.type === 'overflow'))).toBe(true);
+    expect(seen.filter((e) => e.type === 'added').length).toBeLessThan(200);
+    await new Promise((r) => setTimeout(r, 200)); // the reader drains what is left
+    await h.addresses.delete(dev, '10.201.0.0/32');
+    expect(await waitFor(() => seen.some((e) => e.type === 'removed' && e.address.local === '10.201.0.0'))).toBe(true);
+    await it.return!();
+    await loop;
   });
 
   it('ends on abort, and when the handle closes', async () => {

@@ -161,6 +161,13 @@ describe('-exist, errors, and bulk refusals', () => {
     expect(noSecond).toMatchObject({ code: 'IPSET_ERR_EXIST_SETNAME2' });
     const badList = await h.ipset.add('all', 'nosuch').catch((e: unknown) => e);
     expect(badList).toMatchObject({ code: 'IPSET_ERR_NAME' });
+    const badRef = await h.ipset.add('all', { name: 'net4', before: 'net6' }).catch((e: unknown) => e);
+    expect(badRef).toMatchObject({ code: 'IPSET_ERR_REF_EXIST' });
+    // list:set keeps its order: before/after place a member.
+    await h.ipset.add('all', 'net4 before ip4');
+    await h.ipset.add('all', { name: 'net6', after: 'ports' });
+    expect((await h.ipset.list('all')).entries!.map((e) => e.name)).toEqual(['ports', 'net6', 'net4', 'ip4']);
+    expect((await ipset('save', 'all')).split('\n').filter((l) => l.startsWith('add')).map((l) => l.split(' ')[2])).toEqual(['ports', 'net6', 'net4', 'ip4']);
   });
 });
 

@@ -187,7 +187,7 @@ export function serviceOptions(s: IpvsService): IpvsServiceOptions {
     : { protocol: s.protocol, address: s.address, port: s.port };
   const o: IpvsServiceOptions = {
     ...key, scheduler: s.scheduler, persistent: s.persistent, netmask: s.netmask,
-    onePacket: s.onePacket, schedFlags: [...s.schedFlags],
+    onePacket: s.onePacket, schedFlags: [...(s.schedFlags ?? [])],
   };
   if (s.pe !== undefined) o.pe = s.pe;
   return o;

@@ -157,6 +157,7 @@ function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan): Snap
       const curDests = new Map((cur?.destinations ?? []).map((d) => [destinationId(d), d]));
       next.push({
         ...(cur ?? {}),
+        scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
         ...settings,
         family,
         destinations: destinations.map((d) => ({

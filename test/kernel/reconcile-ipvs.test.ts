@@ -1,0 +1,115 @@
+// Reconcile against the real kernel: a dry run changes nothing, the plan is minimal, unlisted
+// objects are deleted only inside the scope, and what is outside it stays untouched, cross-checked
+// with ipvsadm -Sn and ipset save.
+import { afterEach, describe, expect, it } from 'vitest';
+import { openHandle, type Handle } from '../../src/index';
+import type { DesiredState } from '../../src/reconcile/reconcile';
+import { netnsForTest, type Netns } from './helpers/netns';
+
+let handles: Handle[] = [];
+afterEach(() => {
+  for (const h of handles) h.close();
+  handles = [];
+});
+
+const save = async (ns: Netns) => (await ns.run('ipvsadm', ['-Sn'])).stdout.trim().split('\n').filter(Boolean).sort();
+const ipsetSave = async (ns: Netns) => (await ns.run('ipset', ['save'])).stdout.trim().split('\n').filter(Boolean).sort();
+
+async function setup(): Promise<{ ns: Netns; h: Handle }> {
+  const ns = await netnsForTest();
+  const rules = [
+    '-A -t 10.96.0.1:80 -s rr',
+    '-a -t 10.96.0.1:80 -r 172.16.0.1:8080 -m -w 1',
+    '-a -t 10.96.0.1:80 -r 172.16.0.2:8080 -m -w 1',
+    '-a -t 10.96.0.1:80 -r 172.16.0.3:8080 -m -w 1',
+    '-A -t 10.96.0.2:443 -s wlc',
+    '-a -t 10.96.0.2:443 -r 172.16.1.1:8443 -m -w 1',
+    '-A -u 10.96.0.3:53 -s rr',
+    // not ours: outside 10.96.0.0/12
+    '-A -t 192.168.50.1:80 -s rr',
+    '-a -t 192.168.50.1:80 -r 172.16.9.9:80 -m -w 1',
+  ].join('\n');
+  await ns.run('sh', ['-c', `ipvsadm -R <<'EOF'\n${rules}\nEOF`]);
+  const sets = [
+    'create KUBE-CLUSTER-IP hash:ip,port', 'add KUBE-CLUSTER-IP 10.96.0.1,tcp:80', 'add KUBE-CLUSTER-IP 10.96.0.9,tcp:80',
+    'create KUBE-STALE hash:ip', 'create CALICO-OWN hash:ip', 'add CALICO-OWN 10.0.0.1',
+  ].join('\n');
+  await ns.run('sh', ['-c', `ipset restore <<'EOF'\n${sets}\nEOF`]);
+  const h = openHandle({ netns: ns.path });
+  handles.push(h);
+  return { ns, h };
+}
+
+const desired: DesiredState = {
+  ipvs: [
+    {
+      protocol: 'tcp', address: '10.96.0.1', port: 80, scheduler: 'rr', destinations: [
+        { address: '172.16.0.1', port: 8080, forwarding: 'masq', weight: 1 },
+        { address: '172.16.0.2', port: 8080, forwarding: 'masq', weight: 5 }, // weight changes
+        { address: '172.16.0.4', port: 8080, forwarding: 'masq' }, // new; .3 goes
+      ],
+    },
+    { protocol: 'tcp', address: '10.96.0.2', port: 443, scheduler: 'rr', destinations: [{ address: '172.16.1.1', port: 8443, forwarding: 'masq' }] },
+    { protocol: 'tcp', address: '10.96.0.4', port: 80, scheduler: 'rr', destinations: [{ address: '172.16.2.1', port: 80, forwarding: 'masq' }] },
+    // 10.96.0.3:53/udp is not listed: deleted (in scope)
+  ],
+  sets: [{ name: 'KUBE-CLUSTER-IP', type: 'hash:ip,port', entries: ['10.96.0.1,tcp:80', '10.96.0.4,tcp:80'] }],
+};
+const scope = { services: { addresses: ['10.96.0.0/12'] }, sets: (n: string) => n.startsWith('KUBE-') };
+
+describe('reconcile', () => {
+  it('plans the smallest change on a dry run and changes nothing', async () => {
+    const { ns, h } = await setup();
+    const before = [await save(ns), await ipsetSave(ns)];
+    const r = await h.reconcile(desired, { scope, dryRun: true });
+    expect(r.dryRun).toBe(true);
+    expect(r.commit).toBeUndefined();
+    expect(r.plan.ipvs.map((s) => s.kind)).toEqual([
+      'editDestination', 'addDestination', 'deleteDestination', // 10.96.0.1
+      'editService', // 10.96.0.2: wlc -> rr
+      'addService', 'addDestination', // 10.96.0.4
+      'deleteService', // 10.96.0.3
+    ]);
+    expect(r.plan.ipvs[0]).toMatchObject({ fields: ['weight'], destination: { address: '172.16.0.2' } });
+    expect(r.plan.ipvs[3]).toMatchObject({ fields: ['scheduler'] });
+    expect(r.plan.sets).toEqual([
+      { kind: 'delEntries', name: 'KUBE-CLUSTER-IP', entries: [{ ip: '10.96.0.9', proto: 'tcp', port: 80 }] },
+      { kind: 'addEntries', name: 'KUBE-CLUSTER-IP', entries: [{ ip: '10.96.0.4', proto: 'tcp', port: 80 }] },
+      { kind: 'destroySet', name: 'KUBE-STALE' },
+    ]);
+    expect(r.changes).toBe(10);
+    expect([await save(ns), await ipsetSave(ns)]).toEqual(before);
+  });
+
+  it('applies the plan, leaves everything outside the scope alone, and is idempotent', async () => {
+    const { ns, h } = await setup();
+    const r = await h.reconcile(desired, { scope });
+    expect(r.ok, r.commit?.firstError?.message).toBe(true);
+    expect(r.commit!.results).toHaveLength(10); // 7 IPVS steps; one entry deleted, one added; one set destroyed
+    expect(await save(ns)).toEqual([
+      '-A -t 10.96.0.1:80 -s rr', '-A -t 10.96.0.2:443 -s rr', '-A -t 10.96.0.4:80 -s rr', '-A -t 192.168.50.1:80 -s rr',
+      '-a -t 10.96.0.1:80 -r 172.16.0.1:8080 -m -w 1', '-a -t 10.96.0.1:80 -r 172.16.0.2:8080 -m -w 5',
+      '-a -t 10.96.0.1:80 -r 172.16.0.4:8080 -m -w 1', '-a -t 10.96.0.2:443 -r 172.16.1.1:8443 -m -w 1',
+      '-a -t 10.96.0.4:80 -r 172.16.2.1:80 -m -w 1', '-a -t 192.168.50.1:80 -r 172.16.9.9:80 -m -w 1',
+    ].sort());
+    const sets = await ipsetSave(ns);
+    expect(sets.filter((l) => l.startsWith('add KUBE-CLUSTER-IP'))).toEqual(['add KUBE-CLUSTER-IP 10.96.0.1,tcp:80', 'add KUBE-CLUSTER-IP 10.96.0.4,tcp:80']);
+    expect(sets.some((l) => l.includes('KUBE-STALE'))).toBe(false);
+    expect(sets).toContain('add CALICO-OWN 10.0.0.1');
+
+    const again = await h.reconcile(desired, { scope });
+    expect(again).toMatchObject({ changes: 0, ok: true });
+    const fromState = await h.reconcile(desired, { scope, current: r.state! });
+    expect(fromState.changes).toBe(0);
+  });
+
+  it('without a scope only adds and edits', async () => {
+    const { ns, h } = await setup();
+    const r = await h.reconcile({ ipvs: [] });
+    expect(r.changes).toBe(0);
+    const r2 = await h.reconcile({ ipvs: [{ protocol: 'udp', address: '10.96.0.3', port: 53, scheduler: 'sh' }] });
+    expect(r2.plan.ipvs).toEqual([{ kind: 'editService', service: { protocol: 'udp', address: '10.96.0.3', port: 53, scheduler: 'sh' }, fields: ['scheduler'] }]);
+    expect(await save(ns)).toContain('-A -u 10.96.0.3:53 -s sh');
+    expect((await save(ns)).filter((l) => l.startsWith('-A'))).toHaveLength(4);
+  });
+});

@@ -1,10 +1,32 @@
 /**
- * The proxy's kernel side, over the library's public API: reconcile for IPVS, the dummy link's
- * addresses and the ipsets, and address events for early repair.
+ * The proxy's kernel side, on the library's public API:
+ *
+ * - IPVS services and kube-proxy's ipsets through `handle.reconcile`: it reads the kernel, computes
+ *   the smallest change against the desired state and commits it in one batch. Its scope is what
+ *   the proxy owns: services whose virtual IP is in the owned ranges, and the `KUBE-*` set names;
+ *   nothing else is ever deleted.
+ * - The dummy link and its addresses through `links.ensureDummy` and `addresses.ensure` /
+ *   `ensureGone` (reconcile's desired state covers IPVS and ipsets, not addresses).
+ * - Address events (`addresses.events`): an address of the proxy's removed behind its back asks for
+ *   a sync at once.
+ *
+ * Graceful removal without blocking. Reconcile can drain by itself (`drain` option), but it then
+ * waits inside the call until the connections are gone; a proxy must keep syncing meanwhile. So
+ * the proxy keeps each draining destination in its desired state at weight 0 (no new connections)
+ * and drops it once reconcile's read shows no connections left, or `drainTimeoutMs` has passed;
+ * the next reconcile then deletes it. Which deletions need draining comes from reconcile's own dry
+ * run: its plan marks them (`drain: true`: a TCP destination with connections, of a service that
+ * stays).
  */
+import { openHandle, type Handle, type IpvsServiceKey } from '../../src/index';
 import type { Cidr } from './cidr';
-import type { DesiredPlane } from './desired';
-import type { Dataplane, SyncReport } from './proxy';
+import { allSetNames, type DesiredPlane } from './desired';
+import { SyncError, type Dataplane, type SyncReport } from './proxy';
+
+type DesiredState = Parameters<Handle['reconcile']>[0];
+type ReconcileOptions = NonNullable<Parameters<Handle['reconcile']>[1]>;
+type ReconcileResult = Awaited<ReturnType<Handle['reconcile']>>;
+type DesiredService = NonNullable<DesiredState['ipvs']>[number];
 
 /** What the proxy owns and where. */
 export interface Scope {
@@ -20,14 +42,163 @@ export interface KernelDataplane extends Dataplane {
   close(): void;
 }
 
-export function createDataplane(scope: Scope): KernelDataplane {
-  void scope;
-  const missing = (): never => {
-    throw new Error('the library has no reconcile yet (src/reconcile is still landing)');
-  };
+interface Draining {
+  service: IpvsServiceKey & { protocol: string; address: string; port: number };
+  address: string;
+  port: number;
+  since: number;
+}
+
+const svcId = (s: { protocol: string; address: string; port: number }) => `${s.protocol}/${s.address}/${s.port}`;
+const destId = (service: { protocol: string; address: string; port: number }, d: { address: string; port: number }) => `${svcId(service)} ${d.address}/${d.port}`;
+const cidrOf = (a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`;
+
+export function createDataplane(scope: Scope, log: (line: string) => void = () => undefined): KernelDataplane {
+  const h = openHandle(scope.netns ? { netns: scope.netns } : {});
+  const owned = allSetNames();
+  const reconcileScope: ReconcileOptions['scope'] = { services: { addresses: scope.cidrs.map((c) => c.text) }, sets: owned };
+  const draining = new Map<string, Draining>();
+  /** Addresses the proxy wants on its link, and the link's index: what address events are matched against. */
+  let wanted = new Set<string>();
+  let linkIndex = -1;
+
+  function desiredState(plane: DesiredPlane): DesiredState {
+    const ipvs: DesiredService[] = plane.services.map((s) => {
+      const key = { protocol: s.protocol, address: s.address, port: s.port };
+      const ready = new Set(s.destinations.map((d) => `${d.address}/${d.port}`));
+      const destinations = s.destinations.map((d) => ({ address: d.address, port: d.port, weight: d.weight, forwarding: 'masq' as const }));
+      for (const d of draining.values()) {
+        if (svcId(d.service) === svcId(key) && !ready.has(`${d.address}/${d.port}`)) {
+          destinations.push({ address: d.address, port: d.port, weight: 0, forwarding: 'masq' });
+        }
+      }
+      return { ...key, scheduler: s.scheduler, ...(s.persistent > 0 && { persistent: s.persistent }), destinations };
+    });
+    const sets = plane.sets.map((s) => ({ name: s.name, type: s.type, options: { family: s.family }, entries: s.entries }));
+    return { ipvs, sets };
+  }
+
+  /** Updates the draining destinations from a dry run's plan and read; true when something changed. */
+  function updateDraining(plane: DesiredPlane, dry: ReconcileResult): boolean {
+    let changed = false;
+    const now = Date.now();
+    const ready = new Set(plane.services.flatMap((s) => s.destinations.map((d) => destId(s, d))));
+    const conns = new Map<string, number>();
+    for (const s of dry.read.ipvs ?? []) {
+      if (!('address' in s)) continue;
+      for (const d of s.destinations) conns.set(destId(s, d), d.activeConns + d.inactiveConns);
+    }
+    for (const [id, d] of draining) {
+      const left = conns.get(id);
+      if (ready.has(id) || left === undefined || left === 0 || now - d.since >= scope.drainTimeoutMs) {
+        draining.delete(id); // ready again, deleted by someone else, drained, or out of time
+        changed = true;
+      }
+    }
+    for (const step of dry.plan.ipvs) {
+      if (step.kind !== 'deleteDestination' || !step.drain || !('address' in step.service)) continue;
+      const service = step.service as Draining['service'];
+      const id = destId(service, step.destination);
+      if (!draining.has(id)) {
+        draining.set(id, { service, address: step.destination.address, port: step.destination.port, since: now });
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  async function syncAddresses(plane: DesiredPlane, changes: Record<string, number>): Promise<void> {
+    const before = await h.links.find(scope.link);
+    // Down, as kube-proxy keeps kube-ipvs0: the kernel still treats its addresses as local (local
+    // routes exist for addresses on a down link), and a down link has no IPv6 link-local address.
+    const link = await h.links.ensureDummy(scope.link, { up: false });
+    if (!before) changes['link+'] = 1;
+    linkIndex = link.ifindex;
+    wanted = new Set(plane.addresses);
+    // Should someone bring the link up, the kernel gives it an IPv6 link-local address: not the proxy's.
+    const have = new Set((await h.addresses.list(link.ifindex)).filter((a) => a.scope !== 'link').map(cidrOf));
+    for (const a of plane.addresses) {
+      if (!have.has(a) && (await h.addresses.ensure(link.ifindex, a, a.includes(':') ? { nodad: true } : {}))) changes['address+'] = (changes['address+'] ?? 0) + 1;
+    }
+    for (const a of have) {
+      if (!wanted.has(a) && (await h.addresses.ensureGone(link.ifindex, a))) changes['address-'] = (changes['address-'] ?? 0) + 1;
+    }
+  }
+
+  function count(result: ReconcileResult, changes: Record<string, number>): void {
+    const add = (k: string, n = 1) => (changes[k] = (changes[k] ?? 0) + n);
+    for (const s of result.plan.ipvs) {
+      const noun = s.kind.endsWith('Service') ? 'service' : 'destination';
+      add(`${noun}${s.kind.startsWith('add') ? '+' : s.kind.startsWith('edit') ? '~' : '-'}`);
+    }
+    for (const s of result.plan.sets) {
+      if (s.kind === 'createSet') add('ipset+');
+      else if (s.kind === 'destroySet') add('ipset-');
+      else if (s.kind === 'addEntries') add('ipset_entry+', s.entries.length);
+      else if (s.kind === 'delEntries') add('ipset_entry-', s.entries.length);
+    }
+  }
+
   return {
-    sync: async (_plane: DesiredPlane): Promise<SyncReport> => missing(),
-    cleanup: async () => missing(),
-    close: () => undefined,
+    async sync(plane: DesiredPlane): Promise<SyncReport> {
+      const changes: Record<string, number> = {};
+      try {
+        await syncAddresses(plane, changes);
+        // A dry run first: its plan says which deletions must drain, and its read is reused below.
+        const dry = await h.reconcile(desiredState(plane), { scope: reconcileScope, dryRun: true });
+        updateDraining(plane, dry);
+        const desired = desiredState(plane);
+        const r = await h.reconcile(desired, { scope: reconcileScope, current: dry.read, onError: 'continue' });
+        const conflicts = r.plan.sets.filter((s) => s.kind === 'conflict');
+        if (!r.ok || conflicts.length) {
+          const what = r.commit ? `${r.commit.applied} of ${r.commit.results.length} changes applied` : 'nothing applied';
+          const why = r.commit?.firstError?.message ?? conflicts.map((c) => (c as { detail: string }).detail).join('; ');
+          throw new SyncError(`reconcile: ${what}; ${why}`, changes);
+        }
+        // Counted from the plan, all of it applied; a draining destination's weight going to 0 is an edit.
+        count(r, changes);
+        return {
+          changes,
+          draining: draining.size,
+          objects: {
+            service: desired.ipvs!.length,
+            destination: desired.ipvs!.reduce((n, s) => n + (s.destinations?.length ?? 0), 0),
+            address: plane.addresses.length,
+            ipset_entry: plane.sets.reduce((n, s) => n + s.entries.length, 0),
+          },
+        };
+      } catch (e) {
+        if (e instanceof SyncError) throw e;
+        throw new SyncError((e as Error).message, changes);
+      }
+    },
+
+    watch(onDrift: (why: string) => void): () => void {
+      const ac = new AbortController();
+      void (async () => {
+        for await (const ev of h.addresses.events({ signal: ac.signal })) {
+          if (ev.type === 'overflow') onDrift('address events overflowed');
+          else if (ev.type === 'removed' && ev.address.ifindex === linkIndex && wanted.has(cidrOf(ev.address))) {
+            onDrift(`address ${cidrOf(ev.address)} removed`);
+          }
+        }
+      })().catch((e: Error) => {
+        if (!ac.signal.aborted) log(`address events stopped: ${e.message}; repairs wait for the periodic sync`);
+      });
+      return () => ac.abort();
+    },
+
+    async cleanup(): Promise<string> {
+      const r = await h.reconcile({ ipvs: [], sets: [] }, { scope: reconcileScope, onError: 'continue' });
+      const services = r.plan.ipvs.filter((s) => s.kind === 'deleteService').length;
+      const sets = r.plan.sets.filter((s) => s.kind === 'destroySet').length;
+      if (!r.ok) throw new Error(`reconcile: ${r.commit?.firstError?.message ?? 'failed'}`);
+      const link = await h.links.ensureGone(scope.link);
+      return `services -${services}, ipsets -${sets}, link ${scope.link} ${link ? 'deleted with its addresses' : 'was not there'}`;
+    },
+
+    close(): void {
+      h.close();
+    },
   };
 }

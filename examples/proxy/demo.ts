@@ -38,19 +38,25 @@ function showConfig(text: string): void {
 /** The kernel's state in the proxy's namespace, read with the library. */
 async function showKernel(h: Handle): Promise<void> {
   out(`   ${cyan('IPVS')} (ipvsadm -Ln layout)`);
-  for (const s of await h.ipvs.listAll()) {
+  const services = (await h.ipvs.listAll()).filter((s) => 'address' in s);
+  if (services.length === 0) out('     (no services)');
+  for (const s of services) {
     if (!('address' in s)) continue;
     const host = s.address.includes(':') ? `[${s.address}]` : s.address;
     out(`     ${s.protocol.toUpperCase()}  ${host}:${s.port} ${s.scheduler}${s.persistent ? ` persistent ${s.persistent}` : ''}`);
-    for (const d of s.destinations) {
+    for (const d of [...s.destinations].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {
       out(`       -> ${`${d.address}:${d.port}`.padEnd(22)} ${d.forwarding === 'masq' ? 'Masq' : d.forwarding}  weight ${d.weight}  active ${d.activeConns}  inactive ${d.inactiveConns}`);
     }
   }
-  const sets = await h.ipset.listAll();
+  const link = await h.links.find('kube-ipvs0');
+  const addrs = link ? (await h.addresses.list(link.ifindex)).map((a) => `${a.local}/${a.prefixlen}`) : [];
+  out(`   ${cyan('kube-ipvs0')} ${link ? `(dummy, ${link.operstate}): ${addrs.join('  ') || 'no addresses'}` : '(no such link)'}`);
   out(`   ${cyan('ipsets')}`);
-  for (const s of sets) {
-    if (!s.entries?.length) continue;
-    out(`     ${s.name.padEnd(18)} ${s.type.padEnd(16)} ${s.entries.map((e) => formatIpsetEntry(s.type, e)).join('  ')}`);
+  const sets = await h.ipset.listAll();
+  if (sets.length === 0) out('     (no sets)');
+  for (const set of sets) {
+    const entries = (set.entries ?? []).map((e) => formatIpsetEntry(set.type, e)).sort();
+    out(`     ${set.name.padEnd(18)} ${set.type.padEnd(16)} ${entries.join('  ') || '(empty)'}`);
   }
 }
 
@@ -125,6 +131,8 @@ async function main(): Promise<number> {
     showTraffic('10.96.0.10:80', await lab.traffic('10.96.0.10', 80, 4), B);
 
     step(9, 'proxy --cleanup: removes what it owns, and nothing else');
+    await lab.exec(lab.node, 'ipvsadm', ['-A', '-t', '192.168.77.1:80', '-s', 'wlc']);
+    out(dim("   (someone else's service, outside the proxy's ranges: ipvsadm -A -t 192.168.77.1:80)"));
     const cleanup = startProxy(['--cleanup', '--netns', lab.nodePath], (l) => out(`   ${dim('[proxy]')} ${l}`));
     await cleanup.exited;
     await showKernel(h);

@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const scope = { netns: opts.netns, link: opts.link, cidrs: opts.cidrs, drainTimeoutMs: opts.drainTimeoutMs };
-  const dataplane = createDataplane(scope);
+  const dataplane = createDataplane(scope, log);
   const where = opts.netns ? ` in ${opts.netns}` : '';
 
   if (opts.cleanup) {

@@ -57,8 +57,10 @@ export class Proxy {
   private plane: DesiredPlane | null = null;
   private loadedAt = '';
   private fileStamp = '';
-  private readonly pending = new Set<string>();
+  /** Reasons for the next sync, with when each is due. */
+  private readonly pending = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
   private periodic: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private watcher: FSWatcher | null = null;
@@ -108,25 +110,35 @@ export class Proxy {
     await this.running;
   }
 
-  /** Resolves when no sync is running or waiting. */
+  /** Resolves when no sync is running or due within the debounce time (a drain poll or retry later does not count). */
   async idle(): Promise<void> {
-    while (this.running || this.timer) {
+    while (this.running || (this.timer && this.timerDue - Date.now() <= this.o.debounceMs)) {
       await (this.running ?? new Promise((r) => setTimeout(r, this.o.debounceMs)));
     }
   }
 
-  /** Asks for a sync soon; `why` appears in its log line. */
+  /** Asks for a sync within `delayMs`; `why` appears in its log line. Requests merge: the earliest wins. */
   request(why: string, delayMs = this.o.debounceMs): void {
     if (this.stopped) return;
-    this.pending.add(why);
-    if (this.timer || this.running) return;
+    const due = Date.now() + delayMs;
+    this.pending.set(why, Math.min(this.pending.get(why) ?? Infinity, due));
+    this.schedule();
+  }
+
+  /** Arms the timer for the earliest pending request, unless a sync is running (it re-arms when done). */
+  private schedule(): void {
+    if (this.running || this.stopped || this.pending.size === 0) return;
+    const due = Math.min(...this.pending.values());
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.syncNow().finally(() => {
         this.running = null;
-        if (this.pending.size && !this.stopped && !this.timer) this.request([...this.pending][0]!);
+        this.schedule();
       });
-    }, delayMs);
+    }, Math.max(0, due - Date.now()));
   }
 
   /** Re-reads the config if the file changed; a bad file is logged and the last good plane stays. */
@@ -172,7 +184,8 @@ export class Proxy {
   }
 
   private async syncNow(): Promise<void> {
-    const reasons = [...this.pending].join(', ');
+    // A sync is a full sync: it serves every pending reason, even those due later.
+    const reasons = [...this.pending.keys()].join(', ');
     this.pending.clear();
     if (!this.plane) return;
     const n = ++this.syncs;
@@ -189,11 +202,26 @@ export class Proxy {
     } catch (e) {
       const s = secs();
       this.failures++;
-      this.o.metrics.recordSync(false, s);
+      const partial = e instanceof SyncError ? e.changes : {};
+      this.o.metrics.recordSync(false, s, partial);
+      const applied = Object.values(partial).some((n) => n > 0) ? ` (applied before it: ${describeChanges({ changes: partial, draining: 0, objects: NO_OBJECTS })})` : '';
       const retry = Math.min(this.o.syncPeriodMs, 500 * 2 ** Math.min(this.failures, 6));
-      this.o.log(`sync ${n} (${reasons}): FAILED after ${(s * 1000).toFixed(1)} ms: ${(e as Error).message}; retrying in ${(retry / 1000).toFixed(1)} s`);
+      this.o.log(`sync ${n} (${reasons}): FAILED after ${(s * 1000).toFixed(1)} ms: ${(e as Error).message}${applied}; retrying in ${(retry / 1000).toFixed(1)} s`);
       this.request('retry', retry);
     }
+  }
+}
+
+const NO_OBJECTS: Record<ObjectKind, number> = { service: 0, destination: 0, address: 0, ipset_entry: 0 };
+
+/** A sync that failed part way: what it had changed before the failure, for the log and metrics. */
+export class SyncError extends Error {
+  constructor(
+    message: string,
+    readonly changes: Record<string, number>,
+  ) {
+    super(message);
+    this.name = 'SyncError';
   }
 }
 

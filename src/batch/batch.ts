@@ -9,6 +9,7 @@ import { commitChanges, type CommitOptions, type CommitResult } from './commit';
 import { DRIVERS } from './families';
 import { BatchIpset } from './ipset';
 import { BatchIpvs } from './ipvs';
+import { BatchAddresses, BatchLinks } from './rtnl';
 
 /**
  * Changes gathered across families and committed in the order they were queued: a destination
@@ -37,6 +38,10 @@ export class Batch {
   readonly ipvs: BatchIpvs;
   /** ipsets and their entries (entries travel in the kernel's bulk form). */
   readonly ipset: BatchIpset;
+  /** Links (dummy links such as kube-ipvs0). */
+  readonly links: BatchLinks;
+  /** Addresses on links, by link name (including one this batch creates) or index. */
+  readonly addresses: BatchAddresses;
   private readonly changes: Change[] = [];
   private committing = false;
 
@@ -48,6 +53,8 @@ export class Batch {
     };
     this.ipvs = new BatchIpvs(push);
     this.ipset = new BatchIpset(push);
+    this.links = new BatchLinks(push);
+    this.addresses = new BatchAddresses(push);
   }
 
   /** Number of changes queued. */

@@ -37,6 +37,8 @@ export interface Change {
   readonly generic?: Operation<unknown>;
   /** The fast encoding, when the family has one for this change; `generic` is then built on demand. */
   readonly fast?: FastMessage;
+  /** Refused before sending: the driver found at commit that it cannot be carried out (a link that does not exist). */
+  readonly failed?: NetlinkError;
 }
 
 /**
@@ -72,6 +74,14 @@ export interface BoundFamily {
    * `i`; an empty array means `changes[i]` is not packed.
    */
   pack?(changes: readonly Change[], i: number, end: number): PackedMessage[];
+  /**
+   * False when `c` depends on an earlier change of the slice starting at `sliceStart` (an address
+   * on a link the batch creates): the slice then ends before it, and {@link beforeSlice} resolves
+   * it once that change was applied.
+   */
+  ready?(c: Change, sliceStart: number): boolean;
+  /** Called before the slice starting at `start` is planned: resolves what earlier slices made possible. */
+  beforeSlice?(changes: readonly Change[], start: number): Promise<void>;
   /** Splits one packed message's outcome into per-change verdicts (ok, error, or skipped: not applied). */
   unpack?(msg: PackedMessage, changes: readonly Change[], outcome: MessageOutcome, replies: Buffer): PackedVerdict[];
 }

@@ -197,6 +197,17 @@ async function run(
       aborted = true;
       break;
     }
+    await ctx.bound.get(changes[i]!.family)!.beforeSlice?.(changes, i);
+    // Changes a driver found impossible at commit fail without being sent.
+    const pre = changes[i]!.failed;
+    if (pre) {
+      results[i]!.status = 'error';
+      results[i]!.error = pre;
+      failed++;
+      i++;
+      if (policy === 'stop') break;
+      continue;
+    }
     const slice = planSlice(ctx, changes, i, policy);
     const driver = driverOf(ctx.drivers, changes[i]!.family);
     const conn = ctx.handle.connection(driver.protocol);
@@ -302,6 +313,7 @@ function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 
     const c = changes[i]!;
     if (c.family !== changes[start]!.family && driverOf(ctx.drivers, c.family).protocol !== protocol) break;
     const bound = ctx.bound.get(c.family)!;
+    if (i > start && (c.failed || (bound.ready && !bound.ready(c, start)))) break;
     const msgs = bound.pack?.(changes, i, changes.length);
     if (msgs && msgs.length > 0) {
       for (const p of msgs) {

@@ -8,9 +8,10 @@
 import type { DriverTable } from './commit';
 import { ipsetDriver } from './ipset';
 import { ipvsDriver } from './ipvs';
+import { rtnlDriver } from './rtnl';
 
 export const DRIVERS: DriverTable = {
   ipvs: ipvsDriver,
   ipset: ipsetDriver,
-  rtnl: undefined,
+  rtnl: rtnlDriver,
 };

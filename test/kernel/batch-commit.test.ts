@@ -54,6 +54,36 @@ describe('batch commit', () => {
     await expect(b.commit()).rejects.toThrow(/already committed/);
   });
 
+  it('creates a link and binds addresses on it in the same batch, in order with IPVS; undo takes them back', async () => {
+    const { ns, h } = await setup();
+    const b = h.batch();
+    b.links.addDummy('kube-ipvs0');
+    for (let i = 1; i <= 50; i++) b.addresses.add('kube-ipvs0', `10.96.0.${i}/32`);
+    b.ipvs.addService({ ...svc(1), scheduler: 'rr' });
+    b.addresses.add('lo', '10.200.0.1/32');
+    b.links.set('kube-ipvs0', { up: true });
+    const r = await b.commit();
+    expect(r.ok, r.firstError?.message).toBe(true);
+    const addrs = JSON.parse((await ns.run('ip', ['-4', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout) as { flags: string[]; addr_info: { local: string; prefixlen: number }[] }[];
+    expect(addrs[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toEqual(Array.from({ length: 50 }, (_, i) => `10.96.0.${i + 1}/32`));
+    expect(addrs[0]!.flags).toContain('UP');
+    expect((await ns.run('ip', ['-o', 'addr', 'show', 'dev', 'lo'])).stdout).toContain('10.200.0.1/32');
+
+    // An address on a link that does not exist fails without being sent; undo removes what was added.
+    const b2 = h.batch();
+    b2.addresses.add('kube-ipvs0', '10.96.1.1/32');
+    b2.addresses.delete('kube-ipvs0', '10.96.0.7/32');
+    b2.links.set('kube-ipvs0', { up: false });
+    b2.addresses.add('nosuchlink', '10.96.1.2/32');
+    const r2 = await b2.commit({ onError: 'undo' });
+    expect(r2.results.map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'error']);
+    expect(r2.results[3]!.error).toMatchObject({ code: 'ENODEV', op: 'addresses.add' });
+    expect(r2.undone).toBe(true);
+    const after = JSON.parse((await ns.run('ip', ['-4', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout) as typeof addrs;
+    expect(after[0]!.addr_info.map((a) => a.local).sort()).toEqual(addrs[0]!.addr_info.map((a) => a.local).sort());
+    expect(after[0]!.flags).toContain('UP');
+  });
+
   it("'stop' sends nothing after the refusing chunk and says exactly what the kernel applied", async () => {
     const { ns, h } = await setup();
     await h.ipvs.addService({ ...svc(1), scheduler: 'rr' });

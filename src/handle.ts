@@ -109,7 +109,7 @@ export class Handle {
    */
   snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const open = (protocol: number) => new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20 });
-    return takeSnapshot({ ctx: this.ctx, ipset: this.ipset, open }, options);
+    return takeSnapshot({ ctx: this.ctx, ipset: this.ipset, links: this.links, addresses: this.addresses, open }, options);
   }
 
   /**

@@ -31,6 +31,19 @@ export type { DummyLinkOptions, LinkSettings } from './link/ops';
 export { Addresses, type AddressListOptions, type AddressEventsOptions } from './address/addresses';
 export { parseCidr, type Address, type AddressOptions, type Cidr } from './address/address';
 export type { AddressEvent } from './address/events';
+export { Batch } from './batch/batch';
+export type { BatchIpvs } from './batch/ipvs';
+export type { BatchIpset, IpsetBatchCreateOptions } from './batch/ipset';
+export type { BatchLinks, BatchAddresses } from './batch/rtnl';
+export type { CommitOptions, CommitResult, ChangeResult, ChangeStatus, UndoOutcome, BatchProgress, FailurePolicy } from './batch/commit';
+export {
+  readProcIpvs, type Snapshot, type SnapshotOptions, type IpvsServiceState, type IpvsDestinationState, type IpvsReadOptions, type ProcIpvsService,
+} from './snapshot/snapshot';
+export type {
+  DesiredState, ReconcileOptions, ReconcileResult, ReconcilePlan, ReconcileScope, DesiredService, DesiredSet, DesiredLinkAddresses,
+  ServiceScope, SetScope, AddressScope, IpvsPlanStep, IpsetPlanStep, AddressPlanStep,
+} from './reconcile/reconcile';
+export type { DrainOptions, DrainResult, DrainedDestination } from './reconcile/drain';
 export { NetlinkError, DecodeError, type ExtAck } from './netlink/errors';
 export { formatMessage, type FormatHint } from './netlink/debug';
 export type { GenlFamily } from './netlink/genl';

@@ -274,3 +274,104 @@ export function diffSets(desired: readonly DesiredSet[], current: readonly Ipset
   for (const s of have.values()) if (inScope(s.name)) plan.push({ kind: 'destroySet', name: s.name });
   return plan;
 }
+
+// ---- addresses -------------------------------------------------------------------------------------
+
+/** A link that should carry exactly these addresses (among those the scope covers). */
+export interface DesiredLinkAddresses {
+  /** The link's name. */
+  link: string;
+  /** Addresses in CIDR notation (`10.96.0.1/32`); a bare address means a host prefix. */
+  addresses: readonly string[];
+  /** Create the link as a dummy link (up) when it does not exist, as kube-proxy does with kube-ipvs0. */
+  create?: boolean;
+}
+
+/**
+ * Which addresses of a listed link reconcile may delete when unlisted: inside these CIDR ranges,
+ * or a predicate. IPv6 link-local addresses (fe80::/10, the kernel's own) fall outside any range
+ * list that does not name them.
+ */
+export type AddressScope = readonly string[] | ((address: { local: string; prefixlen: number; link: string }) => boolean);
+
+/** One step of an address plan. */
+export type AddressPlanStep =
+  | { kind: 'addLink'; link: string }
+  | { kind: 'addAddress'; link: string; cidr: string }
+  | { kind: 'deleteAddress'; link: string; cidr: string }
+  /** The link does not exist and `create` was not asked: nothing planned for it. */
+  | { kind: 'conflict'; link: string; detail: string };
+
+/** Checks an address scope now (TypeError) and returns its predicate. */
+export function addressPredicate(scope: AddressScope | undefined): (a: { local: string; prefixlen: number; link: string }) => boolean {
+  if (scope === undefined) return () => false;
+  if (typeof scope === 'function') return scope;
+  const byRange = servicePredicate({ addresses: scope });
+  return (a) => byRange({ protocol: 'tcp', address: a.local, port: 0 });
+}
+
+/** `10.96.0.1/32` in canonical form (the kernel's address text, explicit prefix). */
+export function canonicalCidr(text: string): string {
+  const [addr, len] = String(text).split('/');
+  const f = familyOf(addr ?? '');
+  if (f === undefined) throw new TypeError(`reconcile: '${String(text)}' is not an address in CIDR notation`);
+  const max = f === AF_INET ? 32 : 128;
+  const prefix = len === undefined ? max : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (len !== undefined && !/^\d+$/.test(len))) {
+    throw new RangeError(`reconcile: prefix length of '${text}' must be 0-${max}`);
+  }
+  return `${f === AF_INET ? addr : canonicalV6(addr!)}/${prefix}`;
+}
+
+function canonicalV6(a: string): string {
+  const b = parseAddress(a);
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
+  let best = -1, len = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len && j - i >= 2) { best = i; len = j - i; }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+}
+
+/**
+ * The plan for addresses of the listed links: add the missing ones, delete unlisted ones inside
+ * the scope. `current` is every address (with `ifindex`), `links` every link.
+ */
+export function diffAddresses(
+  desired: readonly DesiredLinkAddresses[],
+  current: readonly { ifindex: number; local: string; prefixlen: number }[],
+  links: readonly { ifindex: number; ifname: string }[],
+  inScope: (a: { local: string; prefixlen: number; link: string }) => boolean,
+): AddressPlanStep[] {
+  checkUnique(desired, (d) => d.link, 'link');
+  const wanted = desired.map((d) => ({ d, cidrs: [...new Set(d.addresses.map(canonicalCidr))] }));
+  const plan: AddressPlanStep[] = [];
+  for (const { d, cidrs } of wanted) {
+    const link = links.find((l) => l.ifname === d.link);
+    if (!link) {
+      if (!d.create) {
+        plan.push({ kind: 'conflict', link: d.link, detail: `link ${d.link} does not exist: its addresses were not added` });
+        continue;
+      }
+      plan.push({ kind: 'addLink', link: d.link });
+      for (const cidr of cidrs) plan.push({ kind: 'addAddress', link: d.link, cidr });
+      continue;
+    }
+    const have = new Map<string, { local: string; prefixlen: number }>();
+    for (const a of current) if (a.ifindex === link.ifindex) have.set(canonicalCidr(`${a.local}/${a.prefixlen}`), a);
+    for (const cidr of cidrs) {
+      if (have.has(cidr)) have.delete(cidr);
+      else plan.push({ kind: 'addAddress', link: d.link, cidr });
+    }
+    for (const [cidr, a] of have) {
+      if (inScope({ local: a.local, prefixlen: a.prefixlen, link: d.link })) plan.push({ kind: 'deleteAddress', link: d.link, cidr });
+    }
+  }
+  return plan;
+}

@@ -14,7 +14,8 @@ import type { IpvsDestination } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
 import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
 import {
-  diffIpvs, diffSets, servicePredicate, setPredicate,
+  addressPredicate, diffAddresses, diffIpvs, diffSets, servicePredicate, setPredicate,
+  type AddressPlanStep, type AddressScope, type DesiredLinkAddresses,
   type DesiredService, type DesiredSet, type IpsetPlanStep, type IpvsPlanStep, type ServiceScope, type SetScope,
 } from './diff';
 import { drainDestinations, type DrainOptions, type DrainResult } from './drain';
@@ -25,12 +26,16 @@ export interface DesiredState {
   ipvs?: readonly DesiredService[];
   /** Sets that should exist, each with exactly its entries. */
   sets?: readonly DesiredSet[];
+  /** Links that should carry exactly these addresses (kube-ipvs0 and its cluster IPs). */
+  addresses?: readonly DesiredLinkAddresses[];
 }
 
 /** What reconcile owns beyond what `desired` lists: only unlisted objects in scope are deleted. */
 export interface ReconcileScope {
   services?: ServiceScope;
   sets?: SetScope;
+  /** Addresses of listed links that may be deleted when unlisted. */
+  addresses?: AddressScope;
 }
 
 /** Options of {@link Handle.reconcile}. */
@@ -58,8 +63,9 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
 }
 
-/** The plan: steps in the order they are committed (IPVS first, then sets). */
+/** The plan: steps in the order they are committed (links and addresses, then IPVS, then sets). */
 export interface ReconcilePlan {
+  addresses: AddressPlanStep[];
   ipvs: IpvsPlanStep[];
   sets: IpsetPlanStep[];
 }
@@ -103,6 +109,11 @@ async function readState(host: ReconcileHost, desired: DesiredState, options: Re
     const listed = new Set(desired.sets.map((s) => s.name));
     snap.sets = await Promise.all(headers.map((h) => (listed.has(h.name) ? host.ipset.list(h.name) : Promise.resolve(h))));
   }
+  if (desired.addresses) {
+    const a = await host.snapshot({ ipvs: false, addresses: true });
+    snap.addresses = a.addresses!;
+    snap.links = a.links!;
+  }
   snap.readAt = readAt;
   snap.durationMs = performance.now() - t0;
   return snap;
@@ -110,6 +121,15 @@ async function readState(host: ReconcileHost, desired: DesiredState, options: Re
 
 function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot): number[] {
   const drained: number[] = [];
+  for (const step of plan.addresses) {
+    switch (step.kind) {
+      case 'addLink': b.links.addDummy(step.link, { up: true }); break;
+      case 'addAddress': b.addresses.add(step.link, step.cidr); break;
+      case 'deleteAddress': b.addresses.delete(step.link, step.cidr); break;
+      case 'conflict': break;
+    }
+  }
+
   const dests = new Map<string, Map<string, IpvsDestination>>();
   for (const s of current.ipvs ?? []) dests.set(serviceId(s), new Map(s.destinations.map((d) => [destinationId(d), d as IpvsDestination])));
   plan.ipvs.forEach((step, i) => {
@@ -184,6 +204,13 @@ function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan): Snap
     }
     out.sets = sets;
   } else if (read.sets) out.sets = read.sets;
+  if (read.addresses) {
+    // Addresses are read again next time (link indexes of links created here are not known).
+    if (plan.addresses.length === 0) {
+      out.addresses = read.addresses;
+      if (read.links) out.links = read.links;
+    }
+  }
   return out;
 }
 
@@ -193,12 +220,19 @@ export async function reconcile(host: ReconcileHost, desired: DesiredState, opti
   const scope = options.scope ?? {};
   const servicesInScope = servicePredicate(scope.services);
   const setsInScope = setPredicate(scope.sets);
-  const read = options.current ?? await readState(host, desired, options);
+  let read = options.current ?? await readState(host, desired, options);
+  if (options.current && desired.addresses && !read.addresses) {
+    // Link indexes of links created since are not in a derived state: read addresses afresh.
+    const a = await host.snapshot({ ipvs: false, addresses: true });
+    read = { ...read, addresses: a.addresses!, links: a.links! };
+  }
   const plan: ReconcilePlan = {
+    addresses: desired.addresses ? diffAddresses(desired.addresses, read.addresses ?? [], read.links ?? [], addressPredicate(scope.addresses)) : [],
     ipvs: desired.ipvs ? diffIpvs(desired.ipvs, read.ipvs ?? [], servicesInScope) : [],
     sets: desired.sets ? diffSets(desired.sets, read.sets ?? [], setsInScope) : [],
   };
-  const changes = plan.ipvs.length + plan.sets.filter((s) => s.kind !== 'conflict').length;
+  const changes = plan.ipvs.length + plan.sets.filter((s) => s.kind !== 'conflict').length
+    + plan.addresses.filter((s) => s.kind !== 'conflict').length;
   const dryRun = options.dryRun ?? false;
   if (dryRun || changes === 0) {
     return { plan, changes, ok: true, dryRun, read, ...(!dryRun && { state: read }) };
@@ -224,5 +258,5 @@ export async function reconcile(host: ReconcileHost, desired: DesiredState, opti
   return result;
 }
 
-export type { DesiredService, DesiredSet, ServiceScope, SetScope, IpvsPlanStep, IpsetPlanStep };
+export type { DesiredService, DesiredSet, DesiredLinkAddresses, ServiceScope, SetScope, AddressScope, IpvsPlanStep, IpsetPlanStep, AddressPlanStep };
 export type { IpsetSet };

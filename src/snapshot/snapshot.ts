@@ -9,6 +9,10 @@ import type { Connection } from '../netlink/connection';
 import { NETLINK_GENERIC } from '../native';
 import type { Ipset } from '../ipset/ipset';
 import type { IpsetSet } from '../ipset/set';
+import type { Addresses } from '../address/addresses';
+import type { Address } from '../address/address';
+import type { Links } from '../link/links';
+import type { Link, LinkRef } from '../link/link';
 import { IPVS_GENL_NAME } from '../uapi/ip-vs';
 import { readIpvs, type IpvsReadOptions, type IpvsServiceState } from './ipvs-read';
 import { readProcIpvs, type ProcIpvsService } from './ipvs-proc';
@@ -22,6 +26,8 @@ export interface SnapshotOptions {
   ipvs?: boolean | IpvsReadOptions;
   /** ipsets with their entries: every set (true), the named ones, or none (default). */
   sets?: boolean | readonly string[];
+  /** Addresses: of every link (true), of the named links, or none (default). Links come with them. */
+  addresses?: boolean | readonly LinkRef[];
 }
 
 /** The state read. Fields are present when asked for. */
@@ -30,6 +36,10 @@ export interface Snapshot {
   ipvs?: IpvsServiceState[];
   /** Sets with their entries, as `ipset list` shows them. */
   sets?: IpsetSet[];
+  /** Addresses, as `ip -j addr` shows them (`ifindex` names the link). */
+  addresses?: Address[];
+  /** Every link, as `ip -j link` shows them (read with `addresses`). */
+  links?: Link[];
   /** When the read began. The parts are read one after another: this is not an atomic cut. */
   readAt: Date;
   /** How long the read took, ms. */
@@ -40,6 +50,8 @@ export interface Snapshot {
 export interface SnapshotSource {
   ctx: HandleContext;
   ipset: Ipset;
+  links: Links;
+  addresses: Addresses;
   /** Opens another socket in the handle's namespace (closed by the caller). */
   open(protocol: number): Connection;
 }
@@ -57,6 +69,18 @@ export async function takeSnapshot(src: SnapshotSource, options: SnapshotOptions
   }
   if (options.sets) {
     out.sets = options.sets === true ? await src.ipset.listAll() : await Promise.all(options.sets.map((n) => src.ipset.list(n)));
+  }
+  if (options.addresses) {
+    out.links = await src.links.list();
+    if (options.addresses === true) out.addresses = await src.addresses.list();
+    else {
+      const wanted = new Set<number>();
+      for (const ref of options.addresses) {
+        const l = out.links.find((x) => x.ifname === ref || x.ifindex === ref);
+        if (l) wanted.add(l.ifindex);
+      }
+      out.addresses = (await src.addresses.list()).filter((a) => wanted.has(a.ifindex));
+    }
   }
   out.durationMs = performance.now() - t0;
   return out;

@@ -103,6 +103,26 @@ describe('reconcile', () => {
     expect(fromState.changes).toBe(0);
   });
 
+  it('keeps a dummy link with its cluster addresses, deleting only addresses in scope', async () => {
+    const { ns, h } = await setup();
+    await ns.run('ip', ['addr', 'add', '192.168.77.1/32', 'dev', 'lo']);
+    const want = { addresses: [{ link: 'kube-ipvs0', addresses: ['10.96.0.1', '10.96.0.2'], create: true }, { link: 'lo', addresses: ['127.0.0.1/8'] }] };
+    const r = await h.reconcile(want, { scope: { addresses: ['10.96.0.0/12'] } });
+    expect(r.ok, r.commit?.firstError?.message).toBe(true);
+    expect(r.plan.addresses.map((s) => s.kind)).toEqual(['addLink', 'addAddress', 'addAddress']);
+    const ips = async (dev: string) => (JSON.parse((await ns.run('ip', ['-4', '-j', 'addr', 'show', 'dev', dev])).stdout) as { addr_info: { local: string; prefixlen: number }[] }[])[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`).sort();
+    expect(await ips('kube-ipvs0')).toEqual(['10.96.0.1/32', '10.96.0.2/32']);
+    await ns.run('ip', ['addr', 'add', '10.96.5.5/32', 'dev', 'kube-ipvs0']);
+    await ns.run('ip', ['addr', 'add', '172.31.0.1/32', 'dev', 'kube-ipvs0']);
+    const r2 = await h.reconcile({ addresses: [{ link: 'kube-ipvs0', addresses: ['10.96.0.2'] }] }, { scope: { addresses: ['10.96.0.0/12'] } });
+    expect(r2.plan.addresses).toEqual([
+      { kind: 'deleteAddress', link: 'kube-ipvs0', cidr: '10.96.0.1/32' },
+      { kind: 'deleteAddress', link: 'kube-ipvs0', cidr: '10.96.5.5/32' },
+    ]);
+    expect(await ips('kube-ipvs0')).toEqual(['10.96.0.2/32', '172.31.0.1/32']);
+    expect(await ips('lo')).toEqual(['127.0.0.1/8', '192.168.77.1/32']);
+  });
+
   it('without a scope only adds and edits', async () => {
     const { ns, h } = await setup();
     const r = await h.reconcile({ ipvs: [] });

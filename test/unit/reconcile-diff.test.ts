@@ -1,6 +1,6 @@
 // The reconcile plan is pure: current state + desired state + scope -> the smallest change.
 import { describe, expect, it } from 'vitest';
-import { diffIpvs, diffSets, servicePredicate, setPredicate } from '../../src/reconcile/diff';
+import { addressPredicate, canonicalCidr, diffAddresses, diffIpvs, diffSets, servicePredicate, setPredicate } from '../../src/reconcile/diff';
 import type { IpvsServiceState } from '../../src/snapshot/ipvs-read';
 import type { IpvsDestinationState } from '../../src/snapshot/ipvs-decode';
 import type { IpsetSet } from '../../src/ipset/set';
@@ -135,5 +135,35 @@ describe('diffSets', () => {
     ]);
     expect(diffSets([], current, setPredicate(['OTHER']))).toEqual([{ kind: 'destroySet', name: 'OTHER' }]);
     expect(() => diffSets([{ name: 'S', type: 'hash:ip', entries: ['not an address'] }], [], none)).toThrow();
+  });
+});
+
+describe('diffAddresses', () => {
+  const links = [{ ifindex: 1, ifname: 'lo' }, { ifindex: 5, ifname: 'kube-ipvs0' }];
+  const current = [
+    { ifindex: 1, local: '127.0.0.1', prefixlen: 8 },
+    { ifindex: 5, local: '10.96.0.1', prefixlen: 32 },
+    { ifindex: 5, local: '10.96.0.2', prefixlen: 32 },
+    { ifindex: 5, local: '192.168.9.9', prefixlen: 32 },
+    { ifindex: 5, local: 'fe80::1', prefixlen: 64 },
+  ];
+
+  it('adds missing addresses, deletes unlisted ones in scope only, creates a link when asked', () => {
+    const plan = diffAddresses(
+      [{ link: 'kube-ipvs0', addresses: ['10.96.0.1', '10.96.0.3/32', '10.96.0.1/32'] }, { link: 'new0', addresses: ['fd00::0:1/128'], create: true }, { link: 'gone0', addresses: ['10.0.0.1'] }],
+      current, links, addressPredicate(['10.96.0.0/12']),
+    );
+    expect(plan).toEqual([
+      { kind: 'addAddress', link: 'kube-ipvs0', cidr: '10.96.0.3/32' },
+      { kind: 'deleteAddress', link: 'kube-ipvs0', cidr: '10.96.0.2/32' },
+      { kind: 'addLink', link: 'new0' },
+      { kind: 'addAddress', link: 'new0', cidr: 'fd00::1/128' },
+      { kind: 'conflict', link: 'gone0', detail: 'link gone0 does not exist: its addresses were not added' },
+    ]);
+    expect(diffAddresses([{ link: 'kube-ipvs0', addresses: [] }], current, links, addressPredicate(undefined))).toEqual([]);
+    const all = diffAddresses([{ link: 'kube-ipvs0', addresses: [] }], current, links, addressPredicate((a) => a.link === 'kube-ipvs0'));
+    expect(all.map((s) => (s as { cidr: string }).cidr)).toEqual(['10.96.0.1/32', '10.96.0.2/32', '192.168.9.9/32', 'fe80::1/64']);
+    expect(() => diffAddresses([{ link: 'x', addresses: ['10.0.0.1/40'] }], [], links, () => false)).toThrow(RangeError);
+    expect(canonicalCidr('FD00:0::1')).toBe('fd00::1/128');
   });
 });

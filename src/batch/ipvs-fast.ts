@@ -13,6 +13,7 @@
  * @internal
  */
 import { writeRecord, recordSize } from '../netlink/attr';
+import { parseIPv4 } from '../netlink/address';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
 import type { Operation } from '../netlink/operation';
@@ -268,24 +269,4 @@ export const FAST_FORWARDING = new Map<unknown, number>([
   ['masq', IP_VS_CONN_F_MASQ], ['local', IP_VS_CONN_F_LOCALNODE], ['route', IP_VS_CONN_F_DROUTE], ['bypass', IP_VS_CONN_F_BYPASS],
 ]);
 
-/** A canonical dotted quad (what `net.isIPv4` accepts) as a u32, or -1. */
-export function parseIPv4(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return -1;
-  let v = 0, part = 0, digits = 0, dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-    } else {
-      if (c < 48 || c > 57 || (digits === 1 && part === 0)) return -1;
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + part;
-}
+export { parseIPv4 };

@@ -11,13 +11,61 @@ export function familyOf(text: string): typeof AF_INET | typeof AF_INET6 | undef
 
 /** Address text to bytes (4 for IPv4, 16 for IPv6). Throws TypeError on anything else. */
 export function parseAddress(text: string, family?: number): Buffer {
-  const f = familyOf(text);
+  const out = Buffer.alloc(addressLength(text, family));
+  writeAddress(out, 0, text, family);
+  return out;
+}
+
+/**
+ * A canonical dotted quad (exactly what `net.isIPv4` accepts) as a u32, or -1. Encoders meet tens
+ * of thousands of these in a batch; this avoids a regular expression, a split and an array each.
+ */
+export function parseIPv4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      if (c < 48 || c > 57 || (digits === 1 && part === 0)) return -1;
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
+}
+
+function check(text: string, f: number | undefined, family: number | undefined): number {
   if (f === undefined) throw new TypeError(`'${text}' is not an IPv4 or IPv6 address`);
   if (family !== undefined && family !== 0 && family !== f) {
     throw new TypeError(`'${text}' is not an ${family === AF_INET ? 'IPv4' : 'IPv6'} address`);
   }
-  if (f === AF_INET) return Buffer.from(text.split('.').map(Number));
-  return ipv6Bytes(text);
+  return f;
+}
+
+/** Bytes an address takes (4 or 16), with {@link parseAddress}'s checks. */
+export function addressLength(text: string, family?: number): number {
+  const f = typeof text === 'string' && parseIPv4(text) >= 0 ? AF_INET : familyOf(text);
+  return check(text, f, family) === AF_INET ? 4 : 16;
+}
+
+/** Writes an address's bytes at `off` (no Buffer of its own); returns how many (4 or 16). Checks as {@link parseAddress}. */
+export function writeAddress(buf: Buffer, off: number, text: string, family?: number): number {
+  const v4 = typeof text === 'string' ? parseIPv4(text) : -1;
+  if (v4 >= 0) {
+    check(text, AF_INET, family);
+    buf.writeUInt32BE(v4, off);
+    return 4;
+  }
+  check(text, familyOf(text), family);
+  ipv6Bytes(text).copy(buf, off);
+  return 16;
 }
 
 function ipv6Bytes(text: string): Buffer {

@@ -1,7 +1,7 @@
 import { DecodeError } from './errors';
 import { align4 } from './header';
 import { AF_INET, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
-import { formatAddress, parseAddress } from './address';
+import { addressLength, formatAddress, writeAddress } from './address';
 
 /**
  * Wire types an attribute can have. Byte order is part of the type: `u16` is host order (as
@@ -100,15 +100,8 @@ function fixedSize(type: AttrType): number {
   }
 }
 
-function addrBytes(spec: AttrSpec, rec: AttrRecord, value: string): Buffer {
-  const family = spec.familyFrom ? (rec[spec.familyFrom] as number | undefined) : undefined;
-  const bytes = parseAddress(value, family);
-  if (spec.addrLen && bytes.length < spec.addrLen) {
-    const padded = Buffer.alloc(spec.addrLen);
-    bytes.copy(padded);
-    return padded;
-  }
-  return bytes;
+function addrFamily(spec: AttrSpec, rec: AttrRecord): number | undefined {
+  return spec.familyFrom ? (rec[spec.familyFrom] as number | undefined) : undefined;
 }
 
 /** Payload length (unpadded) of one attribute's value. */
@@ -120,8 +113,10 @@ function payloadSize(spec: AttrSpec, rec: AttrRecord, value: unknown, path: stri
       return Buffer.byteLength(String(value)) + (spec.nul === false ? 0 : 1);
     case 'binary':
       return (value as Uint8Array).length;
-    case 'addr':
-      return spec.addrLen ?? addrBytes(spec, rec, value as string).length;
+    case 'addr': {
+      const n = addressLength(value as string, addrFamily(spec, rec));
+      return spec.addrLen && n < spec.addrLen ? spec.addrLen : n;
+    }
     case 'nested':
       return recordSize(spec.nested!, value as AttrRecord, `${path}.${spec.nested!.name}`);
     case 'list': {
@@ -193,7 +188,13 @@ function writeAttr(buf: Buffer, off: number, schema: Schema, spec: AttrSpec, rec
     case 'flag': break;
     case 'string': p += buf.write(String(value), p); if (spec.nul !== false) buf[p++] = 0; break;
     case 'binary': buf.set(value as Uint8Array, p); p += (value as Uint8Array).length; break;
-    case 'addr': { const b = addrBytes(spec, rec, value as string); b.copy(buf, p); p += b.length; break; }
+    case 'addr': {
+      const n = writeAddress(buf, p, value as string, addrFamily(spec, rec));
+      // the kernel's union nf_inet_addr: IPv4 padded to 16 bytes with zeros
+      if (spec.addrLen && n < spec.addrLen) buf.fill(0, p + n, p + spec.addrLen);
+      p += Math.max(n, spec.addrLen ?? 0);
+      break;
+    }
     case 'nested': p = writeRecord(buf, p, spec.nested!, value as AttrRecord); break;
     case 'list': {
       const itemType = spec.itemId! | (spec.nested!.nestFlag ? NLA_F_NESTED : 0);

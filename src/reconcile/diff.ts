@@ -17,7 +17,7 @@ import {
 } from '../ipvs/service';
 import { destinationAttrs, destinationKeyAttrs, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../uapi/ip-vs';
-import { destinationId, destinationOptions, serviceId, serviceOptions } from '../batch/ipvs';
+import { destinationOptions, serviceOptions } from '../batch/ipvs';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
 import type { IpvsDestinationState } from '../snapshot/ipvs-decode';
 import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetEntry, type IpsetEntryInput } from '../ipset/entry';
@@ -127,50 +127,98 @@ function checkUnique<T>(items: readonly T[], id: (t: T) => string, what: string)
   }
 }
 
+/** Address text as the kernel reports it (RFC 5952 for IPv6); invalid text is left as it is. */
+function canonicalAddress(a: string): string {
+  if (!a.includes(':')) return a;
+  try {
+    return canonicalV6(a);
+  } catch {
+    return a;
+  }
+}
+
+/**
+ * A service's key as text, cheaply: equal for equal keys, and equal to a kernel service's only
+ * when the fields are of the right types (anything odd falls to the full check as an addition).
+ */
+export function quickServiceId(s: IpvsServiceKey): string {
+  const o = s as { fwmark?: unknown; family?: unknown; protocol?: unknown; address?: unknown; port?: unknown };
+  if ('fwmark' in s && o.fwmark !== undefined) return `fwmark ${String(o.fwmark)} ${String(o.family ?? 'inet')}`;
+  if (typeof o.address !== 'string' || typeof o.port !== 'number') return `? ${String(o.address)} ${String(o.port)}`;
+  return `${String(o.protocol)} ${canonicalAddress(o.address)} ${o.port}`;
+}
+
+export function quickDestinationId(d: IpvsDestinationKey): string {
+  const o = d as { address?: unknown; port?: unknown };
+  if (typeof o.address !== 'string' || typeof o.port !== 'number') return `? ${String(o.address)} ${String(o.port)}`;
+  return `${canonicalAddress(o.address)} ${o.port}`;
+}
+
+/** The common case, compared without building attributes: non-persistent, no flags, equal values. */
+function sameSettings(s: IpvsServiceOptions, c: IpvsServiceState): boolean {
+  return (s.scheduler ?? 'wlc') === c.scheduler && (s.persistent ?? 0) === 0 && c.persistent === 0 && s.netmask === undefined
+    && (s.onePacket ?? false) === c.onePacket && (s.schedFlags === undefined || s.schedFlags.length === 0)
+    && c.schedFlags.length === 0 && s.pe === c.pe;
+}
+
+function sameDestination(d: IpvsDestinationOptions, c: IpvsDestinationState): boolean {
+  return (d.forwarding ?? 'route') === c.forwarding && (d.weight ?? 1) === c.weight
+    && (d.upperThreshold ?? 0) === c.upperThreshold && (d.lowerThreshold ?? 0) === c.lowerThreshold
+    && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined && c.tunnelType === undefined;
+}
+
 /**
  * The plan from `current` to `desired` for IPVS. Listed services end up with exactly their listed
  * destinations; unlisted services are deleted when `inScope` says so. Throws TypeError or
- * RangeError for invalid desired entries (the facade's own checks), before anything is planned.
+ * RangeError for invalid desired entries (the facade's own checks): a listed object equal to what
+ * the kernel holds is valid by that; anything added or changed is checked by the builders.
  */
 export function diffIpvs(
   desired: readonly DesiredService[], current: readonly IpvsServiceState[], inScope: (s: IpvsServiceKey) => boolean,
 ): IpvsPlanStep[] {
   const op = 'reconcile';
-  // Check everything first: the facade's validation, and no key twice.
-  const wanted = desired.map((s) => {
-    const attrs = serviceAttrs(s, op);
-    const dests = (s.destinations ?? []).map((d) => ({ d, attrs: destinationAttrs(d, op, attrs.af as number) }));
-    checkUnique(dests, (x) => `${destinationId(x.d)} of service ${describeService(s)}`, 'destination');
-    return { s, attrs, dests };
-  });
-  checkUnique(wanted, (w) => serviceId(w.s), 'service');
   const have = new Map<string, IpvsServiceState>();
-  for (const c of current) have.set(serviceId(c), c);
-
+  for (const c of current) have.set(quickServiceId(c), c);
+  const seen = new Set<string>();
   const plan: IpvsPlanStep[] = [];
-  for (const { s, attrs, dests } of wanted) {
-    const { destinations: _d, ...service } = s;
-    const key = serviceKeyOnly(s);
-    const cur = have.get(serviceId(s));
+  for (const s of desired) {
+    if (s === null || typeof s !== 'object') throw new TypeError(`${op}: every desired service must be an object`);
+    const sid = quickServiceId(s);
+    if (seen.has(sid)) throw new TypeError(`${op}: service ${describeService(s)} is listed twice`);
+    seen.add(sid);
+    const { destinations = [], ...service } = s;
+    if (!Array.isArray(destinations)) throw new TypeError(`${op}: destinations of ${describeService(s)} must be an array`);
+    const cur = have.get(sid);
+    let af: number;
     if (!cur) {
-      plan.push({ kind: 'addService', service });
-      for (const { d } of dests) plan.push({ kind: 'addDestination', service: key, destination: d });
-      continue;
+      af = serviceAttrs(s, op).af as number;
+    } else {
+      have.delete(sid);
+      af = cur.family === 'inet6' ? 10 : 2;
+      if (!sameSettings(s, cur)) {
+        const fields = serviceDifferences(serviceAttrs(s, op), serviceAttrs(serviceOptions(cur), op));
+        if (fields.length) plan.push({ kind: 'editService', service, fields });
+      }
     }
-    have.delete(serviceId(s));
-    const fields = serviceDifferences(attrs, serviceAttrs(serviceOptions(cur), op));
-    if (fields.length) plan.push({ kind: 'editService', service, fields });
+    const key = serviceKeyOnly(s);
+    if (!cur) plan.push({ kind: 'addService', service });
     const curDests = new Map<string, IpvsDestinationState>();
-    for (const d of cur.destinations) curDests.set(destinationId(d), d);
-    for (const { d, attrs: da } of dests) {
-      const id = destinationId(d);
-      const c = curDests.get(id);
+    if (cur) for (const c of cur.destinations) curDests.set(`${c.address} ${c.port}`, c);
+    const seenDests = new Set<string>();
+    for (const d of destinations) {
+      if (d === null || typeof d !== 'object') throw new TypeError(`${op}: destinations of ${describeService(s)} must be objects`);
+      const did = quickDestinationId(d);
+      if (seenDests.has(did)) throw new TypeError(`${op}: destination ${did} of service ${describeService(s)} is listed twice`);
+      seenDests.add(did);
+      const c = curDests.get(did);
       if (!c) {
+        destinationAttrs(d, op, af);
         plan.push({ kind: 'addDestination', service: key, destination: d });
         continue;
       }
-      curDests.delete(id);
-      const changed = destinationDifferences(da, destinationAttrs(destinationOptions(c), op));
+      curDests.delete(did);
+      if (sameDestination(d, c)) continue;
+      const changed = destinationDifferences(destinationAttrs(d, op, af), destinationAttrs(destinationOptions(c), op));
       if (changed.length) plan.push({ kind: 'editDestination', service: key, destination: d, fields: changed });
     }
     for (const c of curDests.values()) {

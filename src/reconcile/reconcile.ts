@@ -14,7 +14,7 @@ import type { IpvsDestination } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
 import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
 import {
-  addressPredicate, diffAddresses, diffIpvs, diffSets, servicePredicate, setPredicate,
+  addressPredicate, diffAddresses, diffIpvs, diffSets, quickDestinationId, quickServiceId, servicePredicate, setPredicate,
   type AddressPlanStep, type AddressScope, type DesiredLinkAddresses,
   type DesiredService, type DesiredSet, type IpsetPlanStep, type IpvsPlanStep, type ServiceScope, type SetScope,
 } from './diff';
@@ -131,7 +131,7 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
   }
 
   const dests = new Map<string, Map<string, IpvsDestination>>();
-  for (const s of current.ipvs ?? []) dests.set(serviceId(s), new Map(s.destinations.map((d) => [destinationId(d), d as IpvsDestination])));
+  if (drain) for (const s of current.ipvs ?? []) dests.set(serviceId(s), new Map(s.destinations.map((d) => [destinationId(d), d as IpvsDestination])));
   plan.ipvs.forEach((step, i) => {
     switch (step.kind) {
       case 'addService': b.ipvs.addService(step.service); break;
@@ -165,23 +165,25 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
 function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan): Snapshot {
   const out: Snapshot = { readAt: new Date(), durationMs: 0 };
   if (read.ipvs) {
-    const byId = new Map(read.ipvs.map((s) => [serviceId(s), s]));
-    const deleted = new Set(plan.ipvs.filter((s) => s.kind === 'deleteService').map((s) => serviceId(s.service)));
-    const kept = read.ipvs.filter((s) => !deleted.has(serviceId(s)));
-    const listed = new Set((desired.ipvs ?? []).map((s) => serviceId(s)));
-    const next = kept.filter((s) => !listed.has(serviceId(s)));
+    // Services the plan does not touch keep their objects; the others are what was asked for.
+    const touched = new Set(plan.ipvs.map((s) => quickServiceId(s.service)));
+    const next = read.ipvs.filter((s) => !touched.has(quickServiceId(s)));
+    const byId = new Map(read.ipvs.filter((s) => touched.has(quickServiceId(s))).map((s) => [quickServiceId(s), s]));
     for (const want of desired.ipvs ?? []) {
-      const cur = byId.get(serviceId(want));
+      const id = quickServiceId(want);
+      if (!touched.has(id)) continue;
+      const cur = byId.get(id);
       const { destinations = [], ...settings } = want;
       const family = 'fwmark' in want ? (want.family ?? 'inet') : (want.address.includes(':') ? 'inet6' : 'inet');
-      const curDests = new Map((cur?.destinations ?? []).map((d) => [destinationId(d), d]));
+      const curDests = new Map((cur?.destinations ?? []).map((d) => [quickDestinationId(d), d]));
       next.push({
         ...(cur ?? {}),
         scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
         ...settings,
         family,
         destinations: destinations.map((d) => ({
-          activeConns: 0, inactiveConns: 0, persistentConns: 0, ...(curDests.get(destinationId(d)) ?? {}),
+          activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
+          ...(curDests.get(quickDestinationId(d)) ?? {}),
           ...d, family: d.address.includes(':') ? 'inet6' : 'inet',
         })),
       } as never);

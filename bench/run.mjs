@@ -1,0 +1,587 @@
+#!/usr/bin/env node
+// The bench: this library against the tools people use today and a raw-netlink C floor, all in one
+// boot of a kernel with IPVS, as root. Run through `npm run bench` (bench/start.mjs builds dist/
+// and boots the VM). Every repetition starts in a fresh network namespace (the kernel keeps
+// deleted destinations in a trash list for two minutes, which would slow the next creation).
+//
+//   node --expose-gc bench/run.mjs [--quick] [--only W1,W2,...]
+//
+// Prints a table of medians and ratios; writes bench/results/<date>.raw.json (every sample),
+// bench/results/latest.json (the medians) and bench/results/latest.svg (a chart).
+//
+// Workloads at N services x M destinations (1000x10 and 5000x10):
+//   W1 create N services with M masquerade destinations each, from empty
+//   W2 read back every service and destination
+//   W3 change the weight of every destination
+//   W4 delete every service one by one
+//   W5 bind N /32 addresses on a dummy link, list them, unbind them
+//   W6 create a hash:ip,port set with N*M entries, list it, destroy it
+//   W7 reconcile after 1% of the destinations changed (5000x10)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const lib = require(path.join(root, 'dist', 'index.js'));
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = (() => {
+  const i = args.indexOf('--only');
+  return i >= 0 ? new Set(args[i + 1].split(',')) : null;
+})();
+const SIZES = QUICK ? [[200, 10]] : [[1000, 10], [5000, 10]];
+const LIB_REPS = QUICK ? 3 : 5;
+const PEER_REPS = (n) => (QUICK ? 1 : n >= 5000 ? 1 : 3);
+const PER_CHANGE_N = 20; // one ipvsadm process per change: N services x M destinations
+const PY = '/usr/bin/python3';
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
+
+// ---- the addresses every tool uses (as bench/floor/floor.c) ------------------------------------------
+const vip = (s) => `10.96.${(s >> 8) & 255}.${s & 255}`;
+const rip = (s, m, d) => {
+  const k = s * m + d + 1;
+  return `172.${16 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+};
+
+// ---- samples --------------------------------------------------------------------------------------------
+const samples = []; // { workload, size, tool, ms, extra }
+function record(workload, size, tool, ms, extra = {}) {
+  samples.push({ workload, size, tool, ms, ...extra });
+}
+const skipped = []; // { workload, tool, why }
+function skip(workload, tool, why) {
+  if (!skipped.some((s) => s.workload === workload && s.tool === tool)) skipped.push({ workload, tool, why });
+}
+
+// ---- helpers ------------------------------------------------------------------------------------------------
+let nsCounter = 0;
+function netns() {
+  const name = `bench-${process.pid}-${++nsCounter}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return { name, path: `/run/netns/${name}`, del: () => spawnSync('ip', ['netns', 'del', name]) };
+}
+
+/** Runs a command (inside a namespace when given), stdin from `input`; returns wall ms and stdout. */
+function timed(ns, cmd, cmdArgs, input) {
+  const argv = ns ? ['ip', ['netns', 'exec', ns.name, cmd, ...cmdArgs]] : [cmd, cmdArgs];
+  const t0 = performance.now();
+  const r = spawnSync(argv[0], argv[1], { input, maxBuffer: 1 << 30, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} exited ${r.status}: ${(r.stderr ?? '').slice(0, 400)}`);
+  return { ms, stdout: r.stdout };
+}
+
+let floorBin;
+function buildFloor() {
+  const dir = path.join(root, '.vm', 'bench');
+  fs.mkdirSync(dir, { recursive: true });
+  floorBin = path.join(dir, 'floor');
+  const src = path.join(root, 'bench', 'floor', 'floor.c');
+  if (!fs.existsSync(floorBin) || fs.statSync(floorBin).mtimeMs < fs.statSync(src).mtimeMs) {
+    log('compiling bench/floor/floor.c');
+    execFileSync('cc', ['-O2', '-o', floorBin, src], { stdio: 'inherit' });
+  }
+}
+function floor(ns, ...a) {
+  const r = spawnSync(floorBin, [ns.path, ...a.map(String)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`floor ${a.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function python(ns, script) {
+  const r = spawnSync('ip', ['netns', 'exec', ns.name, PY, '-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`python exited ${r.status}: ${(r.stderr ?? '').slice(-600)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const hasPyroute2 = spawnSync(PY, ['-c', 'import pyroute2'], { encoding: 'utf8' }).status === 0;
+const pyroute2Version = hasPyroute2 ? spawnSync(PY, ['-c', 'import pyroute2;print(getattr(pyroute2,"__version__","?"))'], { encoding: 'utf8' }).stdout.trim() : null;
+const pyroute2HasIpvs = hasPyroute2 && spawnSync(PY, ['-c', 'from pyroute2 import IPVS'], { encoding: 'utf8' }).status === 0;
+
+function inputs(n, m) {
+  const services = [];
+  for (let s = 0; s < n; s++) {
+    const key = { protocol: 'tcp', address: vip(s), port: 80 };
+    const dests = [];
+    for (let d = 0; d < m; d++) dests.push({ address: rip(s, m, d), port: 8080, forwarding: 'masq', weight: 1 });
+    services.push({ key, settings: { ...key, scheduler: 'rr' }, dests });
+  }
+  return services;
+}
+
+function ipvsadmRules(n, m, kind) {
+  const lines = [];
+  for (let s = 0; s < n; s++) {
+    if (kind === 'create') lines.push(`-A -t ${vip(s)}:80 -s rr`);
+    if (kind === 'delete') { lines.push(`-D -t ${vip(s)}:80`); continue; }
+    for (let d = 0; d < m; d++) {
+      lines.push(kind === 'create' ? `-a -t ${vip(s)}:80 -r ${rip(s, m, d)}:8080 -m -w 1` : `-e -t ${vip(s)}:80 -r ${rip(s, m, d)}:8080 -m -w 2`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function withHandle(ns, fn) {
+  const h = lib.openHandle({ netns: ns.path });
+  try {
+    await h.ipvs.family(); // the socket is open and the family known before the clock starts
+    return await fn(h);
+  } finally {
+    h.close();
+  }
+}
+
+const gc = () => globalThis.gc?.();
+
+function must(r, what) {
+  if (!r.ok) throw new Error(`${what}: ${r.firstError?.message ?? 'failed'} (applied ${r.applied}, failed ${r.failed}, unknown ${r.unknown})`);
+}
+
+// ---- workloads ------------------------------------------------------------------------------------------------
+
+async function w1(n, m, size) {
+  const input = inputs(n, m);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    const ns = netns();
+    try {
+      await withHandle(ns, async (h) => {
+        gc();
+        const t0 = performance.now();
+        const b = h.batch();
+        for (const s of input) {
+          b.ipvs.addService(s.settings);
+          for (const d of s.dests) b.ipvs.addDestination(s.key, d);
+        }
+        const r = await b.commit();
+        const ms = performance.now() - t0;
+        must(r, 'W1 library');
+        record('W1', size, 'library', ms);
+      });
+    } finally { ns.del(); }
+    const ns2 = netns();
+    try { record('W1', size, 'floor', floor(ns2, 'ipvs-create', n, m).ms); } finally { ns2.del(); }
+  }
+  const rules = ipvsadmRules(n, m, 'create');
+  for (let rep = 0; rep < PEER_REPS(n); rep++) {
+    const ns = netns();
+    try { record('W1', size, 'ipvsadm -R', timed(ns, 'ipvsadm', ['-R'], rules).ms); } finally { ns.del(); }
+  }
+  if (!pyroute2HasIpvs) skip('W1-W4', 'pyroute2', hasPyroute2 ? `pyroute2 ${pyroute2Version} (Debian) has no IPVS module` : 'python3-pyroute2 is not installed');
+}
+
+/** One ipvsadm process per change (how simple scripts drive IPVS), for a small N: per-change cost. */
+function w1PerChange() {
+  const n = PER_CHANGE_N, m = 10;
+  const ns = netns();
+  try {
+    const t0 = performance.now();
+    for (let s = 0; s < n; s++) {
+      spawnSync('ip', ['netns', 'exec', ns.name, 'ipvsadm', '-A', '-t', `${vip(s)}:80`, '-s', 'rr']);
+      for (let d = 0; d < m; d++) spawnSync('ip', ['netns', 'exec', ns.name, 'ipvsadm', '-a', '-t', `${vip(s)}:80`, '-r', `${rip(s, m, d)}:8080`, '-m', '-w', '1']);
+    }
+    const ms = performance.now() - t0;
+    record('W1', `${n}x${m}`, 'ipvsadm per change', ms, { perChangeMs: ms / (n * (m + 1)) });
+  } finally { ns.del(); }
+}
+
+async function w2(n, m, size) {
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    const ns = netns();
+    let sleeper;
+    try {
+      floor(ns, 'ipvs-create', n, m);
+      await withHandle(ns, async (h) => {
+        for (const [tool, ipvs] of [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]]) {
+          gc();
+          const rss0 = process.memoryUsage().rss;
+          const t0 = performance.now();
+          const snap = await h.snapshot({ ipvs });
+          const ms = performance.now() - t0;
+          const rss = process.memoryUsage().rss - rss0;
+          const dests = snap.ipvs.reduce((a, s) => a + s.destinations.length, 0);
+          if (snap.ipvs.length !== n || dests !== n * m) throw new Error(`W2 ${tool}: read ${snap.ipvs.length} services, ${dests} destinations`);
+          record('W2', size, tool, ms, { rssMB: rss / 2 ** 20 });
+        }
+        // /proc/net/ip_vs of the namespace, through a process inside it
+        sleeper = spawn('ip', ['netns', 'exec', ns.name, 'sleep', '600'], { stdio: 'ignore' });
+        let pid = '';
+        for (let i = 0; i < 100 && !pid; i++) {
+          pid = execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
+          if (!pid) await new Promise((r) => setTimeout(r, 50));
+        }
+        gc();
+        const t0 = performance.now();
+        const proc = await lib.readProcIpvs(`/proc/${pid}/net/ip_vs`);
+        record('W2', size, '/proc/net/ip_vs (library parse)', performance.now() - t0);
+        if (proc.length !== n) throw new Error(`W2 proc: ${proc.length} services`);
+      });
+      record('W2', size, 'floor', floor(ns, 'ipvs-read').ms);
+      if (rep < PEER_REPS(n)) {
+        record('W2', size, 'ipvsadm -Ln', timed(ns, 'ipvsadm', ['-Ln']).ms);
+        record('W2', size, 'ipvsadm -Sn', timed(ns, 'ipvsadm', ['-Sn']).ms);
+      }
+    } finally {
+      sleeper?.kill();
+      ns.del();
+    }
+  }
+}
+
+async function w3(n, m, size) {
+  const input = inputs(n, m);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    const ns = netns();
+    try {
+      floor(ns, 'ipvs-create', n, m);
+      await withHandle(ns, async (h) => {
+        gc();
+        const t0 = performance.now();
+        const b = h.batch();
+        for (const s of input) for (const d of s.dests) b.ipvs.editDestination(s.key, { ...d, weight: 2 });
+        const r = await b.commit();
+        const ms = performance.now() - t0;
+        must(r, 'W3 library');
+        record('W3', size, 'library', ms);
+      });
+    } finally { ns.del(); }
+    const ns2 = netns();
+    try {
+      floor(ns2, 'ipvs-create', n, m);
+      record('W3', size, 'floor', floor(ns2, 'ipvs-weight', n, m).ms);
+      if (rep < PEER_REPS(n)) record('W3', size, 'ipvsadm -R', timed(ns2, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'weight')).ms);
+    } finally { ns2.del(); }
+  }
+}
+
+async function w4(n, m, size) {
+  const input = inputs(n, m);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipvsadm -R'] : [])]) {
+      const ns = netns();
+      try {
+        floor(ns, 'ipvs-create', n, m);
+        if (tool === 'library') {
+          await withHandle(ns, async (h) => {
+            gc();
+            const t0 = performance.now();
+            const b = h.batch();
+            for (const s of input) b.ipvs.deleteService(s.key);
+            const r = await b.commit();
+            const ms = performance.now() - t0;
+            must(r, 'W4 library');
+            record('W4', size, 'library', ms);
+          });
+        } else if (tool === 'floor') record('W4', size, 'floor', floor(ns, 'ipvs-delete', n).ms);
+        else record('W4', size, tool, timed(ns, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'delete')).ms);
+      } finally { ns.del(); }
+    }
+  }
+}
+
+async function w5(n, _m, size) {
+  const cidrs = Array.from({ length: n }, (_, s) => `${vip(s)}/32`);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ip -batch', ...(hasPyroute2 ? ['pyroute2'] : [])] : [])]) {
+      const ns = netns();
+      try {
+        execFileSync('ip', ['-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
+        const ifindex = Number(execFileSync('ip', ['-n', ns.name, '-o', 'link', 'show', 'kube-ipvs0'], { encoding: 'utf8' }).split(':')[0]);
+        if (tool === 'library') {
+          await withHandle(ns, async (h) => {
+            gc();
+            const t0 = performance.now();
+            const add = h.batch();
+            for (const c of cidrs) add.addresses.add('kube-ipvs0', c);
+            must(await add.commit(), 'W5 add');
+            const t1 = performance.now();
+            const listed = await h.addresses.list('kube-ipvs0', { family: 'inet' });
+            const t2 = performance.now();
+            const del = h.batch();
+            for (const c of cidrs) del.addresses.delete('kube-ipvs0', c);
+            must(await del.commit(), 'W5 delete');
+            const t3 = performance.now();
+            if (listed.length !== n) throw new Error(`W5 library listed ${listed.length}`);
+            record('W5', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2 });
+          });
+        } else if (tool === 'floor') {
+          const f = floor(ns, 'addr', ifindex, n);
+          record('W5', size, 'floor', f.ms, { addMs: f.addMs, listMs: f.listMs, deleteMs: f.deleteMs });
+        } else if (tool === 'ip -batch') {
+          const add = timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr add ${c} dev kube-ipvs0`).join('\n') + '\n').ms;
+          const list = timed(ns, 'ip', ['-j', 'addr', 'show', 'dev', 'kube-ipvs0']).ms;
+          const del = timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr del ${c} dev kube-ipvs0`).join('\n') + '\n').ms;
+          record('W5', size, tool, add + list + del, { addMs: add, listMs: list, deleteMs: del });
+        } else {
+          const r = python(ns, `
+import json, time
+from pyroute2 import IPRoute
+ip = IPRoute()
+idx = ip.link_lookup(ifname='kube-ipvs0')[0]
+addrs = ['10.96.%d.%d' % ((s >> 8) & 255, s & 255) for s in range(${n})]
+t0 = time.perf_counter()
+for a in addrs: ip.addr('add', index=idx, address=a, prefixlen=32)
+t1 = time.perf_counter()
+n = len(ip.get_addr(index=idx, family=2))
+t2 = time.perf_counter()
+for a in addrs: ip.addr('del', index=idx, address=a, prefixlen=32)
+t3 = time.perf_counter()
+print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
+          record('W5', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
+        }
+      } finally { ns.del(); }
+    }
+  }
+  if (!hasPyroute2) skip('W5-W6', 'pyroute2', 'python3-pyroute2 is not installed (apt-get install python3-pyroute2)');
+}
+
+async function w6(n, m, size) {
+  const total = n * m;
+  const entries = [];
+  for (let s = 0; s < n; s++) for (let d = 0; d < m; d++) entries.push({ ip: rip(s, m, d), proto: 'tcp', port: 8080 });
+  const restore = ['create KUBE-BENCH hash:ip,port', ...entries.map((e) => `add KUBE-BENCH ${e.ip},tcp:8080`)].join('\n') + '\n';
+  const pyReps = (rep) => hasPyroute2 && rep < PEER_REPS(n) && total <= 10_000;
+  if (hasPyroute2 && total > 10_000) skip(`W6 ${size}`, 'pyroute2', `one message per entry: ${total} entries would take minutes here; measured at 1000x10`);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])]) {
+      const ns = netns();
+      try {
+        if (tool === 'library') {
+          await withHandle(ns, async (h) => {
+            await h.ipset.protocol();
+            gc();
+            const t0 = performance.now();
+            const b = h.batch();
+            b.ipset.create('KUBE-BENCH', 'hash:ip,port');
+            b.ipset.add('KUBE-BENCH', entries);
+            must(await b.commit(), 'W6 create/add');
+            const t1 = performance.now();
+            const set = await h.ipset.list('KUBE-BENCH');
+            const t2 = performance.now();
+            await h.ipset.destroy('KUBE-BENCH');
+            const t3 = performance.now();
+            if (set.entries.length !== total) throw new Error(`W6 library listed ${set.entries.length}`);
+            record('W6', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2 });
+          });
+        } else if (tool === 'floor') {
+          const f = floor(ns, 'ipset', 'KUBE-BENCH', n, m);
+          record('W6', size, 'floor', f.ms, { addMs: f.createMs + f.addMs, listMs: f.listMs, deleteMs: f.destroyMs });
+        } else if (tool === 'ipset restore/save') {
+          const add = timed(ns, 'ipset', ['restore'], restore).ms;
+          const list = timed(ns, 'ipset', ['save', 'KUBE-BENCH']).ms;
+          const del = timed(ns, 'ipset', ['destroy', 'KUBE-BENCH']).ms;
+          record('W6', size, tool, add + list + del, { addMs: add, listMs: list, deleteMs: del });
+        } else {
+          const r = python(ns, `
+import json, time
+import socket
+from pyroute2 import IPSet
+from pyroute2.ipset import PortEntry
+s = IPSet()
+tcp = socket.getprotobyname('tcp')
+entries = [('172.%d.%d.%d' % (16 + (k >> 16), (k >> 8) & 255, k & 255)) for k in range(1, ${total} + 1)]
+t0 = time.perf_counter()
+s.create('KUBE-BENCH', stype='hash:ip,port')
+for e in entries: s.add('KUBE-BENCH', (e, PortEntry(8080, protocol=tcp)), etype='ip,port')
+t1 = time.perf_counter()
+n = 0
+for msg in s.list('KUBE-BENCH'):
+    adt = msg.get_attr('IPSET_ATTR_ADT')
+    if adt is not None: n += len(adt.get_attrs('IPSET_ATTR_DATA'))
+t2 = time.perf_counter()
+s.destroy('KUBE-BENCH')
+t3 = time.perf_counter()
+print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
+          record('W6', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
+        }
+      } finally { ns.del(); }
+    }
+  }
+}
+
+async function w7(n, m, size) {
+  // 1% of the destinations change: every 50th service swaps 5 of its 10 destinations for new ones.
+  const desired = inputs(n, m).map((s, i) => ({
+    ...s.settings,
+    destinations: s.dests.map((d, k) => (i % 50 === 0 && k < 5 ? { ...d, address: `10.250.${(i >> 8) & 255}.${(i & 255)}`, port: 9000 + k } : d)),
+  }));
+  const changed = desired.reduce((a, s, i) => a + (i % 50 === 0 ? 5 : 0), 0);
+  for (let rep = 0; rep < LIB_REPS; rep++) {
+    const ns = netns();
+    try {
+      floor(ns, 'ipvs-create', n, m);
+      await withHandle(ns, async (h) => {
+        gc();
+        const scope = { services: { addresses: ['10.96.0.0/12'] } };
+        const t0 = performance.now();
+        const r = await h.reconcile({ ipvs: desired }, { scope });
+        const ms = performance.now() - t0;
+        must(r.commit ?? { ok: true }, 'W7');
+        if (r.changes !== changed * 2) throw new Error(`W7: planned ${r.changes} changes, expected ${changed * 2}`);
+        record('W7', size, 'library reconcile (reads the state)', ms, { readMs: r.read.durationMs, changes: r.changes });
+        // The same change once more against the state the previous reconcile left (no read).
+        const back = desired.map((s, i) => (i % 50 === 0 ? { ...s, destinations: s.destinations.map((d, k) => (k < 5 ? { ...d, weight: 3 } : d)) } : s));
+        gc();
+        const t1 = performance.now();
+        const r2 = await h.reconcile({ ipvs: back }, { scope, current: r.state });
+        const ms2 = performance.now() - t1;
+        must(r2.commit ?? { ok: true }, 'W7 from state');
+        record('W7', size, 'library reconcile (from the last state)', ms2, { changes: r2.changes });
+      });
+    } finally { ns.del(); }
+  }
+}
+
+// ---- report ------------------------------------------------------------------------------------------------
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function summarise() {
+  const groups = new Map();
+  for (const x of samples) {
+    const k = `${x.workload}|${x.size}|${x.tool}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(x);
+  }
+  const rows = [];
+  for (const [k, xs] of groups) {
+    const [workload, size, tool] = k.split('|');
+    const row = { workload, size, tool, n: xs.length, medianMs: median(xs.map((x) => x.ms)) };
+    for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs']) {
+      if (xs[0][f] !== undefined) row[f] = median(xs.map((x) => x[f]));
+    }
+    if (xs[0].rssMB !== undefined) row.maxRssMB = Math.max(...xs.map((x) => x.rssMB));
+    rows.push(row);
+  }
+  for (const r of rows) {
+    const floorRow = rows.find((x) => x.workload === r.workload && x.size === r.size && x.tool === 'floor');
+    const libRow = rows.find((x) => x.workload === r.workload && x.size === r.size && x.tool === 'library');
+    if (floorRow) r.vsFloor = r.medianMs / floorRow.medianMs;
+    if (libRow && r.tool !== 'library') r.vsLibrary = r.medianMs / libRow.medianMs;
+    if (r.workload === 'W7') {
+      const w1 = rows.find((x) => x.workload === 'W1' && x.size === r.size && x.tool === 'library');
+      if (w1) r.vsW1Library = r.medianMs / w1.medianMs;
+    }
+  }
+  return rows;
+}
+
+const fmt = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+const fx = (x) => (x === undefined ? '' : x >= 100 ? `${x.toFixed(0)}x` : `${x.toFixed(2)}x`);
+
+function table(rows) {
+  const head = ['workload', 'size', 'tool', 'n', 'median', 'vs floor', 'vs library', 'notes'];
+  const body = rows.map((r) => {
+    const notes = [];
+    if (r.addMs !== undefined) notes.push(`add ${fmt(r.addMs)}, list ${fmt(r.listMs)}, delete ${fmt(r.deleteMs)}`);
+    if (r.readMs !== undefined) notes.push(`read ${fmt(r.readMs)}`);
+    if (r.perChangeMs !== undefined) notes.push(`${r.perChangeMs.toFixed(1)} ms per change`);
+    if (r.maxRssMB !== undefined) notes.push(`+${r.maxRssMB.toFixed(0)} MB RSS`);
+    if (r.vsW1Library !== undefined) notes.push(`${(100 * r.vsW1Library).toFixed(1)}% of W1 library`);
+    return [r.workload, r.size, r.tool, String(r.n), fmt(r.medianMs), fx(r.vsFloor), fx(r.vsLibrary), notes.join('; ')];
+  });
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+function svg(rows, meta) {
+  const shown = rows.filter((r) => !r.tool.includes('per change'));
+  const barH = 14, gap = 4, left = 330, width = 980, plotW = width - left - 90;
+  const min = Math.min(...shown.map((r) => r.medianMs)), max = Math.max(...shown.map((r) => r.medianMs));
+  const lo = Math.log10(Math.max(0.1, min)) - 0.1, hi = Math.log10(max) + 0.1;
+  const x = (ms) => ((Math.log10(Math.max(ms, 0.1)) - lo) / (hi - lo)) * plotW;
+  const color = (t) => (t === 'floor' ? '#7f7f7f' : t.startsWith('library') || t.startsWith('/proc') ? '#1f77b4' : '#d62728');
+  let y = 60;
+  const parts = [];
+  let last = '';
+  for (const r of shown) {
+    const group = `${r.workload} ${r.size}`;
+    if (group !== last) {
+      y += 10;
+      parts.push(`<text x="8" y="${y + 11}" font-weight="bold">${group}</text>`);
+      last = group;
+    }
+    parts.push(`<text x="${left - 6}" y="${y + 11}" text-anchor="end">${r.tool.replace(/&/g, '&amp;')}</text>`);
+    parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(r.medianMs)).toFixed(1)}" height="${barH}" fill="${color(r.tool)}"/>`);
+    parts.push(`<text x="${left + x(r.medianMs) + 4}" y="${y + 11}">${fmt(r.medianMs)}</text>`);
+    y += barH + gap;
+  }
+  const ticks = [];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+    const tx = left + ((e - lo) / (hi - lo)) * plotW;
+    ticks.push(`<line x1="${tx}" y1="50" x2="${tx}" y2="${y}" stroke="#ddd"/><text x="${tx}" y="46" text-anchor="middle">${fmt(10 ** e)}</text>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="8" y="18" font-size="13" font-weight="bold">ipvs bench, median wall time (log scale): library (blue), today's tools (red), raw-netlink C floor (grey)</text>
+<text x="8" y="34">${meta.date} · ${meta.where} · guest kernel ${meta.kernel} · host ${meta.hostCpu} · Node ${meta.node}</text>
+${ticks.join('\n')}
+${parts.join('\n')}
+</svg>
+`;
+}
+
+// ---- main ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root on a kernel with IPVS: npm run bench');
+  buildFloor();
+  const meta = {
+    date: new Date().toISOString(),
+    where: process.env.IPVS_TEST_WHERE ?? 'host',
+    kernel: os.release(),
+    hostCpu: process.env.IPVS_BENCH_HOST_CPU ?? os.cpus()[0]?.model ?? 'unknown',
+    hostKernel: process.env.IPVS_BENCH_HOST_KERNEL ?? os.release(),
+    guestCpus: os.cpus().length,
+    node: process.version,
+    pyroute2: pyroute2Version,
+    reps: { library: LIB_REPS, floor: LIB_REPS, peers: '3 at 1000x10, 1 at 5000x10' },
+  };
+  log(`${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu}`);
+  const want = (w) => !ONLY || ONLY.has(w);
+  const started = performance.now();
+  for (const [n, m] of SIZES) {
+    const size = `${n}x${m}`;
+    for (const [name, fn] of [['W1', w1], ['W2', w2], ['W3', w3], ['W4', w4], ['W5', w5], ['W6', w6]]) {
+      if (!want(name)) continue;
+      log(`${name} ${size}`);
+      await fn(n, m, size);
+    }
+  }
+  if (want('W1') && !QUICK) {
+    log(`W1 one ipvsadm per change, ${PER_CHANGE_N}x10`);
+    w1PerChange();
+  }
+  if (want('W7')) {
+    const [n, m] = QUICK ? SIZES[0] : [5000, 10];
+    log(`W7 ${n}x${m}`);
+    await w7(n, m, `${n}x${m}`);
+  }
+  const rows = summarise();
+  const report = table(rows);
+  process.stdout.write(`\nipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n`);
+  for (const s of skipped) process.stdout.write(`skipped: ${s.tool} for ${s.workload}: ${s.why}\n`);
+  process.stdout.write(`\nbench time ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  const dir = path.join(root, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = meta.date.replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, skipped }, null, 1));
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, skipped }, null, 1));
+  fs.writeFileSync(path.join(dir, 'latest.svg'), svg(rows, meta));
+  fs.writeFileSync(path.join(dir, 'latest.txt'), `ipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n${skipped.map((s) => `skipped: ${s.tool} for ${s.workload}: ${s.why}`).join('\n')}\n`);
+  log(`wrote bench/results/${stamp}.raw.json, latest.json, latest.txt, latest.svg`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -5,7 +5,7 @@
  * config under it, breaks things behind its back, and shows what the kernel holds after each step,
  * read back through the library.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpsetEntry, openHandle, type Handle } from '../../src/index';
@@ -29,6 +29,12 @@ function config(services: { name: string; ip: string; port: number; endpoints: s
     lines.push(`    endpoints: [${s.endpoints.map((e) => `{ address: ${e} }`).join(', ')}]`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Writes the config the way config tools should: a new file renamed over the old one. */
+function save(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
 }
 
 function showConfig(text: string): void {
@@ -72,7 +78,8 @@ function showTraffic(label: string, t: Traffic, backends: string[]): void {
 async function main(): Promise<number> {
   out(bold('ipvs demo: a minimal kube-proxy (examples/proxy) carrying real traffic'));
   const lab = await Lab.create({ prefix: 'demo', backends: 3 });
-  const dir = mkdtempSync(join(tmpdir(), 'ipvs-demo-'));
+  // tmpfs: file watching works there (the VM's /tmp is hostfs, which sends no inotify events).
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ipvs-demo-'));
   const file = join(dir, 'proxy.yaml');
   let proxy: ProxyProcess | null = null;
   const h = openHandle({ netns: lab.nodePath });
@@ -83,7 +90,7 @@ async function main(): Promise<number> {
     const web = { name: 'default/web', ip: '10.96.0.10', port: 80, endpoints: B };
     const sticky = { name: 'default/sticky', ip: '10.96.0.11', port: 80, endpoints: B, affinity: 300 };
     let text = config([web, sticky]);
-    writeFileSync(file, text);
+    save(file, text);
     showConfig(text);
     proxy = startProxy(['--config', file, '--netns', lab.nodePath, '--metrics', '127.0.0.1:0', '--sync-period', '2', '--drain-timeout', '3'], (l) => out(`   ${dim('[proxy]')} ${l}`));
     await proxy.waitFor(/^sync 1 /, 60_000);
@@ -95,8 +102,8 @@ async function main(): Promise<number> {
 
     step(3, `Remove endpoint ${B[2]} from the file`);
     text = config([{ ...web, endpoints: B.slice(0, 2) }, sticky]);
-    writeFileSync(file, text);
-    await proxy.waitFor(/^sync \d+ \(config changed/);
+    save(file, text);
+    await proxy.waitFor(/^sync \d+ \([^)]*config changed/);
     showTraffic('10.96.0.10:80', await lab.traffic('10.96.0.10', 80, 20), B);
     out(dim('   it drains: weight 0 at once (no new connections), deleted when its connections end or --drain-timeout passes'));
     await proxy.waitFor(/destinations .*-1/, 20_000);
@@ -104,8 +111,8 @@ async function main(): Promise<number> {
     step(4, 'Add a service');
     const api = { name: 'default/api', ip: '10.96.0.20', port: 8080, endpoints: [B[2]!] };
     text = config([{ ...web, endpoints: B.slice(0, 2) }, sticky, api]);
-    writeFileSync(file, text);
-    await proxy.waitFor(/^sync \d+ \(config changed/);
+    save(file, text);
+    await proxy.waitFor(/^sync \d+ \([^)]*config changed/);
     showTraffic('10.96.0.20:8080', await lab.traffic('10.96.0.20', 8080, 5), B);
 
     step(5, 'Break things behind its back: delete a virtual IP with ip and a service with ipvsadm');
@@ -116,8 +123,8 @@ async function main(): Promise<number> {
     showTraffic('10.96.0.20:8080', await lab.traffic('10.96.0.20', 8080, 2), B);
 
     step(6, 'A config with a mistake: reported with its line; the last good state stays');
-    writeFileSync(file, text.replace('protocol: tcp, targetPort: 8080 }]\n    endpoints: [{ address: 10.244.0.13 }]', 'protocol: tpc, targetPort: 8080 }]\n    endpoints: [{ address: 10.244.0.13 }]'));
-    await proxy.waitFor(/^config: /);
+    save(file, text.replace('protocol: tcp, targetPort: 8080 }]\n    endpoints: [{ address: 10.244.0.13 }]', 'protocol: tpc, targetPort: 8080 }]\n    endpoints: [{ address: 10.244.0.13 }]'));
+    await proxy.waitFor(/^config: .*:\d+: /);
     showTraffic('10.96.0.20:8080', await lab.traffic('10.96.0.20', 8080, 2), B);
 
     step(7, 'Metrics (Prometheus text format, on localhost)');

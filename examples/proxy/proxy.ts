@@ -64,6 +64,7 @@ export class Proxy {
   private periodic: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private watcher: FSWatcher | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
   private stopWatch: (() => void) | null = null;
   private stopped = false;
   private syncs = 0;
@@ -85,8 +86,14 @@ export class Proxy {
     const dir = dirname(this.o.configPath);
     const name = basename(this.o.configPath);
     try {
+      // Editors and config tools write in steps (truncate, write, rename): reload once they are quiet.
       this.watcher = watch(dir, (_event, file) => {
-        if (file === null || file.toString() === name) void this.reload('config changed');
+        if (file !== null && file.toString() !== name) return;
+        if (this.reloadTimer) clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => {
+          this.reloadTimer = null;
+          void this.reload('config changed');
+        }, this.o.debounceMs);
       });
       this.watcher.on('error', (e) => this.o.log(`config: watching ${dir} failed (${e.message}); relying on the periodic check`));
     } catch (e) {
@@ -104,6 +111,7 @@ export class Proxy {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.stopWatch?.();
     if (this.timer) clearTimeout(this.timer);
     if (this.periodic) clearInterval(this.periodic);

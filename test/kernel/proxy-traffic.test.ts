@@ -2,7 +2,7 @@
 // the proxy's own namespace between them (examples/proxy/lab.ts). The proxy runs as its own
 // process on a config file, as a user would start it, and is judged by what the client sees and
 // by what ipvsadm, ipset and ip read in its namespace.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,9 @@ function writeConfig(services: Svc[], extra = ''): void {
     lines.push('    endpoints:');
     for (const e of s.endpoints) lines.push(`      - { address: "${e.address}"${e.port ? `, port: ${e.port}` : ''}${e.ready === false ? ', ready: false' : ''} }`);
   }
-  writeFileSync(configPath, lines.join('\n') + '\n' + extra);
+  // Write and rename, as config tools do, so the proxy never reads half a file.
+  writeFileSync(`${configPath}.tmp`, lines.join('\n') + '\n' + extra);
+  renameSync(`${configPath}.tmp`, configPath);
 }
 
 const web: Svc = { name: 'default/web', ips: ['10.96.0.10', 'fd00:10:96::10'], port: 80, endpoints: [B1, B2, B3, 'fd00:244::11', 'fd00:244::12'].map((address) => ({ address })) };
@@ -45,14 +47,16 @@ const node = (cmd: string, args: string[]) => lab.exec(lab.node, cmd, args);
 const saved = async () => (await node('ipvsadm', ['-Sn'])).stdout.trim().split('\n').filter(Boolean).sort();
 const even = (backends: string[], each: number) => Object.fromEntries(backends.map((b) => [b, each]));
 
-/** Waits for the next sync line after the proxy's current output, and returns it. */
+/** Waits for the next sync line, after the proxy's current output, whose reasons include `reason`. */
 function nextSync(reason: RegExp, timeoutMs = 20_000): Promise<string> {
-  return proxy.waitFor(new RegExp(`^sync \\d+ \\(${reason.source}`), timeoutMs);
+  return proxy.waitFor(new RegExp(`^sync \\d+ \\(([^)]*, )?${reason.source}(, [^)]*)?\\): `), timeoutMs);
 }
 
 beforeAll(async () => {
   lab = await Lab.create({ prefix: `pt${process.pid % 10000}`, backends: 3 });
-  dir = mkdtempSync(join(tmpdir(), 'ipvs-proxy-'));
+  // A tmpfs, where file watching works (in the VM, /tmp is the host's through hostfs, which sends
+  // no inotify events: there the proxy would notice edits only at its periodic check).
+  dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ipvs-proxy-'));
   configPath = join(dir, 'proxy.yaml');
   writeConfig([web, sticky, dns]);
   proxy = startProxy(['--config', configPath, '--netns', lab.nodePath, '--metrics', '127.0.0.1:0', '--sync-period', '2', '--drain-timeout', '2']);
@@ -143,7 +147,7 @@ describe('the proxy example, on real traffic', () => {
 
   it('reports a bad config with the line at fault, and keeps the last good state', async () => {
     writeConfig([web, sticky, dns], '  - name: broken\n    ips: [10.96.0.99]\n    ports: [{ port: 80, protocol: tpc }]\n');
-    const bad = await proxy.waitFor(/^config: /, 10_000);
+    const bad = await proxy.waitFor(/^config: .*:\d+: /, 10_000);
     const at = readFileSync(configPath, 'utf8').split('\n').findIndex((l) => l.includes('tpc')) + 1;
     expect(bad).toBe(`config: ${configPath}:${at}: services[3].ports[0].protocol: must be tcp, udp or sctp, got 'tpc'; keeping the config loaded at ${/loaded at (\S+)$/.exec(bad)?.[1]}`);
     const t = await lab.traffic('10.96.0.20', 8080, 3);

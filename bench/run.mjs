@@ -54,6 +54,7 @@ function record(workload, size, tool, ms, extra = {}) {
   samples.push({ workload, size, tool, ms, ...extra });
 }
 const skipped = []; // { workload, tool, why }
+const failures = []; // workloads that threw: reported, not hidden
 function skip(workload, tool, why) {
   if (!skipped.some((s) => s.workload === workload && s.tool === tool)) skipped.push({ workload, tool, why });
 }
@@ -554,7 +555,12 @@ async function main() {
     for (const [name, fn] of [['W1', w1], ['W2', w2], ['W3', w3], ['W4', w4], ['W5', w5], ['W6', w6]]) {
       if (!want(name)) continue;
       log(`${name} ${size}`);
-      await fn(n, m, size);
+      try {
+        await fn(n, m, size);
+      } catch (err) {
+        failures.push(`${name} ${size}: ${err.message}`);
+        log(`${name} ${size} failed: ${err.stack ?? err}`);
+      }
     }
   }
   if (want('W1') && !QUICK) {
@@ -564,21 +570,28 @@ async function main() {
   if (want('W7')) {
     const [n, m] = QUICK ? SIZES[0] : [5000, 10];
     log(`W7 ${n}x${m}`);
-    await w7(n, m, `${n}x${m}`);
+    try {
+      await w7(n, m, `${n}x${m}`);
+    } catch (err) {
+      failures.push(`W7: ${err.message}`);
+      log(`W7 failed: ${err.stack ?? err}`);
+    }
   }
   const rows = summarise();
   const report = table(rows);
   process.stdout.write(`\nipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n`);
   for (const s of skipped) process.stdout.write(`skipped: ${s.tool} for ${s.workload}: ${s.why}\n`);
+  for (const f of failures) process.stdout.write(`FAILED: ${f}\n`);
   process.stdout.write(`\nbench time ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = meta.date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, skipped }, null, 1));
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, skipped }, null, 1));
+  fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, skipped, failures }, null, 1));
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, skipped, failures }, null, 1));
   fs.writeFileSync(path.join(dir, 'latest.svg'), svg(rows, meta));
   fs.writeFileSync(path.join(dir, 'latest.txt'), `ipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n${skipped.map((s) => `skipped: ${s.tool} for ${s.workload}: ${s.why}`).join('\n')}\n`);
   log(`wrote bench/results/${stamp}.raw.json, latest.json, latest.txt, latest.svg`);
+  if (failures.length) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -458,7 +458,8 @@ int main(int argc, char **argv) {
     nest_end(&create, cd);
     msg_end(&create, cm);
     // Entries in the kernel's bulk form: many IPSET_ATTR_DATA in one IPSET_ATTR_ADT per message.
-    const int per_msg = 2048;
+    // 2,000 entries of 32 bytes keep the ADT nest under its 16-bit length limit.
+    const int per_msg = 2000;
     for (int k = 0; k < n * m; k += per_msg) {
       size_t am = ipset_msg(&add, IPSET_CMD_ADD, 0, name);
       attr_u32(&add, IPSET_ATTR_LINENO, 0);

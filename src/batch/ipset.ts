@@ -16,6 +16,7 @@ import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetE
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import type { BoundFamily, Change, Compensation, FamilyDriver, PackedMessage, PackedVerdict, UndoPlanner } from './change';
+import { fastPack, fastShape } from './ipset-fast';
 
 type IpsetKind = 'create' | 'destroy' | 'flush' | 'add' | 'del';
 
@@ -108,7 +109,8 @@ export class BatchIpset {
     else ops.flushOp(IPSET_PROTOCOL, name);
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
-      if (typeof e === 'string') continue;
+      // Text waits for the set's type; plain IPv4 entries are checked by the fast path's own test.
+      if (typeof e === 'string' || fastShape(e)) continue;
       try {
         entryAttrs(e, op);
       } catch (err) {
@@ -196,7 +198,7 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
       default: {
         const t = info.get(c.set);
         c.entry = toEntryObject(c.input!, t?.type, c.op);
-        checkEntryFamily(c.entry, t?.family, c.op);
+        if (t?.family === 'inet6' || !fastShape(c.entry)) checkEntryFamily(c.entry, t?.family, c.op);
         if (t) c.setType = t.type;
       }
     }
@@ -224,6 +226,8 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
       }
       const entries = new Array<IpsetEntry>(j - i);
       for (let k = i; k < j; k++) entries[k - i] = (changes[k] as IpsetChange).entry!;
+      const fast = fastPack(c.kind, proto, c.set, c.exist, c.setType, entries, i);
+      if (fast) return fast;
       const build = c.kind === 'add' ? ops.addOps : ops.delOps;
       const list = build(proto, c.set, entries, { ...(c.setType && { type: c.setType }), exist: c.exist, firstIndex: i });
       const out: IpsetPacked[] = [];
@@ -243,7 +247,7 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
     },
 
     unpack(msg, _changes, outcome: MessageOutcome, replies: Buffer): PackedVerdict[] {
-      const p = msg as IpsetPacked;
+      const p = msg as IpsetPacked; // or a fast one: both carry the builder's operation
       const out: PackedVerdict[] = new Array(p.count);
       if (outcome.status === 'ok') {
         for (let k = 0; k < p.count; k++) out[k] = { status: 'ok' };

@@ -183,3 +183,40 @@ describe('batch fast path for IPVS destinations', () => {
     }
   });
 });
+
+describe('batch fast path for ipset entries', () => {
+  it('writes the bulk messages the builder writes, cut where it cuts them', async () => {
+    const { fastPack, fastShape } = await import('../../src/batch/ipset-fast');
+    const ipsetOps = await import('../../src/ipset/ops');
+    const shapes = [
+      (k: number) => ({ ip: `172.16.${(k >> 8) & 255}.${k & 255}`, proto: 'tcp', port: 8080 }),
+      (k: number) => ({ ip: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`, port: k & 0xffff }),
+      (k: number) => ({ ip: `192.168.${(k >> 8) & 255}.${k & 255}` }),
+      (k: number) => ({ ip: `192.168.${(k >> 8) & 255}.${k & 255}`, proto: 'udp' }),
+    ];
+    for (const [i, shape] of shapes.entries()) {
+      for (const [cmd, exist, count, type] of [['add', false, 5000, 'hash:ip,port'], ['del', true, 3, undefined], ['add', true, 2, 'hash:ip']] as const) {
+        const entries = Array.from({ length: count }, (_, k) => shape(k + i));
+        const first = 17;
+        const fast = fastPack(cmd, 7, 'KUBE-SET', exist, type, entries, first)!;
+        expect(fast, `shape ${i}`).not.toBeNull();
+        const generic = (cmd === 'add' ? ipsetOps.addOps : ipsetOps.delOps)(7, 'KUBE-SET', entries, { ...(type && { type }), exist, firstIndex: first });
+        expect(fast.map((m) => m.count).reduce((a, b) => a + b)).toBe(count);
+        expect(fast).toHaveLength(generic.length);
+        fast.forEach((m, k) => {
+          const buf = Buffer.alloc(m.size);
+          m.write(buf, 0, 900 + k);
+          expect(buf.toString('hex'), `shape ${i} ${cmd} message ${k}`).toBe(encodeMessages([generic[k]!.message], 900 + k).toString('hex'));
+          expect(m.operation.message).toEqual(generic[k]!.message);
+        });
+      }
+    }
+    // Not for the fast path: one entry, other fields, other families, protocol numbers, mixed shapes.
+    expect(fastPack('add', 7, 'S', false, undefined, [{ ip: '10.0.0.1' }], 0)).toBeNull();
+    expect(fastShape({ ip: '10.0.0.1', timeout: 5 })).toBeUndefined();
+    expect(fastShape({ ip: 'fd00::1' })).toBeUndefined();
+    expect(fastShape({ ip: '10.0.0.1', proto: 6, port: 1 })).toBeUndefined();
+    expect(fastShape({ ip: '10.0.0.1', port: 70000 })).toBeUndefined();
+    expect(fastPack('add', 7, 'S', false, undefined, [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', port: 1 }], 0)).toBeNull();
+  });
+});

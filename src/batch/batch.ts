@@ -25,6 +25,28 @@ import { BatchAddresses, BatchLinks } from './rtnl';
  * mid-commit leaves whatever had been applied. `onError: 'undo'` narrows the window; it does not
  * close it.
  *
+ * **Stopping.** With `'stop'` (the default) nothing is sent after the chunk that held the first
+ * refusal, but the kernel does not stop inside one `sendmsg`: changes after the refused one in the
+ * same chunk were applied, and their results say `ok`. `maxChunkMessages: 1` makes the stop exact
+ * at one round trip per change. An ipset bulk message is different: the kernel stops at the
+ * refused entry, and the entries after it are `skipped`.
+ *
+ * **What undo restores, and what it cannot.** Before the commit, undo reads what the batch edits
+ * or deletes (services with their destinations, sets with their entries, addresses, link state);
+ * after a failure it applies compensating changes, newest first: deletes what was added, edits
+ * back what was edited, re-adds what was deleted. It cannot restore:
+ * - IPVS counters and rates: a re-created service or destination starts from zero (a destination
+ *   re-added within about two minutes comes back from the kernel's trash list with its old
+ *   counters instead), and the connections of a deleted service are not re-attached to it;
+ * - ipset entry timeouts run on from what was left when they were read; references to a destroyed
+ *   set (iptables rules) are the caller's;
+ * - a deleted link (its index, addresses and routes); address lifetimes restart, and re-added IPv4
+ *   addresses may change which is primary;
+ * - anything another process changed meanwhile: undo writes back the values it read, over theirs;
+ * - changes whose outcome is `unknown` (time-out, receive-buffer overflow) are undone as far as
+ *   the kernel lets (deleting what is not there counts as done).
+ * Each result carries `undo: { status, note }` saying what happened to it.
+ *
  * ```ts
  * const b = handle.batch();
  * b.ipvs.addService({ protocol: 'tcp', address: '10.96.0.1', port: 80, scheduler: 'rr' });

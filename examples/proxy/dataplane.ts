@@ -1,14 +1,13 @@
 /**
  * The proxy's kernel side, on the library's public API:
  *
- * - IPVS services and kube-proxy's ipsets through `handle.reconcile`: it reads the kernel, computes
- *   the smallest change against the desired state and commits it in one batch. Its scope is what
- *   the proxy owns: services whose virtual IP is in the owned ranges, and the `KUBE-*` set names;
- *   nothing else is ever deleted.
- * - The dummy link and its addresses through `links.ensureDummy` and `addresses.ensure` /
- *   `ensureGone` (reconcile's desired state covers IPVS and ipsets, not addresses).
- * - Address events (`addresses.events`): an address of the proxy's removed behind its back asks for
- *   a sync at once.
+ * - Everything through `handle.reconcile`: it reads the kernel, computes the smallest change
+ *   against the desired state (IPVS services and destinations, kube-proxy's ipsets, the dummy
+ *   link's addresses) and commits it in one batch. Its scope is what the proxy owns: services and
+ *   addresses inside the owned ranges, and the `KUBE-*` set names; nothing else is ever deleted.
+ *   Reconcile creates the dummy link when it is missing.
+ * - Address events (`addresses.events`): an address of the proxy's removed behind its back asks
+ *   for a sync at once (IPVS has no such notifications: the periodic sync repairs those).
  *
  * Graceful removal without blocking. Reconcile can drain by itself (`drain` option), but it then
  * waits inside the call until the connections are gone; a proxy must keep syncing meanwhile. So
@@ -18,14 +17,11 @@
  * run: its plan marks them (`drain: true`: a TCP destination with connections, of a service that
  * stays).
  */
-import { openHandle, type Handle, type IpvsServiceKey } from '../../src/index';
+import { openHandle, type DesiredState, type IpvsServiceKey, type ReconcileOptions, type ReconcileResult } from '../../src/index';
 import type { Cidr } from './cidr';
 import { allSetNames, type DesiredPlane } from './desired';
 import { SyncError, type Dataplane, type SyncReport } from './proxy';
 
-type DesiredState = Parameters<Handle['reconcile']>[0];
-type ReconcileOptions = NonNullable<Parameters<Handle['reconcile']>[1]>;
-type ReconcileResult = Awaited<ReturnType<Handle['reconcile']>>;
 type DesiredService = NonNullable<DesiredState['ipvs']>[number];
 
 /** What the proxy owns and where. */
@@ -56,7 +52,8 @@ const cidrOf = (a: { local: string; prefixlen: number }) => `${a.local}/${a.pref
 export function createDataplane(scope: Scope, log: (line: string) => void = () => undefined): KernelDataplane {
   const h = openHandle(scope.netns ? { netns: scope.netns } : {});
   const owned = allSetNames();
-  const reconcileScope: ReconcileOptions['scope'] = { services: { addresses: scope.cidrs.map((c) => c.text) }, sets: owned };
+  const ranges = scope.cidrs.map((c) => c.text);
+  const reconcileScope: ReconcileOptions['scope'] = { services: { addresses: ranges }, sets: owned, addresses: ranges };
   const draining = new Map<string, Draining>();
   /** Addresses the proxy wants on its link, and the link's index: what address events are matched against. */
   let wanted = new Set<string>();
@@ -75,7 +72,7 @@ export function createDataplane(scope: Scope, log: (line: string) => void = () =
       return { ...key, scheduler: s.scheduler, ...(s.persistent > 0 && { persistent: s.persistent }), destinations };
     });
     const sets = plane.sets.map((s) => ({ name: s.name, type: s.type, options: { family: s.family }, entries: s.entries }));
-    return { ipvs, sets };
+    return { ipvs, sets, addresses: [{ link: scope.link, addresses: plane.addresses, create: true }] };
   }
 
   /** Updates the draining destinations from a dry run's plan and read; true when something changed. */
@@ -107,26 +104,13 @@ export function createDataplane(scope: Scope, log: (line: string) => void = () =
     return changed;
   }
 
-  async function syncAddresses(plane: DesiredPlane, changes: Record<string, number>): Promise<void> {
-    const before = await h.links.find(scope.link);
-    // Down, as kube-proxy keeps kube-ipvs0: the kernel still treats its addresses as local (local
-    // routes exist for addresses on a down link), and a down link has no IPv6 link-local address.
-    const link = await h.links.ensureDummy(scope.link, { up: false });
-    if (!before) changes['link+'] = 1;
-    linkIndex = link.ifindex;
-    wanted = new Set(plane.addresses);
-    // Should someone bring the link up, the kernel gives it an IPv6 link-local address: not the proxy's.
-    const have = new Set((await h.addresses.list(link.ifindex)).filter((a) => a.scope !== 'link').map(cidrOf));
-    for (const a of plane.addresses) {
-      if (!have.has(a) && (await h.addresses.ensure(link.ifindex, a, a.includes(':') ? { nodad: true } : {}))) changes['address+'] = (changes['address+'] ?? 0) + 1;
-    }
-    for (const a of have) {
-      if (!wanted.has(a) && (await h.addresses.ensureGone(link.ifindex, a))) changes['address-'] = (changes['address-'] ?? 0) + 1;
-    }
-  }
-
   function count(result: ReconcileResult, changes: Record<string, number>): void {
     const add = (k: string, n = 1) => (changes[k] = (changes[k] ?? 0) + n);
+    for (const s of result.plan.addresses) {
+      if (s.kind === 'addLink') add('link+');
+      else if (s.kind === 'addAddress') add('address+');
+      else if (s.kind === 'deleteAddress') add('address-');
+    }
     for (const s of result.plan.ipvs) {
       const noun = s.kind.endsWith('Service') ? 'service' : 'destination';
       add(`${noun}${s.kind.startsWith('add') ? '+' : s.kind.startsWith('edit') ? '~' : '-'}`);
@@ -143,13 +127,18 @@ export function createDataplane(scope: Scope, log: (line: string) => void = () =
     async sync(plane: DesiredPlane): Promise<SyncReport> {
       const changes: Record<string, number> = {};
       try {
-        await syncAddresses(plane, changes);
         // A dry run first: its plan says which deletions must drain, and its read is reused below.
         const dry = await h.reconcile(desiredState(plane), { scope: reconcileScope, dryRun: true });
         updateDraining(plane, dry);
+        wanted = new Set(plane.addresses);
+        linkIndex = dry.read.links?.find((l) => l.ifname === scope.link)?.ifindex ?? -1;
         const desired = desiredState(plane);
         const r = await h.reconcile(desired, { scope: reconcileScope, current: dry.read, onError: 'continue' });
-        const conflicts = r.plan.sets.filter((s) => s.kind === 'conflict');
+        const conflicts = [...r.plan.sets, ...r.plan.addresses].filter((s) => s.kind === 'conflict');
+        if (linkIndex < 0 && r.ok) {
+          // Created just now: learn its index for the address events.
+          linkIndex = (await h.links.find(scope.link))?.ifindex ?? -1;
+        }
         if (!r.ok || conflicts.length) {
           const what = r.commit ? `${r.commit.applied} of ${r.commit.results.length} changes applied` : 'nothing applied';
           const why = r.commit?.firstError?.message ?? conflicts.map((c) => (c as { detail: string }).detail).join('; ');

@@ -55,8 +55,8 @@ async function showKernel(h: Handle): Promise<void> {
     }
   }
   const link = await h.links.find('kube-ipvs0');
-  const addrs = link ? (await h.addresses.list(link.ifindex)).map((a) => `${a.local}/${a.prefixlen}`) : [];
-  out(`   ${cyan('kube-ipvs0')} ${link ? `(dummy, ${link.operstate}): ${addrs.join('  ') || 'no addresses'}` : '(no such link)'}`);
+  const addrs = link ? (await h.addresses.list(link.ifindex)).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`) : [];
+  out(`   ${cyan('kube-ipvs0')} ${link ? `(dummy, ${link.flags.includes('UP') ? 'up' : 'down'}): ${addrs.join('  ') || 'no addresses'}` : '(no such link)'}`);
   out(`   ${cyan('ipsets')}`);
   const sets = await h.ipset.listAll();
   if (sets.length === 0) out('     (no sets)');

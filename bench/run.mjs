@@ -49,9 +49,10 @@ const rip = (s, m, d) => {
 };
 
 // ---- samples --------------------------------------------------------------------------------------------
-const samples = []; // { workload, size, tool, ms, extra }
+const samples = []; // { workload, size, tool, rep, ms, extra }
+let currentRep = 0; // samples of one repetition are taken close together: their ratios are paired
 function record(workload, size, tool, ms, extra = {}) {
-  samples.push({ workload, size, tool, ms, ...extra });
+  samples.push({ workload, size, tool, rep: currentRep, ms, ...extra });
 }
 const skipped = []; // { workload, tool, why }
 const failures = []; // workloads that threw: reported, not hidden
@@ -102,7 +103,9 @@ function python(ns, script) {
 }
 
 const hasPyroute2 = spawnSync(PY, ['-c', 'import pyroute2'], { encoding: 'utf8' }).status === 0;
-const pyroute2Version = hasPyroute2 ? spawnSync(PY, ['-c', 'import pyroute2;print(getattr(pyroute2,"__version__","?"))'], { encoding: 'utf8' }).stdout.trim() : null;
+const pyroute2Version = hasPyroute2
+  ? (spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'python3-pyroute2'], { encoding: 'utf8' }).stdout.trim() || 'unknown version')
+  : null;
 const pyroute2HasIpvs = hasPyroute2 && spawnSync(PY, ['-c', 'from pyroute2 import IPVS'], { encoding: 'utf8' }).status === 0;
 
 function inputs(n, m) {
@@ -149,6 +152,7 @@ function must(r, what) {
 async function w1(n, m, size) {
   const input = inputs(n, m);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     const ns = netns();
     try {
       await withHandle(ns, async (h) => {
@@ -170,6 +174,7 @@ async function w1(n, m, size) {
   }
   const rules = ipvsadmRules(n, m, 'create');
   for (let rep = 0; rep < PEER_REPS(n); rep++) {
+    currentRep = rep;
     const ns = netns();
     try { record('W1', size, 'ipvsadm -R', timed(ns, 'ipvsadm', ['-R'], rules).ms); } finally { ns.del(); }
   }
@@ -193,6 +198,7 @@ function w1PerChange() {
 
 async function w2(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     const ns = netns();
     let sleeper;
     try {
@@ -237,6 +243,7 @@ async function w2(n, m, size) {
 async function w3(n, m, size) {
   const input = inputs(n, m);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     const ns = netns();
     try {
       floor(ns, 'ipvs-create', n, m);
@@ -263,6 +270,7 @@ async function w3(n, m, size) {
 async function w4(n, m, size) {
   const input = inputs(n, m);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipvsadm -R'] : [])]) {
       const ns = netns();
       try {
@@ -288,6 +296,7 @@ async function w4(n, m, size) {
 async function w5(n, _m, size) {
   const cidrs = Array.from({ length: n }, (_, s) => `${vip(s)}/32`);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ip -batch', ...(hasPyroute2 ? ['pyroute2'] : [])] : [])]) {
       const ns = netns();
       try {
@@ -349,6 +358,7 @@ async function w6(n, m, size) {
   const pyReps = (rep) => hasPyroute2 && rep < PEER_REPS(n) && total <= 10_000;
   if (hasPyroute2 && total > 10_000) skip(`W6 ${size}`, 'pyroute2', `one message per entry: ${total} entries would take minutes here; measured at 1000x10`);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])]) {
       const ns = netns();
       try {
@@ -413,6 +423,7 @@ async function w7(n, m, size) {
   }));
   const changed = desired.reduce((a, s, i) => a + (i % 50 === 0 ? 5 : 0), 0);
   for (let rep = 0; rep < LIB_REPS; rep++) {
+    currentRep = rep;
     const ns = netns();
     try {
       floor(ns, 'ipvs-create', n, m);
@@ -435,6 +446,22 @@ async function w7(n, m, size) {
         record('W7', size, 'library reconcile (from the last state)', ms2, { changes: r2.changes });
       });
     } finally { ns.del(); }
+    // A full rebuild at the same size, right after: what W7 is compared with.
+    const ns3 = netns();
+    try {
+      await withHandle(ns3, async (h) => {
+        gc();
+        const t0 = performance.now();
+        const b = h.batch();
+        for (const s of desired) {
+          const { destinations, ...svc } = s;
+          b.ipvs.addService(svc);
+          for (const d of destinations) b.ipvs.addDestination({ protocol: svc.protocol, address: svc.address, port: svc.port }, d);
+        }
+        must(await b.commit(), 'W7 rebuild');
+        samples.push({ workload: 'W7', size, tool: 'W1 library, same boot', rep: currentRep, ms: performance.now() - t0, hidden: true });
+      });
+    } finally { ns3.del(); }
   }
 }
 
@@ -454,6 +481,7 @@ function summarise() {
   }
   const rows = [];
   for (const [k, xs] of groups) {
+    if (xs[0].hidden) continue;
     const [workload, size, tool] = k.split('|');
     const row = { workload, size, tool, n: xs.length, medianMs: median(xs.map((x) => x.ms)) };
     for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs']) {
@@ -462,14 +490,24 @@ function summarise() {
     if (xs[0].rssMB !== undefined) row.maxRssMB = Math.max(...xs.map((x) => x.rssMB));
     rows.push(row);
   }
+  // Ratios are medians of per-repetition ratios (samples of one repetition are taken close
+  // together), so load that drifts over the run (other VMs on the host) cancels out.
+  const paired = (r, base) => {
+    const mine = groups.get(`${r.workload}|${r.size}|${r.tool}`);
+    const theirs = groups.get(`${r.workload}|${r.size}|${base}`);
+    if (!theirs) return undefined;
+    const ratios = mine.map((x) => {
+      const y = theirs.find((t) => t.rep === x.rep);
+      return y ? x.ms / y.ms : undefined;
+    }).filter((x) => x !== undefined);
+    return ratios.length ? median(ratios) : undefined;
+  };
   for (const r of rows) {
-    const floorRow = rows.find((x) => x.workload === r.workload && x.size === r.size && x.tool === 'floor');
-    const libRow = rows.find((x) => x.workload === r.workload && x.size === r.size && x.tool === 'library');
-    if (floorRow) r.vsFloor = r.medianMs / floorRow.medianMs;
-    if (libRow && r.tool !== 'library') r.vsLibrary = r.medianMs / libRow.medianMs;
+    r.vsFloor = paired(r, 'floor');
+    if (r.tool !== 'library') r.vsLibrary = paired(r, 'library');
     if (r.workload === 'W7') {
-      const w1 = rows.find((x) => x.workload === 'W1' && x.size === r.size && x.tool === 'library');
-      if (w1) r.vsW1Library = r.medianMs / w1.medianMs;
+      const w1 = groups.get(`W7|${r.size}|W1 library, same boot`);
+      if (w1) r.vsW1Library = r.medianMs / median(w1.map((x) => x.ms));
     }
   }
   return rows;

@@ -150,13 +150,52 @@ export async function commitChanges(
     options.onProgress?.({ phase: 'read', done: changes.length, total: changes.length, failed: 0 });
   }
 
-  const results = await run(ctx, changes, policy === 'continue' ? 'continue' : 'stop', 'commit', options.signal);
-  const summary = summarise(results.results, results.aborted);
+  const r = await run(ctx, changes, policy === 'continue' ? 'continue' : 'stop', 'commit', options.signal);
+  const summary = summarise(r.tally, r.aborted);
   if (policy === 'undo' && (summary.failed > 0 || summary.unknown > 0 || summary.aborted)) {
-    summary.undone = await undo(ctx, changes, summary.results, planners!);
+    summary.undone = await undo(ctx, changes, r.tally, planners!);
     summary.ok = false;
   }
   return summary;
+}
+
+const SKIPPED = 0, OK = 1, ERROR = 2, UNKNOWN = 3;
+const STATUS: readonly ChangeStatus[] = ['skipped', 'ok', 'error', 'unknown'];
+const CODE: Record<ChangeStatus, number> = { skipped: SKIPPED, ok: OK, error: ERROR, unknown: UNKNOWN };
+
+/**
+ * The fate of every change, kept as a status byte each: a commit of 100,000 changes builds its
+ * result objects only when `results` is read.
+ */
+class Tally {
+  readonly status: Uint8Array;
+  readonly errors = new Map<number, NetlinkError>();
+  readonly undo = new Map<number, UndoOutcome>();
+
+  constructor(readonly changes: readonly Change[]) {
+    this.status = new Uint8Array(changes.length);
+  }
+
+  set(i: number, status: number, error?: NetlinkError): void {
+    this.status[i] = status;
+    if (error) this.errors.set(i, error);
+    else if (this.errors.size > 0) this.errors.delete(i);
+  }
+
+  result(i: number): ChangeResult {
+    const r: ChangeResult = { index: i, op: this.changes[i]!.op, status: STATUS[this.status[i]!]! };
+    const e = this.errors.get(i);
+    if (e) r.error = e;
+    const u = this.undo.get(i);
+    if (u) r.undo = u;
+    return r;
+  }
+
+  list(): ChangeResult[] {
+    const out = new Array<ChangeResult>(this.status.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.result(i);
+    return out;
+  }
 }
 
 function familiesOf(changes: readonly Change[]): Set<FamilyKey> {
@@ -169,27 +208,31 @@ function familiesOf(changes: readonly Change[]): Set<FamilyKey> {
   return out;
 }
 
-function summarise(results: ChangeResult[], aborted: boolean): CommitResult {
+function summarise(t: Tally, aborted: boolean): CommitResult {
   let applied = 0, failed = 0, skipped = 0, unknown = 0;
   let firstError: NetlinkError | undefined;
-  for (const r of results) {
-    if (r.status === 'ok') applied++;
+  const st = t.status;
+  for (let i = 0; i < st.length; i++) {
+    const s = st[i]!;
+    if (s === OK) applied++;
     else {
-      if (r.status === 'error') failed++;
-      else if (r.status === 'skipped') skipped++;
+      if (s === ERROR) failed++;
+      else if (s === SKIPPED) skipped++;
       else unknown++;
-      if (!firstError && r.error) firstError = r.error;
+      if (!firstError) firstError = t.errors.get(i);
     }
   }
-  return { ok: applied === results.length, results, applied, failed, skipped, unknown, firstError, aborted, undone: undefined };
+  const out = { ok: applied === st.length, applied, failed, skipped, unknown, firstError, aborted, undone: undefined } as unknown as CommitResult;
+  let results: ChangeResult[] | undefined;
+  Object.defineProperty(out, 'results', { enumerable: true, configurable: true, get: () => (results ??= t.list()) });
+  return out;
 }
 
 /** Sends changes in order; `stop` sends nothing more once a change was refused. */
 async function run(
   ctx: Ctx, changes: readonly Change[], policy: 'stop' | 'continue', phase: 'commit' | 'undo', signal: AbortSignal | undefined,
-): Promise<{ results: ChangeResult[]; aborted: boolean }> {
-  const results: ChangeResult[] = new Array(changes.length);
-  for (let i = 0; i < changes.length; i++) results[i] = { index: i, op: changes[i]!.op, status: 'skipped' };
+): Promise<{ tally: Tally; aborted: boolean }> {
+  const t = new Tally(changes);
   const { options } = ctx;
   let done = 0, failed = 0, aborted = false;
   for (let i = 0; i < changes.length;) {
@@ -201,8 +244,7 @@ async function run(
     // Changes a driver found impossible at commit fail without being sent.
     const pre = changes[i]!.failed;
     if (pre) {
-      results[i]!.status = 'error';
-      results[i]!.error = pre;
+      t.set(i, ERROR, pre);
       failed++;
       i++;
       if (policy === 'stop') break;
@@ -237,38 +279,27 @@ async function run(
       const packed = slice.packed[m];
       if (packed) {
         if (outcome.status === 'unknown') {
-          for (let k = 0; k < packed.count; k++) {
-            const r = results[first + k]!;
-            if (sent) {
-              r.status = 'unknown';
-              r.error = transportError(ex.error, r.op, first + k);
-            }
-          }
+          if (sent) for (let k = 0; k < packed.count; k++) t.set(first + k, UNKNOWN, transportError(ex.error, changes[first + k]!.op, first + k));
           continue;
         }
         const verdicts = ctx.bound.get(changes[first]!.family)!.unpack!(packed, changes, outcome, ex.replies);
         verdicts.forEach((v, k) => {
-          const r = results[first + k]!;
-          r.status = v.status;
-          if (v.error) r.error = v.error;
-          if (r.status === 'error') { failed++; refused = true; }
+          t.set(first + k, CODE[v.status], v.error);
+          if (v.status === 'error') { failed++; refused = true; }
           // Not applied after a refused entry: with `continue`, sent again in the next slice.
-          if (r.status === 'skipped' && policy === 'continue' && resumeAt < 0) resumeAt = first + k;
+          if (v.status === 'skipped' && policy === 'continue' && resumeAt < 0) resumeAt = first + k;
         });
         continue;
       }
-      const r = results[first]!;
-      if (outcome.status === 'ok') r.status = 'ok';
+      if (outcome.status === 'ok') t.status[first] = OK;
       else if (outcome.status === 'error') {
         const c = changes[first]!;
         const op = c.generic ?? ctx.bound.get(c.family)!.operation(c);
-        r.status = 'error';
-        r.error = refusal(op, outcome, first, ex.replies);
+        t.set(first, ERROR, refusal(op, outcome, first, ex.replies));
         failed++;
         refused = true;
       } else if (sent) {
-        r.status = 'unknown';
-        r.error = transportError(ex.error, r.op, first);
+        t.set(first, UNKNOWN, transportError(ex.error, changes[first]!.op, first));
       }
     }
     i = resumeAt > i ? resumeAt : slice.end;
@@ -280,7 +311,7 @@ async function run(
     }
     if (refused && policy === 'stop') break;
   }
-  return { results, aborted };
+  return { tally: t, aborted };
 }
 
 function transportError(e: { code: string; errno: number; syscall: string } | null, op: string, index: number): NetlinkError {
@@ -389,9 +420,10 @@ function writeSlice(ctx: Ctx, changes: readonly Change[], slice: Slice, firstSeq
 
 // ---- undo -----------------------------------------------------------------------------------------
 
-async function undo(ctx: Ctx, changes: readonly Change[], results: ChangeResult[], planners: Map<FamilyKey, UndoPlanner>): Promise<boolean> {
+async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Map<FamilyKey, UndoPlanner>): Promise<boolean> {
   // Compensations per family, derived by replaying that family's applied changes in order.
-  const maybeApplied = results.filter((r) => r.status === 'ok' || r.status === 'unknown').map((r) => r.index);
+  const maybeApplied: number[] = [];
+  for (let i = 0; i < t.status.length; i++) if (t.status[i] === OK || t.status[i] === UNKNOWN) maybeApplied.push(i);
   const byIndex = new Map<number, ReturnType<UndoPlanner['compensate']>[number]>();
   for (const [key, planner] of planners) {
     const own = maybeApplied.filter((i) => changes[i]!.family === key);
@@ -405,10 +437,10 @@ async function undo(ctx: Ctx, changes: readonly Change[], results: ChangeResult[
     const i = maybeApplied[k]!;
     const comp = byIndex.get(i)!;
     if (comp.changes === null) {
-      results[i]!.undo = { status: 'impossible', note: comp.reason };
+      t.undo.set(i, { status: 'impossible', note: comp.reason });
       continue;
     }
-    results[i]!.undo = { status: 'undone', ...(comp.note !== undefined && { note: comp.note }) };
+    t.undo.set(i, { status: 'undone', ...(comp.note !== undefined && { note: comp.note }) });
     for (const c of comp.changes) {
       plan.push(c);
       owner.push(i);
@@ -419,16 +451,18 @@ async function undo(ctx: Ctx, changes: readonly Change[], results: ChangeResult[
     undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, plan.filter((c) => c.family === key)));
   }
   const r = await run(undoCtx, plan, 'continue', 'undo', undefined);
-  let all = maybeApplied.every((i) => results[i]!.undo!.status === 'undone');
-  r.results.forEach((ur, k) => {
+  let all = maybeApplied.every((i) => t.undo.get(i)!.status === 'undone');
+  for (let k = 0; k < plan.length; k++) {
+    const status = r.tally.status[k];
+    if (status === OK) continue;
+    const error = r.tally.errors.get(k);
+    if (status === ERROR && error && driverOf(ctx.drivers, plan[k]!.family).harmlessUndoError(plan[k]!, error.code)) continue;
     const i = owner[k]!;
-    const target = results[i]!;
-    if (ur.status === 'ok') return;
-    if (ur.status === 'error' && driverOf(ctx.drivers, plan[k]!.family).harmlessUndoError(plan[k]!, ur.error!.code)) return;
-    if (target.undo!.status === 'undone') {
-      target.undo = { status: 'failed', ...(ur.error && { error: ur.error }), ...(target.undo!.note !== undefined && { note: target.undo!.note }) };
+    const prior = t.undo.get(i)!;
+    if (prior.status === 'undone') {
+      t.undo.set(i, { status: 'failed', ...(error && { error }), ...(prior.note !== undefined && { note: prior.note }) });
     }
     all = false;
-  });
+  }
   return all;
 }

@@ -49,21 +49,17 @@ interface DestOffsets {
   lThresh: number;
 }
 
-/** A queued IPVS change. When `fast` is set it writes its own message (the op builder's bytes). */
+/**
+ * A queued IPVS change. With a template it writes its own message (the op builder's bytes). It
+ * keeps few fields (a batch holds tens of thousands): a destination's values are read from the
+ * caller's object when written, as checked when queued.
+ */
 export class IpvsChange implements Change, FastMessage {
   generic?: Operation<unknown>;
-  fast?: FastMessage;
-  size = 0;
   private entry: ServiceEntry | undefined;
   /** Services: the settings attributes; destinations: the layout of the builder's destination nest. */
-  private settings: Buffer | undefined;
-  private layout: DestLayout | undefined;
+  private extra: Buffer | DestLayout | undefined;
   private addr = 0;
-  private port = 0;
-  private fwd = 0;
-  private weight = 0;
-  private uThresh = 0;
-  private lThresh = 0;
 
   constructor(
     readonly kind: IpvsKind,
@@ -83,53 +79,57 @@ export class IpvsChange implements Change, FastMessage {
     return this;
   }
 
+  /** Itself, when it writes its own message. */
+  get fast(): FastMessage | undefined {
+    return this.extra === undefined ? undefined : this;
+  }
+
+  get size(): number {
+    const x = this.extra!;
+    return 20 + this.entry!.keyNest.length + (x instanceof Uint8Array ? x.length : x.nest.length);
+  }
+
   /** A service message: its key's nest extended with the settings attributes. */
   setService(entry: ServiceEntry, settings: Buffer): void {
     this.entry = entry;
-    this.settings = settings;
-    this.size = 20 + entry.keyNest.length + settings.length;
-    this.fast = this;
+    this.extra = settings;
   }
 
-  /** A destination message: its service's key nest, then the builder's destination nest with these values. */
-  setDestination(entry: ServiceEntry, layout: DestLayout, addr: number, port: number, fwd: number, weight: number, uThresh: number, lThresh: number): void {
+  /** A destination message: its service's key nest, then the builder's destination nest with this one's values. */
+  setDestination(entry: ServiceEntry, layout: DestLayout, addr: number): void {
     this.entry = entry;
-    this.layout = layout;
-    this.size = 20 + entry.keyNest.length + layout.nest.length;
+    this.extra = layout;
     this.addr = addr;
-    this.port = port;
-    this.fwd = fwd;
-    this.weight = weight;
-    this.uThresh = uThresh;
-    this.lThresh = lThresh;
-    this.fast = this;
   }
 
   write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void {
     const key = this.entry!.keyNest;
-    const l = this.layout;
-    buf.writeUInt32LE(this.size, off);
+    const x = this.extra!;
+    const settings = x instanceof Uint8Array ? x : undefined;
+    buf.writeUInt32LE(20 + key.length + (settings ? settings.length : (x as DestLayout).nest.length), off);
     buf.writeUInt32LE(bound.genlId | (NLM_F_REQUEST << 16), off + 4);
     buf.writeUInt32LE(seq >>> 0, off + 8);
     buf.writeUInt32LE(0, off + 12);
-    buf.writeUInt32LE(l ? l.cmd : commandOf(this.kind), off + 16); // cmd, version 1 below, reserved 0
+    buf.writeUInt32LE(settings ? commandOf(this.kind) : (x as DestLayout).cmd, off + 16); // cmd; version below; reserved 0
     buf[off + 17] = IPVS_GENL_VERSION;
     buf.set(key, off + 20);
     const p = off + 20 + key.length;
-    if (l === undefined) {
-      buf.set(this.settings!, p);
-      buf.writeUInt16LE(key.length + this.settings!.length, off + 20);
+    if (settings) {
+      buf.set(settings, p);
+      buf.writeUInt16LE(key.length + settings.length, off + 20);
       return;
     }
+    const l = x as DestLayout;
     buf.set(l.nest, p);
     const at = l.at;
+    const d = this.dest as IpvsDestinationOptions;
     buf.writeUInt32BE(this.addr, p + at.addr);
-    buf.writeUInt16BE(this.port, p + at.port);
+    buf.writeUInt16BE(d.port, p + at.port);
     if (at.fwd < 0) return;
-    buf.writeUInt32LE(this.fwd, p + at.fwd);
-    buf.writeUInt32LE(this.weight, p + at.weight);
-    buf.writeUInt32LE(this.uThresh, p + at.uThresh);
-    buf.writeUInt32LE(this.lThresh, p + at.lThresh);
+    buf.writeUInt32LE(FAST_FORWARDING.get(d.forwarding ?? 'route')!, p + at.fwd);
+    buf.writeUInt32LE(d.weight ?? 1, p + at.weight);
+    buf.writeUInt32LE(d.upperThreshold ?? 0, p + at.uThresh);
+    buf.writeUInt32LE(d.lowerThreshold ?? 0, p + at.lThresh);
   }
 }
 

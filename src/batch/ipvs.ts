@@ -155,7 +155,7 @@ export class BatchIpvs {
         && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined;
     }
     // Anything unusual (IPv6, tunnels, invalid input) goes through the builder, which also throws its errors.
-    if (ok) c.setDestination(entry!, t!, addr, d.port, fwd, weight, u, l);
+    if (ok) c.setDestination(entry!, t!, addr);
     else c.generic = buildOp(PROVISIONAL, c) as Operation<unknown>;
     return this.push(c);
   }

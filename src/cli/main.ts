@@ -31,7 +31,8 @@ export function parseGlobal(argv: string[]): { global: GlobalOptions; rest: stri
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     let value: string | undefined;
-    if (a === '--netns' || a === '-n') value = argv[++i];
+    // only the long form: `-n` means "numeric" to ipvsadm users and "-name" to ipset users
+    if (a === '--netns') value = argv[++i];
     else if (a.startsWith('--netns=')) value = a.slice('--netns='.length);
     else { rest.push(a); continue; }
     if (!value) throw new UsageError('--netns needs a namespace name or path');

@@ -8,12 +8,14 @@ import { ipvsCommands } from './ipvs-commands';
 import { setCommands } from './set-commands';
 import { linkCommands } from './link-commands';
 import { addrCommands } from './addr-commands';
+import { applyCommands } from './apply-command';
 
 const commands: Record<string, Command> = {
   ...ipvsCommands,
   ...setCommands,
   ...linkCommands,
   ...addrCommands,
+  ...applyCommands,
 };
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';

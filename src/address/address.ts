@@ -15,11 +15,15 @@ import { IFNAMSIZ } from '../uapi/if';
 export interface Address {
   /** Index of the link it is on. */
   ifindex: number;
+  /** `inet` (IPv4) or `inet6` (IPv6), as `ip -j addr` prints it. */
   family: 'inet' | 'inet6';
+  /** The address itself (IFA_LOCAL, or IFA_ADDRESS when there is no IFA_LOCAL), e.g. `10.96.0.1`. */
   local: string;
   /** The peer (point-to-point links), when it differs from `local`. */
   address?: string;
+  /** Prefix length in bits: the `/32` of `10.96.0.1/32`. */
   prefixlen: number;
+  /** IPv4 broadcast address (IFA_BROADCAST), when set (`ip addr add ... brd`). */
   broadcast?: string;
   /** `global`, `site`, `link`, `host`, `nowhere`, or the number. */
   scope: string;
@@ -27,22 +31,33 @@ export interface Address {
   secondary?: true;
   /** IFA_F_TEMPORARY on IPv6 (privacy extensions). */
   temporary?: true;
+  /** IFA_F_TENTATIVE on IPv6: duplicate address detection has not finished; the address is not usable yet. */
   tentative?: true;
+  /** IFA_F_DEPRECATED on IPv6: the preferred lifetime ran out; kept for existing connections only. */
   deprecated?: true;
+  /** IFA_F_HOMEADDRESS: a Mobile IPv6 home address. */
   home?: true;
+  /** IFA_F_NODAD on IPv6: added with `nodad`, no duplicate address detection. */
   nodad?: true;
+  /** IFA_F_MANAGETEMPADDR on IPv6: the kernel makes temporary (privacy) addresses from this prefix. */
   mngtmpaddr?: true;
+  /** IFA_F_NOPREFIXROUTE: added with `noprefixroute`, no route for the subnet was added. */
   noprefixroute?: true;
+  /** IFA_F_MCAUTOJOIN: added with `autojoin`, the multicast group is joined. */
   autojoin?: true;
   /** Not IFA_F_PERMANENT: it expires (SLAAC, DHCP). */
   dynamic?: true;
+  /** IFA_F_DADFAILED on IPv6: duplicate address detection found the address in use on the link. */
   dadfailed?: true;
+  /** IFA_F_OPTIMISTIC on IPv6: usable during duplicate address detection (optimistic DAD, RFC 4429). */
   optimistic?: true;
+  /** IFA_F_STABLE_PRIVACY on IPv6: the interface identifier is a stable-privacy one (RFC 7217). */
   'stable-privacy'?: true;
   /** IPv4 label. */
   label?: string;
   /** Seconds; 4294967295 is forever. */
   valid_life_time: number;
+  /** Seconds left before the address is deprecated; 4294967295 is forever. */
   preferred_life_time: number;
 }
 
@@ -86,11 +101,19 @@ export function scopeNumber(s: string | number, op: string): number {
 
 /** An address with its prefix: `10.96.0.1/32`, `fd00::1/128`; without a prefix, a host (/32, /128). */
 export interface Cidr {
+  /** The address family number: AF_INET (2) or AF_INET6 (10). */
   family: number;
+  /** The address without its prefix, as given: `10.96.0.1`. */
   local: string;
+  /** Prefix length in bits: as given, else 32 (IPv4) or 128 (IPv6). */
   prefixlen: number;
 }
 
+/**
+ * Parses `ADDR[/PREFIXLEN]` as `ip addr add` takes it; without a prefix, a host address (/32, /128).
+ * `op` names the caller in error messages. Throws TypeError when `text` is not an IPv4 or IPv6
+ * address, RangeError when the prefix length is not a number in 0-32 (IPv4) or 0-128 (IPv6).
+ */
 export function parseCidr(text: string, op: string): Cidr {
   if (typeof text !== 'string') throw new TypeError(`${op}: an address such as '10.96.0.1/32' is required`);
   const slash = text.indexOf('/');

@@ -11,6 +11,7 @@ import { addressEvents, type AddressEvent, type AddressEventOptions } from './ev
 
 /** Options of {@link Addresses.list}. */
 export interface AddressListOptions {
+  /** Only IPv4 (`inet`) or only IPv6 (`inet6`) addresses, as `ip -4 addr` / `ip -6 addr`; default both. */
   family?: 'inet' | 'inet6';
 }
 

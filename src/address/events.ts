@@ -12,14 +12,27 @@ import type { Address } from './address';
 /** One change of an address, or word that some were lost. */
 export type AddressEvent =
   /** RTM_NEWADDR: added (or changed: flags, lifetimes, the end of IPv6 duplicate address detection). */
-  | { type: 'added'; address: Address }
+  | {
+      /** The address was added or changed. */
+      type: 'added';
+      /** The address as it is now. */
+      address: Address;
+    }
   /** RTM_DELADDR: removed. */
-  | { type: 'removed'; address: Address }
+  | {
+      /** The address was removed. */
+      type: 'removed';
+      /** The address as it was. */
+      address: Address;
+    }
   /**
    * The kernel dropped notifications (the socket's receive buffer overflowed, ENOBUFS): list the
    * addresses again to learn the current state. The stream goes on.
    */
-  | { type: 'overflow' };
+  | {
+      /** Notifications were lost. */
+      type: 'overflow';
+    };
 
 /** Options of addresses.events(). */
 export interface AddressEventOptions {

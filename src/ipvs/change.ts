@@ -11,17 +11,76 @@ import * as ops from './ops';
  * (and as ipvsadm's commands), so a rules file or a plan becomes a list of these.
  */
 export type IpvsChange =
-  | { kind: 'addService'; service: IpvsServiceOptions }
-  | { kind: 'editService'; service: IpvsServiceOptions }
-  | { kind: 'deleteService'; service: IpvsServiceKey }
-  | { kind: 'addDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions }
-  | { kind: 'editDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions }
-  | { kind: 'deleteDestination'; service: IpvsServiceKey; destination: IpvsDestinationKey }
-  | { kind: 'flush' }
-  | { kind: 'zero'; service?: IpvsServiceKey }
-  | { kind: 'setTimeouts'; timeouts: IpvsTimeoutsOptions }
-  | { kind: 'startDaemon'; daemon: IpvsDaemonOptions }
-  | { kind: 'stopDaemon'; state: IpvsDaemonState };
+  | {
+      /** Add a virtual service: {@link Ipvs.addService}, `ipvsadm -A`. */
+      kind: 'addService';
+      /** The service's key and settings. */
+      service: IpvsServiceOptions;
+    }
+  | {
+      /** Change a service's settings: {@link Ipvs.editService}, `ipvsadm -E`. */
+      kind: 'editService';
+      /** The service's key and its new settings (omitted ones take ipvsadm's defaults). */
+      service: IpvsServiceOptions;
+    }
+  | {
+      /** Delete a service and its destinations: {@link Ipvs.deleteService}, `ipvsadm -D`. */
+      kind: 'deleteService';
+      /** The service to delete. */
+      service: IpvsServiceKey;
+    }
+  | {
+      /** Add a destination: {@link Ipvs.addDestination}, `ipvsadm -a`. */
+      kind: 'addDestination';
+      /** The service it belongs to. */
+      service: IpvsServiceKey;
+      /** The destination's address, port and settings. */
+      destination: IpvsDestinationOptions;
+    }
+  | {
+      /** Change a destination: {@link Ipvs.editDestination}, `ipvsadm -e`. */
+      kind: 'editDestination';
+      /** The service it belongs to. */
+      service: IpvsServiceKey;
+      /** The destination's address, port and new settings. */
+      destination: IpvsDestinationOptions;
+    }
+  | {
+      /** Remove a destination: {@link Ipvs.deleteDestination}, `ipvsadm -d`. */
+      kind: 'deleteDestination';
+      /** The service it belongs to. */
+      service: IpvsServiceKey;
+      /** The destination to remove. */
+      destination: IpvsDestinationKey;
+    }
+  | {
+      /** Remove every service and destination: {@link Ipvs.flush}, `ipvsadm -C`. */
+      kind: 'flush';
+    }
+  | {
+      /** Zero counters: {@link Ipvs.zero}, `ipvsadm -Z`. */
+      kind: 'zero';
+      /** Only this service's counters; absent: every service's. */
+      service?: IpvsServiceKey;
+    }
+  | {
+      /** Set connection time-outs: {@link Ipvs.setTimeouts}, `ipvsadm --set`. */
+      kind: 'setTimeouts';
+      /** The time-outs in seconds; absent ones stay as they are. */
+      timeouts: IpvsTimeoutsOptions;
+    }
+  | {
+      /** Start a connection-sync daemon: {@link Ipvs.startDaemon}, `ipvsadm --start-daemon`. */
+      kind: 'startDaemon';
+      /** The daemon's role, interface and multicast settings. */
+      daemon: IpvsDaemonOptions;
+    }
+  | {
+      /** Stop a connection-sync daemon: {@link Ipvs.stopDaemon}, `ipvsadm --stop-daemon`. */
+      kind: 'stopDaemon';
+      /** Which one: `master` or `backup`. */
+      state: IpvsDaemonState;
+    };
 
 /** What became of one change: `ok`, `error` (the kernel refused it), or `unknown` (the exchange stopped first). */
 export type IpvsChangeResult = OperationResult<void>;

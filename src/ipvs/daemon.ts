@@ -8,6 +8,7 @@ export type IpvsDaemonState = 'master' | 'backup';
 
 /** Input of startDaemon (`ipvsadm --start-daemon`). */
 export interface IpvsDaemonOptions {
+  /** Which daemon to start: `master` (sends) or `backup` (receives), ipvsadm's `--start-daemon master|backup`. */
   state: IpvsDaemonState;
   /** Interface the sync messages travel on (--mcast-interface); ipvsadm's default is eth0. */
   interface: string;
@@ -25,13 +26,19 @@ export interface IpvsDaemonOptions {
 
 /** A running sync daemon as the kernel reports it (`ipvsadm -L --daemon`). */
 export interface IpvsDaemon {
+  /** `master` or `backup`. */
   state: IpvsDaemonState;
+  /** Interface the sync messages travel on (mcast-interface). */
   interface: string;
+  /** Sync id, 0-255 (syncid). */
   syncId: number;
-  /** Absent on kernels before 4.3, which do not report these. */
+  /** Largest sync message payload in bytes (sync-maxlen). Absent on kernels before 4.3, which do not report it nor the three below. */
   syncMaxLen?: number;
+  /** Multicast group, IPv4 or IPv6 (mcast-group); absent before 4.3. */
   group?: string;
+  /** UDP port (mcast-port); absent before 4.3. */
   port?: number;
+  /** Multicast TTL (mcast-ttl); absent before 4.3. */
   ttl?: number;
 }
 

@@ -52,12 +52,19 @@ export interface IpvsDestinationOptions extends IpvsDestinationKey {
 export interface IpvsDestination extends IpvsDestinationKey {
   /** Family of the real server's address; differs from the service's only for tunnels. */
   family: IpFamily;
+  /** Forwarding method (`ipvsadm -Ln` Forward column: Masq, Route, Tunnel, Local, Bypass). */
   forwarding: IpvsForwarding;
+  /** Weight (Weight column); 0 takes no new connections. */
   weight: number;
+  /** Upper connection threshold (-x); 0: none. */
   upperThreshold: number;
+  /** Lower connection threshold (-y); 0: none. */
   lowerThreshold: number;
+  /** Active connections, for TCP those ESTABLISHED (`ipvsadm -Ln` ActiveConn column). */
   activeConns: number;
+  /** Inactive connections, for TCP those not (yet, or any longer) established (InActConn column). */
   inactiveConns: number;
+  /** Persistence templates pointing at this destination (`ipvsadm -Ln --persistent-conn` PersistConn). */
   persistentConns: number;
   /** Tunnel destinations only (kernels before 5.2 do not say: then absent). */
   tunnelType?: IpvsTunnelType;
@@ -65,6 +72,7 @@ export interface IpvsDestination extends IpvsDestinationKey {
   tunnelPort?: number;
   /** gue and gre tunnels only. */
   tunnelChecksum?: IpvsTunnelChecksum;
+  /** Counters and rates of this destination (`ipvsadm -Ln --stats` / `--rate`). */
   stats: IpvsStats;
 }
 

@@ -12,7 +12,10 @@ import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
 import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
 
 /** A service together with its destinations, as {@link Ipvs.listAll} returns them. */
-export type IpvsServiceEntry = IpvsService & { destinations: IpvsDestination[] };
+export type IpvsServiceEntry = IpvsService & {
+  /** The service's destinations (real servers), in the kernel's order. */
+  destinations: IpvsDestination[];
+};
 
 /** Options of {@link Ipvs.apply}. */
 export interface IpvsApplyOptions {

@@ -14,6 +14,7 @@ export type IpFamily = 'inet' | 'inet6';
 
 /** A service keyed by protocol, virtual address and port (`ipvsadm -t 10.0.0.1:80`). */
 export interface IpvsAddressKey {
+  /** `tcp` (ipvsadm -t), `udp` (-u) or `sctp` (--sctp-service). */
   protocol: IpvsProtocol;
   /** Virtual IPv4 or IPv6 address. */
   address: string;
@@ -22,6 +23,7 @@ export interface IpvsAddressKey {
 }
 /** A service keyed by firewall mark (`ipvsadm -f 5`, `ipvsadm -f 5 -6`). */
 export interface IpvsFwmarkKey {
+  /** Firewall mark the service matches (ipvsadm -f), 1-4294967295, as set by iptables/nftables `MARK`. */
   fwmark: number;
   /** Family of the packets it matches; default `'inet'` (ipvsadm -6 for inet6). */
   family?: IpFamily;
@@ -56,17 +58,26 @@ export type IpvsServiceOptions = IpvsServiceKey & IpvsServiceSettings;
 
 /** A virtual service as the kernel reports it. */
 export type IpvsService = IpvsServiceKey & {
+  /** `inet` or `inet6`: the family of the virtual address (or of the packets a fwmark service matches). */
   family: IpFamily;
+  /** Scheduler name (`ipvsadm -Ln` Scheduler column), e.g. `wlc`. */
   scheduler: string;
   /** Persistence timeout in seconds, 0 when not persistent. */
   persistent: number;
   /** IPv4 netmask as dotted quad, or IPv6 prefix length. */
   netmask: string | number;
+  /** One-packet scheduling (ipvsadm -o, `ops` in `ipvsadm -Ln`). */
   onePacket: boolean;
+  /**
+   * Scheduler flags (ipvsadm -b), by the scheduler's names for sh and mh (`sh-port`), else
+   * `flag-1`..`flag-3`; empty when none.
+   */
   schedFlags: IpvsSchedFlag[];
+  /** Persistence engine (--pe), e.g. `sip`; absent when none. */
   pe?: string;
   /** Raw IP_VS_SVC_F_* bits (IP_VS_SVC_F_HASHED included, as the kernel reports them). */
   flags: number;
+  /** Counters and rates of the service (`ipvsadm -Ln --stats` / `--rate`). */
   stats: IpvsStats;
 };
 

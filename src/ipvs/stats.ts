@@ -5,17 +5,25 @@ import type { AttrRecord } from '../netlink/attr';
  * 64 bits (STATS64, 4.1+); on older kernels the 32-bit set is widened.
  */
 export interface IpvsStats {
+  /** Connections scheduled since the counters were last zeroed (`ipvsadm -Ln --stats` Conns). */
   conns: bigint;
+  /** Packets in, client to real server (InPkts). */
   inpkts: bigint;
+  /** Packets out, real server to client (OutPkts); only seen for NAT (masq), other methods reply directly. */
   outpkts: bigint;
+  /** Bytes in, client to real server (InBytes). */
   inbytes: bigint;
+  /** Bytes out, real server to client (OutBytes); as outpkts, NAT only. */
   outbytes: bigint;
   /** Connections per second. */
   cps: bigint;
+  /** Packets per second in (`ipvsadm -Ln --rate` InPPS), the kernel's estimate over the last seconds. */
   inpps: bigint;
+  /** Packets per second out (OutPPS). */
   outpps: bigint;
   /** Bytes per second in. */
   inbps: bigint;
+  /** Bytes per second out (OutBPS). */
   outbps: bigint;
 }
 

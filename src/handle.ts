@@ -47,7 +47,10 @@ export class Handle {
   private readonly tracked = new Set<{ close(): void }>();
   private readonly ctx: HandleContext;
 
-  constructor(readonly options: HandleOptions = {}) {
+  constructor(
+    /** The options the handle was opened with (namespace, time-out, receive buffer). */
+    readonly options: HandleOptions = {},
+  ) {
     if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
       throw new TypeError('openHandle: netns must be a path such as /run/netns/NAME');
     }

@@ -16,6 +16,7 @@ export type {
 } from './ipvs/destination';
 export type { IpvsStats } from './ipvs/stats';
 export { Ipset, type IpsetAddOptions, type IpsetRestoreOptions, type IpsetRestoreResult } from './ipset/ipset';
+export type { IpsetExistOptions, IpsetListOptions, IpsetTypeRevisions } from './ipset/ops';
 export {
   parseEntry as parseIpsetEntry, formatEntry as formatIpsetEntry, IPSET_TYPES, type IpsetEntry, type IpsetEntryInput,
 } from './ipset/entry';
@@ -23,7 +24,7 @@ export {
   parseCreateOptions as parseIpsetCreateOptions, formatCreateOptions as formatIpsetCreateOptions,
   type IpsetCreateOptions, type IpsetSet, type IpsetFamily,
 } from './ipset/set';
-export { IpsetEntryError } from './ipset/errors';
+export { IpsetEntryError, type IpsetEntryErrorInit } from './ipset/errors';
 export { formatSave as formatIpsetSave, parseRestore as parseIpsetRestore, type IpsetRestoreCommand } from './ipset/save';
 export { Links, type EnsureDummyOptions } from './link/links';
 export type { Link, LinkRef } from './link/link';
@@ -44,6 +45,8 @@ export type {
   ServiceScope, SetScope, AddressScope, IpvsPlanStep, IpsetPlanStep, AddressPlanStep,
 } from './reconcile/reconcile';
 export type { DrainOptions, DrainResult, DrainedDestination } from './reconcile/drain';
-export { NetlinkError, DecodeError, type ExtAck } from './netlink/errors';
+export { NetlinkError, DecodeError, type ExtAck, type NetlinkErrorInit } from './netlink/errors';
+export type { OperationResult } from './netlink/operation';
+export type { Schema, AttrSpec, AttrType } from './netlink/attr';
 export { formatMessage, type FormatHint } from './netlink/debug';
 export type { GenlFamily } from './netlink/genl';

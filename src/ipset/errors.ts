@@ -99,11 +99,17 @@ export function ipsetErrorMeaning(code: string, cmd: number): string | undefined
 
 /** Fields of an {@link IpsetEntryError} beyond those of NetlinkError. */
 export interface IpsetEntryErrorInit {
+  /** Symbolic code: `'IPSET_ERR_EXIST'`, `'IPSET_ERR_HASH_FULL'`, or a system name such as `'ENOENT'`. */
   code: string;
+  /** Negative errno, as the kernel returned it (ipset's own codes are 4096 and up). */
   errno: number;
+  /** The operation, named as the facade names it: `'ipset.add'`. */
   op: string;
+  /** A sentence in the user's terms; the code is appended in parentheses. */
   detail: string;
+  /** The operation's index in its batch, when it was part of one. */
   index?: number;
+  /** What the kernel said beyond the errno. */
   extack?: ExtAck;
   /** Index of the refused entry in the list the caller passed. */
   entryIndex: number;
@@ -119,9 +125,13 @@ export interface IpsetEntryErrorInit {
  * after it: `applied` is `entryIndex`.
  */
 export class IpsetEntryError extends NetlinkError {
+  /** Index of the refused entry in the list the caller passed. */
   readonly entryIndex: number;
+  /** The refused entry as text, in the set's syntax (or JSON when the type is unknown). */
   readonly entryText: string;
+  /** How many entries before it were applied: equal to `entryIndex`. */
   readonly applied: number;
+  /** Builds the error; `init` adds the entry's position and text to {@link NetlinkError}'s fields. */
   constructor(init: IpsetEntryErrorInit) {
     super(init);
     this.name = 'IpsetEntryError';

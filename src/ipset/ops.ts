@@ -98,7 +98,9 @@ export function negotiate(kernel: IpsetProtocolInfo): number {
 
 /** Revisions of a set type the kernel has. */
 export interface IpsetTypeRevisions {
+  /** The newest revision (IPSET_ATTR_REVISION): what `ipset create` uses unless told otherwise. */
   revision: number;
+  /** The oldest revision (IPSET_ATTR_REVISION_MIN); 0 when the kernel does not say. */
   revisionMin: number;
 }
 
@@ -202,7 +204,7 @@ export function headerOp(proto: number, name: string): Operation<IpsetSet> {
   };
 }
 
-/** Options of {@link listOp}. */
+/** Options of {@link Ipset.listAll} (`ipset list`). */
 export interface IpsetListOptions {
   /** Only headers, no entries (`ipset list -t`). */
   headerOnly?: boolean;

@@ -23,10 +23,46 @@ export function formatSave(sets: readonly IpsetSet[]): string {
 
 /** One command of a restore file, with its 1-based line number. */
 export type IpsetRestoreCommand =
-  | { kind: 'create'; line: number; set: string; type: string; options: IpsetCreateOptions }
-  | { kind: 'add' | 'del'; line: number; set: string; entry: string }
-  | { kind: 'flush' | 'destroy'; line: number; set?: string }
-  | { kind: 'rename' | 'swap'; line: number; set: string; to: string };
+  | {
+      /** `create NAME TYPE OPTIONS` (also `n`, `-N`). */
+      kind: 'create';
+      /** 1-based line number in the restore text. */
+      line: number;
+      /** Name of the set to create. */
+      set: string;
+      /** Set type, e.g. `hash:ip`. */
+      type: string;
+      /** The create options, parsed. */
+      options: IpsetCreateOptions;
+    }
+  | {
+      /** `add NAME ENTRY` (also `a`, `-A`) or `del NAME ENTRY` (also `d`, `-D`). */
+      kind: 'add' | 'del';
+      /** 1-based line number in the restore text. */
+      line: number;
+      /** Name of the set. */
+      set: string;
+      /** The entry as text, in the set type's syntax (`10.0.0.1,tcp:80 timeout 30`). */
+      entry: string;
+    }
+  | {
+      /** `flush [NAME]` (also `f`, `-F`) or `destroy [NAME]` (also `x`, `-X`). */
+      kind: 'flush' | 'destroy';
+      /** 1-based line number in the restore text. */
+      line: number;
+      /** Name of the set; absent: every set. */
+      set?: string;
+    }
+  | {
+      /** `rename FROM TO` (also `e`, `-E`) or `swap FROM TO` (also `w`, `-W`). */
+      kind: 'rename' | 'swap';
+      /** 1-based line number in the restore text. */
+      line: number;
+      /** The first set's name. */
+      set: string;
+      /** The second name: the new name (rename) or the set to swap with (swap). */
+      to: string;
+    };
 
 const ALIASES: Record<string, string> = {
   create: 'create', n: 'create', '-N': 'create',

@@ -52,24 +52,39 @@ export interface IpsetCreateOptions {
 
 /** A set as the kernel reports it (`ipset list`). `entries` is absent for a header-only read. */
 export interface IpsetSet {
+  /** Set name (`Name:` in `ipset list`). */
   name: string;
+  /** Set type, e.g. `hash:ip`, `bitmap:port`, `list:set` (`Type:`). */
   type: string;
+  /** Revision of the type the set was created with (`Revision:`). */
   revision: number;
   /** Absent for bitmap:port and list:set, which have none. */
   family?: IpsetFamily;
+  /** hash types: hash table size (`hashsize`). */
   hashsize?: number;
+  /** hash types: maximal number of elements (`maxelem`). */
   maxelem?: number;
+  /** hash types: entries per bucket (`bucketsize`), when the kernel reports it (5.11+ revisions). */
   bucketsize?: number;
+  /** hash types: the hash seed (`initval`), when the kernel reports it (5.11+ revisions). */
   initval?: number;
+  /** Prefix length addresses are masked to (`netmask`), when the set has one. */
   netmask?: number;
+  /** hash:ip,mark: mask applied to marks (`markmask`). */
   markmask?: number;
   /** bitmap types: `'10.0.0.0-10.0.0.255'`, `'1-1024'`. */
   range?: string;
+  /** list:set: maximal number of member sets (`size`). */
   size?: number;
+  /** Default entry timeout in seconds (`timeout`); absent when the set has no timeout support. */
   timeout?: number;
+  /** Created with `counters`: entries carry packet and byte counters. */
   counters: boolean;
+  /** Created with `comment`: entries carry a comment. */
   comment: boolean;
+  /** Created with `skbinfo`: entries carry skbmark/skbprio/skbqueue. */
   skbinfo: boolean;
+  /** Created with `forceadd`: a full set evicts a random entry instead of refusing an add. */
   forceadd: boolean;
   /** References from rules and list:set members. */
   references: number;
@@ -79,6 +94,7 @@ export interface IpsetSet {
   elements: number;
   /** Kernel index of the set (protocol 7). */
   index?: number;
+  /** The members (`Members:`), in the kernel's order; absent for a header-only read (`ipset list -t`). */
   entries?: IpsetEntry[];
 }
 

@@ -11,25 +11,35 @@ import { IFNAMSIZ } from '../uapi/if';
 
 /** A link (network interface). */
 export interface Link {
+  /** Interface index (the `N:` of `ip link`); stable while the link exists, reused after. */
   ifindex: number;
+  /** Interface name (IFLA_IFNAME), at most 15 bytes: `kube-ipvs0`. */
   ifname: string;
   /** IFF_* flags by iproute2's names, in its order: `['BROADCAST', 'NOARP', 'UP', 'LOWER_UP']`. */
   flags: string[];
+  /** MTU in bytes (IFLA_MTU). */
   mtu: number;
+  /** Queueing discipline (`noqueue`, `fq_codel`, ...), when the link has one. */
   qdisc?: string;
   /** RFC 2863 state: `UP`, `DOWN`, `UNKNOWN`, `LOWERLAYERDOWN`, ... */
   operstate: string;
+  /** Link mode (IFLA_LINKMODE): `DEFAULT`, `DORMANT` or `TESTING`. */
   linkmode: string;
   /** `default` for group 0, else the number. */
   group: string;
+  /** Transmit queue length in packets (IFLA_TXQLEN, `qlen` in `ip link`). */
   txqlen?: number;
   /** `ether`, `loopback`, `none`, ... (ARPHRD_*). */
   link_type: string;
   /** Hardware address, `aa:bb:cc:dd:ee:ff`. */
   address?: string;
+  /** Link-layer broadcast address, `ff:ff:ff:ff:ff:ff` on Ethernet. */
   broadcast?: string;
   /** The link's kind when it has one (`dummy`, `veth`, ...). */
-  linkinfo?: { info_kind: string };
+  linkinfo?: {
+    /** IFLA_INFO_KIND: `dummy`, `veth`, `bridge`, ... */
+    info_kind: string;
+  };
 }
 
 /** A link by name or by index. */

@@ -39,10 +39,11 @@ function linkExplain(ref: LinkRef) {
         : undefined;
 }
 
-/** Options of {@link addDummyOp}. */
+/** Options of {@link Links.addDummy} (`ip link add NAME [address HW] [mtu N] type dummy`). */
 export interface DummyLinkOptions {
   /** Bring it up in the same message (default false, like `ip link add`). */
   up?: boolean;
+  /** MTU in bytes, at least 68 (`mtu N`); default the kernel's (1500 for dummy links). */
   mtu?: number;
   /** Hardware address `aa:bb:cc:dd:ee:ff` (default: random). */
   address?: string;
@@ -81,10 +82,11 @@ export function deleteLinkOp(ref: LinkRef): Operation {
   return { op, message: message(RTM_DELLINK, r.header, r.attrs), explain: linkExplain(ref) };
 }
 
-/** Settings of {@link setLinkOp}. */
+/** Settings of {@link Links.set} (`ip link set NAME up|down [mtu N]`); absent ones stay as they are. */
 export interface LinkSettings {
   /** Up (`ip link set NAME up`) or down. */
   up?: boolean;
+  /** MTU in bytes, at least 68 (`ip link set NAME mtu N`). */
   mtu?: number;
 }
 

@@ -31,7 +31,9 @@ export interface AttrSpec {
   nla: string;
   /** The kernel's number for it. */
   id: number;
+  /** Wire type of the payload. */
   type: AttrType;
+  /** What the attribute means, in a sentence. */
   doc: string;
   /** Sets NLA_F_NET_BYTEORDER on the wire (ipset demands it on its numbers). */
   netByteOrder?: boolean;
@@ -51,9 +53,11 @@ export interface AttrSpec {
 
 /** A declarative table of a family's attributes, keyed by friendly names. */
 export interface Schema {
+  /** The schema's name, used in decode error paths: `'ipvs.service'`. */
   name: string;
   /** Set NLA_F_NESTED on nests written from this schema (ipset requires it; IPVS tools do not send it). */
   nestFlag: boolean;
+  /** The specs by friendly name (`port`, `stats64`). */
   attrs: Record<string, AttrSpec>;
   /** The same specs by attribute id. */
   byId: Map<number, [string, AttrSpec]>;

@@ -20,6 +20,7 @@ const FLAG_LETTERS: [number, string][] = [
 export interface FormatHint {
   /** Bytes of family header after nlmsghdr (4 for genetlink and nfnetlink). */
   fixedSize: number;
+  /** The attribute schema, so attributes print with the kernel's names (`IPVS_SVC_ATTR_PORT`); absent: numbers only. */
   schema?: Schema;
 }
 

@@ -45,13 +45,23 @@ export interface NetlinkErrorInit {
  * `ipvs.addDestination: service 10.0.0.1:80/tcp not defined (ESRCH)`.
  */
 export class NetlinkError extends Error {
+  /**
+   * Symbolic code: an errno name (`'EEXIST'`, `'ESRCH'`, `'ENOENT'`, `'EPERM'`, `'ETIMEDOUT'`) or
+   * a family's own (`'IPSET_ERR_EXIST'`). Switch on this, not on the message.
+   */
   readonly code: string;
+  /** Negative errno, as Node's own system errors carry it (`-17` for EEXIST). */
   readonly errno: number;
+  /** The operation, named as the facade names it: `'ipvs.addService'`. */
   readonly op: string;
+  /** The operation's index in its batch or `apply` list, when it was part of one. */
   readonly index: number | undefined;
+  /** What the kernel said beyond the errno (NETLINK_EXT_ACK), when it said anything. */
   readonly extack: ExtAck | undefined;
+  /** The system call, for errors of the transport (`'sendmsg'`, `'recvmsg'`) rather than of a request. */
   readonly syscall: string | undefined;
 
+  /** Builds the error; the message reads `op: detail (CODE)`. */
   constructor(init: NetlinkErrorInit) {
     const detail = init.detail ?? init.extack?.message ?? defaultDetail(init.code);
     const kernelSaid = init.detail && init.extack?.message ? ` [kernel: ${init.extack.message}]` : '';
@@ -85,7 +95,9 @@ function defaultDetail(code: string): string {
 
 /** Malformed bytes from the kernel (or a fixture), with the path to what was being decoded. */
 export class DecodeError extends Error {
+  /** Where decoding failed: the schema path of the attribute, e.g. `ipvs.service.stats`. */
   readonly path: string;
+  /** Builds the error; the message reads `path: detail`. */
   constructor(path: string, detail: string) {
     super(`${path}: ${detail}`);
     this.name = 'DecodeError';

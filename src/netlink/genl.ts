@@ -7,11 +7,15 @@ import { NLM_F_ACK } from '../uapi/netlink';
 
 /** A generic-netlink family as the controller describes it. */
 export interface GenlFamily {
+  /** Family name (CTRL_ATTR_FAMILY_NAME): `'IPVS'`. */
   name: string;
   /** nlmsg_type of the family's messages. */
   id: number;
+  /** Version of the family's protocol (CTRL_ATTR_VERSION), sent in each genlmsghdr. */
   version: number;
+  /** Bytes of family-specific header after the genlmsghdr (CTRL_ATTR_HDRSIZE); 0 for IPVS. */
   hdrsize: number;
+  /** Highest attribute number the family accepts (CTRL_ATTR_MAXATTR). */
   maxattr: number;
   /** Command numbers the kernel supports. */
   commands: Set<number>;

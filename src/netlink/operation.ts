@@ -24,10 +24,25 @@ export interface Operation<T = void> {
 
 /** What became of one operation of a batch. */
 export type OperationResult<T = unknown> =
-  | { status: 'ok'; value: T }
-  | { status: 'error'; error: NetlinkError }
+  | {
+      /** The kernel acknowledged it. */
+      status: 'ok';
+      /** What it returned (undefined for changes). */
+      value: T;
+    }
+  | {
+      /** The kernel refused it. */
+      status: 'error';
+      /** The refusal: its `code` says why (`'EEXIST'`, `'ESRCH'`, ...). */
+      error: NetlinkError;
+    }
   /** The exchange stopped before the kernel was known to have processed it. */
-  | { status: 'unknown'; error: NetlinkError };
+  | {
+      /** The exchange stopped before the kernel was known to have processed it: read the state back to find out. */
+      status: 'unknown';
+      /** Why the exchange stopped (`'ETIMEDOUT'`, `'ECANCELED'`, `'ENOBUFS'`, ...). */
+      error: NetlinkError;
+    };
 
 /** The error for a refused operation, with the per-operation explanation. */
 export function refusal(o: Operation<unknown>, outcome: MessageOutcome, index?: number, replies?: Buffer): NetlinkError {

@@ -95,7 +95,7 @@ function defaultDetail(code: string): string {
 
 /** Malformed bytes from the kernel (or a fixture), with the path to what was being decoded. */
 export class DecodeError extends Error {
-  /** Where decoding failed: the schema path of the attribute, e.g. `ipvs.service.stats`. */
+  /** Where decoding failed: the schema path of what was being decoded, e.g. `ipvs.dest`. */
   readonly path: string;
   /** Builds the error; the message reads `path: detail`. */
   constructor(path: string, detail: string) {

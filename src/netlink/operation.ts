@@ -36,7 +36,6 @@ export type OperationResult<T = unknown> =
       /** The refusal: its `code` says why (`'EEXIST'`, `'ESRCH'`, ...). */
       error: NetlinkError;
     }
-  /** The exchange stopped before the kernel was known to have processed it. */
   | {
       /** The exchange stopped before the kernel was known to have processed it: read the state back to find out. */
       status: 'unknown';

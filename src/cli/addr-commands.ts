@@ -2,18 +2,10 @@
  * `ipvs addr ...`: addresses on links, `ip addr`-compatible: add, del, replace, list/show
  * (`--json` keyed like `ip -j addr`), over the public API only.
  */
-import { openHandle, type Address, type AddressOptions, type Handle, type Link } from '../index';
+import { type Address, type AddressOptions, type Link } from '../index';
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
+import { withHandle } from './handle';
 import { formatLinkHead, linkJson } from './link-commands';
-
-async function withHandle<T>(global: GlobalOptions, fn: (h: Handle) => Promise<T>): Promise<T> {
-  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
-  try {
-    return await fn(h);
-  } finally {
-    h.close();
-  }
-}
 
 function lifetime(v: number): string {
   return v === 4294967295 ? 'forever' : `${v}sec`;

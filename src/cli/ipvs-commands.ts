@@ -3,20 +3,12 @@
  * timeout, daemon. Built on the public API only.
  */
 import { readFileSync } from 'node:fs';
-import { checkIpvsChange, openHandle, type Handle, type IpvsChange, type IpvsServiceEntry } from '../index';
-import { UsageError, type Command, type GlobalOptions } from './types';
+import { checkIpvsChange, type IpvsChange, type IpvsServiceEntry } from '../index';
+import { UsageError, type Command } from './types';
+import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
 import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListLayout } from './ipvs-format';
 import { sortDestinations, sortServices } from './ipvs-order';
-
-async function withHandle<T>(global: GlobalOptions, fn: (h: Handle) => Promise<T>): Promise<T> {
-  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
-  try {
-    return await fn(h);
-  } finally {
-    h.close();
-  }
-}
 
 /** ipvsadm's options for one of our verbs, as if given with `first` (its command option). */
 function ipvsadmArgs(first: string[], args: string[], verb: string): IpvsadmArgs {

@@ -2,17 +2,9 @@
  * `ipvs link ...`: dummy links, `ip link`-compatible: add, del, set, list/show (`--json` keyed
  * like `ip -j link`), over the public API only.
  */
-import { openHandle, type Handle, type Link } from '../index';
+import { type Link } from '../index';
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
-
-async function withHandle<T>(global: GlobalOptions, fn: (h: Handle) => Promise<T>): Promise<T> {
-  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
-  try {
-    return await fn(h);
-  } finally {
-    h.close();
-  }
-}
+import { withHandle } from './handle';
 
 /** The first lines of `ip link show` / `ip addr show` for a link (`mode` only in ip link's). */
 export function formatLinkHead(l: Link, withMode: boolean): string {

@@ -4,19 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  openHandle, parseIpsetCreateOptions, formatIpsetCreateOptions, formatIpsetEntry, IpsetEntryError, NetlinkError,
-  type Handle, type IpsetSet,
+  parseIpsetCreateOptions, formatIpsetCreateOptions, formatIpsetEntry, IpsetEntryError, NetlinkError,
+  type IpsetSet,
 } from '../index';
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
-
-async function withHandle<T>(global: GlobalOptions, fn: (h: Handle) => Promise<T>): Promise<T> {
-  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
-  try {
-    return await fn(h);
-  } finally {
-    h.close();
-  }
-}
+import { withHandle } from './handle';
 
 /** `-exist` / `-!` anywhere, as ipset takes it. */
 function takeExist(args: string[]): { rest: string[]; exist: boolean } {

@@ -3,8 +3,9 @@
  * (`--json` keyed like `ip -j addr`), over the public API only.
  */
 import { type Address, type AddressOptions, type Link } from '../index';
-import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
+import { UsageError, type Command } from './types';
 import { withHandle } from './handle';
+import { runIpSub, type Sub } from './ip-subcommands';
 import { formatLinkHead, linkJson } from './link-commands';
 
 function lifetime(v: number): string {
@@ -73,8 +74,6 @@ export function parseAddrArgs(args: string[], verb: string): { dev: string | num
   return { dev: /^\d+$/.test(dev) ? Number(dev) : dev, cidrs: positional, options };
 }
 
-type Sub = (args: string[], global: GlobalOptions, io: CliIo) => Promise<number>;
-
 function change(verb: 'add' | 'del' | 'replace'): Sub {
   return async (args, global) => {
     const { dev, cidrs, options } = parseAddrArgs(args, verb);
@@ -116,22 +115,7 @@ const SUBS: Record<string, { usage: string; run: Sub }> = {
 
 const addr: Command = {
   summary: 'addresses, ip-compatible: add|del|replace CIDR dev DEV (or DEV CIDR...), list [DEV] [--json] (ipvs addr help)',
-  async run(args, global, io) {
-    const [sub, ...rest] = args;
-    if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-      io.out(`usage: ipvs addr <command>\n${Object.values(SUBS).map((s) => `  ${s.usage}`).join('\n')}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    const alias: Record<string, string> = { show: 'list', ls: 'list', delete: 'del', a: 'add', d: 'del' };
-    const s = SUBS[sub] ?? SUBS[alias[sub] ?? ''];
-    if (!s) throw new UsageError(`addr: unknown command '${sub}' (${Object.keys(SUBS).join(', ')})`);
-    try {
-      return await s.run(rest, global, io);
-    } catch (err) {
-      if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
-      throw err;
-    }
-  },
+  run: (args, global, io) => runIpSub('addr', SUBS, args, global, io),
 };
 
 /** The address verbs, for the dispatcher in main.ts. */

@@ -3,8 +3,9 @@
  * like `ip -j link`), over the public API only.
  */
 import { type Link } from '../index';
-import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
+import { UsageError, type Command } from './types';
 import { withHandle } from './handle';
+import { runIpSub, type Sub } from './ip-subcommands';
 
 /** The first lines of `ip link show` / `ip addr show` for a link (`mode` only in ip link's). */
 export function formatLinkHead(l: Link, withMode: boolean): string {
@@ -38,8 +39,6 @@ function nameAndRest(args: string[], usage: string): { name: string | number; re
   const name = ref(a.shift(), usage);
   return { name, rest: a };
 }
-
-type Sub = (args: string[], global: GlobalOptions, io: CliIo) => Promise<number>;
 
 function parseMtu(v: string | undefined): number {
   if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`link: mtu needs a number, got ${String(v)}`);
@@ -108,22 +107,7 @@ const SUBS: Record<string, { usage: string; run: Sub }> = {
 
 const link: Command = {
   summary: 'links, ip-compatible: add NAME type dummy, del, set NAME up|down, list [--json] (ipvs link help)',
-  async run(args, global, io) {
-    const [sub, ...rest] = args;
-    if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-      io.out(`usage: ipvs link <command>\n${Object.values(SUBS).map((s) => `  ${s.usage}`).join('\n')}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    const alias: Record<string, string> = { show: 'list', ls: 'list', delete: 'del', a: 'add', d: 'del' };
-    const s = SUBS[sub] ?? SUBS[alias[sub] ?? ''];
-    if (!s) throw new UsageError(`link: unknown command '${sub}' (${Object.keys(SUBS).join(', ')})`);
-    try {
-      return await s.run(rest, global, io);
-    } catch (err) {
-      if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
-      throw err;
-    }
-  },
+  run: (args, global, io) => runIpSub('link', SUBS, args, global, io),
 };
 
 /** The link verbs, for the dispatcher in main.ts. */

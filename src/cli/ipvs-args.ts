@@ -7,6 +7,7 @@ import type {
   IpFamily, IpvsChange, IpvsDestinationOptions, IpvsForwarding, IpvsSchedFlag, IpvsServiceKey, IpvsServiceOptions,
   IpvsTunnelChecksum, IpvsTunnelType,
 } from '../index';
+import { formatIPv6, ipv6Bytes } from '../netlink/address';
 
 /** A mistake on an ipvsadm line: the message is ipvsadm's wording where it has one. */
 export class IpvsadmArgsError extends Error {
@@ -196,32 +197,7 @@ function isIPv6(s: string): boolean {
 
 /** Canonical IPv6 text (RFC 5952), so saved rules and kernel reads compare equal. */
 function canonical6(s: string): string {
-  const b = Buffer.alloc(16);
-  let text = s;
-  if (text.includes('.')) {
-    const c = text.lastIndexOf(':');
-    const v4 = text.slice(c + 1).split('.').map(Number);
-    text = `${text.slice(0, c + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const [h, t] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
-  const hs = h ? h.split(':') : [];
-  const ts = t ? t.split(':') : [];
-  const groups = t === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIPv6(ipv6Bytes(s));
 }
 
 /** ipvsadm's parse_service: `[v6]:port`, `v6`, `v4:port`, `v4`; a port may be a service name. */

@@ -6,6 +6,7 @@
  * top-down merge sort, whose result with such a comparator this reproduces too.
  */
 import type { IpvsDestination, IpvsService } from '../index';
+import { ipv6Bytes } from '../netlink/address';
 
 /** Sorts a copy of `items` with glibc's merge sort (msort_with_tmp): left run wins ties. */
 export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): T[] {
@@ -34,22 +35,9 @@ export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): 
 
 /** The 16 bytes of `union nf_inet_addr` (an IPv4 address in the first 4). */
 function addrBytes(address: string): Buffer {
+  if (address.includes(':')) return ipv6Bytes(address);
   const b = Buffer.alloc(16);
-  if (!address.includes(':')) {
-    address.split('.').forEach((x, i) => { b[i] = Number(x); });
-    return b;
-  }
-  let text = address;
-  if (text.includes('.')) {
-    const c = text.lastIndexOf(':');
-    const v4 = text.slice(c + 1).split('.').map(Number);
-    text = `${text.slice(0, c + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const [h, t] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
-  const hs = h ? h.split(':') : [];
-  const ts = t ? t.split(':') : [];
-  const groups = t === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  address.split('.').forEach((x, i) => { b[i] = Number(x); });
   return b;
 }
 

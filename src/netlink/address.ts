@@ -68,7 +68,8 @@ export function writeAddress(buf: Buffer, off: number, text: string, family?: nu
   return 16;
 }
 
-function ipv6Bytes(text: string): Buffer {
+/** The 16 bytes of IPv6 text (`::` and an embedded dotted quad allowed); the text is not checked. */
+export function ipv6Bytes(text: string): Buffer {
   const out = Buffer.alloc(16);
   let s = text;
   // An embedded dotted quad (::ffff:1.2.3.4) becomes two hex groups.
@@ -104,7 +105,7 @@ export function formatAddress(bytes: Buffer, family: number | undefined, path: s
 }
 
 /** RFC 5952 text: lowercase, the longest run of two or more zero groups as `::`. */
-function formatIPv6(b: Buffer): string {
+export function formatIPv6(b: Buffer): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {

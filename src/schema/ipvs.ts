@@ -5,46 +5,34 @@
 import { defineSchema } from '../netlink/attr';
 import * as K from '../uapi/ip-vs';
 
-const STATS_DOC = {
-  conns: 'Connections scheduled.',
-  inpkts: 'Packets in.',
-  outpkts: 'Packets out.',
-  inbytes: 'Bytes in.',
-  outbytes: 'Bytes out.',
-  cps: 'Current connection rate (per second).',
-  inpps: 'Current incoming packet rate.',
-  outpps: 'Current outgoing packet rate.',
-  inbps: 'Current incoming byte rate.',
-  outbps: 'Current outgoing byte rate.',
-};
+/**
+ * The IPVS_STATS_ATTR_* counters, shared by the 32-bit and 64-bit sets: friendly key, attribute,
+ * its type in the 32-bit set (bytes are 64-bit even there), and doc. Every counter is u64 in the
+ * 64-bit set.
+ */
+const STATS: ReadonlyArray<readonly [key: string, nla: string, type32: 'u32' | 'u64', doc: string]> = [
+  ['conns', 'IPVS_STATS_ATTR_CONNS', 'u32', 'Connections scheduled.'],
+  ['inpkts', 'IPVS_STATS_ATTR_INPKTS', 'u32', 'Packets in.'],
+  ['outpkts', 'IPVS_STATS_ATTR_OUTPKTS', 'u32', 'Packets out.'],
+  ['inbytes', 'IPVS_STATS_ATTR_INBYTES', 'u64', 'Bytes in.'],
+  ['outbytes', 'IPVS_STATS_ATTR_OUTBYTES', 'u64', 'Bytes out.'],
+  ['cps', 'IPVS_STATS_ATTR_CPS', 'u32', 'Current connection rate (per second).'],
+  ['inpps', 'IPVS_STATS_ATTR_INPPS', 'u32', 'Current incoming packet rate.'],
+  ['outpps', 'IPVS_STATS_ATTR_OUTPPS', 'u32', 'Current outgoing packet rate.'],
+  ['inbps', 'IPVS_STATS_ATTR_INBPS', 'u32', 'Current incoming byte rate.'],
+  ['outbps', 'IPVS_STATS_ATTR_OUTBPS', 'u32', 'Current outgoing byte rate.'],
+];
+
+/** The stats attribute table, in the 32-bit set's types or all u64. */
+function statsAttrs(wide: boolean): Record<string, { nla: string; type: 'u32' | 'u64'; doc: string }> {
+  return Object.fromEntries(STATS.map(([key, nla, type32, doc]) => [key, { nla, type: wide ? 'u64' : type32, doc }]));
+}
 
 /** IPVS_SVC_ATTR_STATS / IPVS_DEST_ATTR_STATS: the 32-bit set (bytes are 64-bit even here). */
-export const ipvsStats = defineSchema('ipvs.stats', K, {
-  conns: { nla: 'IPVS_STATS_ATTR_CONNS', type: 'u32', doc: STATS_DOC.conns },
-  inpkts: { nla: 'IPVS_STATS_ATTR_INPKTS', type: 'u32', doc: STATS_DOC.inpkts },
-  outpkts: { nla: 'IPVS_STATS_ATTR_OUTPKTS', type: 'u32', doc: STATS_DOC.outpkts },
-  inbytes: { nla: 'IPVS_STATS_ATTR_INBYTES', type: 'u64', doc: STATS_DOC.inbytes },
-  outbytes: { nla: 'IPVS_STATS_ATTR_OUTBYTES', type: 'u64', doc: STATS_DOC.outbytes },
-  cps: { nla: 'IPVS_STATS_ATTR_CPS', type: 'u32', doc: STATS_DOC.cps },
-  inpps: { nla: 'IPVS_STATS_ATTR_INPPS', type: 'u32', doc: STATS_DOC.inpps },
-  outpps: { nla: 'IPVS_STATS_ATTR_OUTPPS', type: 'u32', doc: STATS_DOC.outpps },
-  inbps: { nla: 'IPVS_STATS_ATTR_INBPS', type: 'u32', doc: STATS_DOC.inbps },
-  outbps: { nla: 'IPVS_STATS_ATTR_OUTBPS', type: 'u32', doc: STATS_DOC.outbps },
-});
+export const ipvsStats = defineSchema('ipvs.stats', K, statsAttrs(false));
 
 /** IPVS_SVC_ATTR_STATS64 / IPVS_DEST_ATTR_STATS64 (kernel 4.1+): every counter 64-bit. */
-export const ipvsStats64 = defineSchema('ipvs.stats64', K, {
-  conns: { nla: 'IPVS_STATS_ATTR_CONNS', type: 'u64', doc: STATS_DOC.conns },
-  inpkts: { nla: 'IPVS_STATS_ATTR_INPKTS', type: 'u64', doc: STATS_DOC.inpkts },
-  outpkts: { nla: 'IPVS_STATS_ATTR_OUTPKTS', type: 'u64', doc: STATS_DOC.outpkts },
-  inbytes: { nla: 'IPVS_STATS_ATTR_INBYTES', type: 'u64', doc: STATS_DOC.inbytes },
-  outbytes: { nla: 'IPVS_STATS_ATTR_OUTBYTES', type: 'u64', doc: STATS_DOC.outbytes },
-  cps: { nla: 'IPVS_STATS_ATTR_CPS', type: 'u64', doc: STATS_DOC.cps },
-  inpps: { nla: 'IPVS_STATS_ATTR_INPPS', type: 'u64', doc: STATS_DOC.inpps },
-  outpps: { nla: 'IPVS_STATS_ATTR_OUTPPS', type: 'u64', doc: STATS_DOC.outpps },
-  inbps: { nla: 'IPVS_STATS_ATTR_INBPS', type: 'u64', doc: STATS_DOC.inbps },
-  outbps: { nla: 'IPVS_STATS_ATTR_OUTBPS', type: 'u64', doc: STATS_DOC.outbps },
-});
+export const ipvsStats64 = defineSchema('ipvs.stats64', K, statsAttrs(true));
 
 /** IPVS_CMD_ATTR_SERVICE: a virtual service. */
 export const ipvsService = defineSchema('ipvs.service', K, {

@@ -39,6 +39,7 @@ export type { BatchLinks, BatchAddresses } from './batch/rtnl';
 export type { CommitOptions, CommitResult, ChangeResult, ChangeStatus, UndoOutcome, BatchProgress, FailurePolicy } from './batch/commit';
 export {
   readProcIpvs, type Snapshot, type SnapshotOptions, type IpvsServiceState, type IpvsDestinationState, type IpvsReadOptions, type ProcIpvsService,
+  type ProcIpvsDestination,
 } from './snapshot/snapshot';
 export type {
   DesiredState, ReconcileOptions, ReconcileResult, ReconcilePlan, ReconcileScope, DesiredService, DesiredSet, DesiredLinkAddresses,

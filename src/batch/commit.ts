@@ -48,6 +48,7 @@ export interface BatchProgress {
   phase: 'read' | 'commit' | 'undo';
   /** Changes of this phase whose fate is known. */
   done: number;
+  /** Changes in this phase: the batch's changes (`read`, `commit`) or the compensating ones (`undo`). */
   total: number;
   /** Of those, refused by the kernel. */
   failed: number;
@@ -67,6 +68,7 @@ export interface UndoOutcome {
    * `failed`: one was refused (see `error`). `impossible`: undo had nothing to restore from (see `note`).
    */
   status: 'undone' | 'failed' | 'impossible';
+  /** With `failed`: the refusal (or transport failure) of the compensating change. */
   error?: NetlinkError;
   /** What the undo does not restore (counters, connections, timeouts), or why it could not run. */
   note?: string;
@@ -78,6 +80,7 @@ export interface ChangeResult {
   index: number;
   /** `'ipvs.addDestination'`. */
   op: string;
+  /** Whether it was applied; see {@link ChangeStatus}. */
   status: ChangeStatus;
   /** For `error` and `unknown`: a NetlinkError carrying `op`, `index` and the kernel's words. */
   error?: NetlinkError;
@@ -89,10 +92,15 @@ export interface ChangeResult {
 export interface CommitResult {
   /** Every change applied. */
   ok: boolean;
+  /** One per change, in batch order (built when first read: cheap to skip on large commits). */
   results: ChangeResult[];
+  /** Changes with status `ok`. */
   applied: number;
+  /** Changes with status `error`: refused by the kernel, or found impossible before sending. */
   failed: number;
+  /** Changes with status `skipped`: never sent. */
   skipped: number;
+  /** Changes with status `unknown`: sent, fate unknown (read the state back). */
   unknown: number;
   /** The first refusal or transport failure. */
   firstError: NetlinkError | undefined;

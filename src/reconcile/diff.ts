@@ -26,7 +26,13 @@ import type { IpsetCreateOptions, IpsetSet } from '../ipset/set';
 // ---- IPVS ---------------------------------------------------------------------------------------
 
 /** A wanted service with the destinations it should have (exactly those). */
-export type DesiredService = IpvsServiceOptions & { destinations?: readonly IpvsDestinationOptions[] };
+export type DesiredService = IpvsServiceOptions & {
+  /**
+   * Every real server the service should have; destinations the kernel holds beyond these are
+   * deleted (or drained). Default: none.
+   */
+  destinations?: readonly IpvsDestinationOptions[];
+};
 
 /**
  * Which services reconcile may delete when the desired state leaves them out: virtual addresses
@@ -34,21 +40,78 @@ export type DesiredService = IpvsServiceOptions & { destinations?: readonly Ipvs
  * predicate. Without a scope nothing unlisted is deleted.
  */
 export type ServiceScope =
-  | { addresses?: readonly string[]; fwmarks?: readonly (number | readonly [number, number])[] }
+  | {
+    /** CIDR ranges of virtual addresses (`'10.96.0.0/12'`); a bare address covers that address only. */
+    addresses?: readonly string[];
+    /** Firewall marks (`ipvsadm -f`), each one mark or an inclusive `[low, high]` range. */
+    fwmarks?: readonly (number | readonly [number, number])[];
+  }
   | ((service: IpvsServiceKey) => boolean);
 
-/** One step of an IPVS plan. */
+/**
+ * One step of an IPVS plan; `kind` names the batch call (and the `ipvsadm` command) it becomes.
+ * `fields` name the options that differ, by their {@link IpvsServiceOptions} or
+ * {@link IpvsDestinationOptions} names (`'scheduler'`, `'weight'`).
+ */
 export type IpvsPlanStep =
-  | { kind: 'addService'; service: IpvsServiceOptions }
-  | { kind: 'editService'; service: IpvsServiceOptions; fields: string[] }
-  | { kind: 'deleteService'; service: IpvsServiceKey; destinations: number }
-  | { kind: 'addDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions }
-  | { kind: 'editDestination'; service: IpvsServiceKey; destination: IpvsDestinationOptions; fields: string[] }
-  /**
-   * `drain`: a destination that still has connections, of a service that stays and whose
-   * connections can drain (not UDP or SCTP): weight 0 first, deletion once they are gone.
-   */
-  | { kind: 'deleteDestination'; service: IpvsServiceKey; destination: IpvsDestinationKey; drain: boolean; connections: number };
+  | {
+    /** Add a service: `ipvsadm -A`. */
+    kind: 'addService';
+    /** The service as listed, without its destinations. */
+    service: IpvsServiceOptions;
+  }
+  | {
+    /** Change a service's settings in place: `ipvsadm -E`. */
+    kind: 'editService';
+    /** The service as listed, without its destinations. */
+    service: IpvsServiceOptions;
+    /** Settings that differ from the kernel's: `scheduler`, `persistent`, `netmask`, `onePacket`, `schedFlags`, `pe`. */
+    fields: string[];
+  }
+  | {
+    /** Delete an unlisted service in scope, with its destinations: `ipvsadm -D`. */
+    kind: 'deleteService';
+    /** The service's key. */
+    service: IpvsServiceKey;
+    /** How many destinations it had when read (they go with it). */
+    destinations: number;
+  }
+  | {
+    /** Add a real server: `ipvsadm -a`. */
+    kind: 'addDestination';
+    /** The key of the service it belongs to. */
+    service: IpvsServiceKey;
+    /** The destination as listed. */
+    destination: IpvsDestinationOptions;
+  }
+  | {
+    /** Change a real server's settings in place: `ipvsadm -e`. */
+    kind: 'editDestination';
+    /** The key of the service it belongs to. */
+    service: IpvsServiceKey;
+    /** The destination as listed. */
+    destination: IpvsDestinationOptions;
+    /**
+     * Settings that differ from the kernel's: `forwarding`, `weight`, `upperThreshold`,
+     * `lowerThreshold`, `tunnelType`, `tunnelPort`, `tunnelChecksum`.
+     */
+    fields: string[];
+  }
+  | {
+    /** Delete an unlisted real server of a listed service: `ipvsadm -d` (or drain it first). */
+    kind: 'deleteDestination';
+    /** The key of the service it belongs to. */
+    service: IpvsServiceKey;
+    /** The destination's key (address and port). */
+    destination: IpvsDestinationKey;
+    /**
+     * It still has connections and its service's connections can drain (TCP or fwmark, not UDP or
+     * SCTP): with the `drain` option, weight 0 first (`ipvsadm -e ... -w 0`), deletion once they are gone.
+     */
+    drain: boolean;
+    /** Active plus inactive connections when it was read (`ActiveConn` + `InActConn` of `ipvsadm -Ln`). */
+    connections: number;
+  };
 
 /** Bits of IP_VS_SVC_F_* a caller sets (the kernel also reports internal ones such as HASHED). */
 const USER_FLAGS = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
@@ -252,23 +315,64 @@ export function checkDestinationKey(d: IpvsDestinationKey): void {
 
 /** A wanted set with exactly these entries. */
 export interface DesiredSet {
+  /** The set's name (at most 31 characters, IPSET_MAXNAMELEN). */
   name: string;
+  /** The set type as `ipset create` takes it: `hash:ip`, `hash:ip,port`, `bitmap:port`, `list:set`. */
   type: string;
+  /**
+   * Creation options (`family`, `hashsize`, `maxelem`...), used only when the set is
+   * created: an existing set of the same type is not recreated when they differ.
+   */
   options?: IpsetCreateOptions;
+  /** Every entry the set should hold, as objects or as `ipset add` element text (`10.0.0.1,tcp:80`). */
   entries: readonly IpsetEntryInput[];
 }
 
 /** Which sets reconcile may destroy when the desired state leaves them out: names, or a predicate. */
 export type SetScope = readonly string[] | ((name: string) => boolean);
 
-/** One step of an ipset plan. */
+/** One step of an ipset plan; `kind` names the batch call (and the `ipset` command) it becomes. */
 export type IpsetPlanStep =
-  | { kind: 'createSet'; name: string; type: string; options: IpsetCreateOptions }
-  | { kind: 'addEntries'; name: string; entries: IpsetEntry[] }
-  | { kind: 'delEntries'; name: string; entries: IpsetEntry[] }
-  | { kind: 'destroySet'; name: string }
-  /** The set exists with another type: left as it is (a type cannot be changed in place). */
-  | { kind: 'conflict'; name: string; detail: string };
+  | {
+    /** Create a missing set: `ipset create NAME TYPE ...`. */
+    kind: 'createSet';
+    /** The set's name. */
+    name: string;
+    /** Its type, as listed. */
+    type: string;
+    /** Its creation options, as listed (`{}` when none were). */
+    options: IpsetCreateOptions;
+  }
+  | {
+    /** Add missing entries: `ipset add`, one per entry. */
+    kind: 'addEntries';
+    /** The set's name. */
+    name: string;
+    /** The entries to add, in listed order. */
+    entries: IpsetEntry[];
+  }
+  | {
+    /** Delete entries of a listed set that are not listed: `ipset del`, one per entry. */
+    kind: 'delEntries';
+    /** The set's name. */
+    name: string;
+    /** The entries to delete, as the kernel listed them. */
+    entries: IpsetEntry[];
+  }
+  | {
+    /** Destroy an unlisted set in scope: `ipset destroy NAME`. */
+    kind: 'destroySet';
+    /** The set's name. */
+    name: string;
+  }
+  | {
+    /** The set exists with another type: left as it is (a type cannot be changed in place). */
+    kind: 'conflict';
+    /** The set's name. */
+    name: string;
+    /** What conflicts, in words: `set NAME is hash:ip, wanted hash:net: left unchanged`. */
+    detail: string;
+  };
 
 /** Checks a set scope now and returns its predicate. */
 export function setPredicate(scope: SetScope | undefined): (name: string) => boolean {
@@ -342,13 +446,38 @@ export interface DesiredLinkAddresses {
  */
 export type AddressScope = readonly string[] | ((address: { local: string; prefixlen: number; link: string }) => boolean);
 
-/** One step of an address plan. */
+/** One step of an address plan; `kind` names the batch call (and the `ip` command) it becomes. */
 export type AddressPlanStep =
-  | { kind: 'addLink'; link: string }
-  | { kind: 'addAddress'; link: string; cidr: string }
-  | { kind: 'deleteAddress'; link: string; cidr: string }
-  /** The link does not exist and `create` was not asked: nothing planned for it. */
-  | { kind: 'conflict'; link: string; detail: string };
+  | {
+    /** Create a missing link as a dummy link, up: `ip link add NAME type dummy` then `ip link set NAME up`. */
+    kind: 'addLink';
+    /** The link's name. */
+    link: string;
+  }
+  | {
+    /** Add a missing address: `ip addr add CIDR dev LINK`. */
+    kind: 'addAddress';
+    /** The link's name. */
+    link: string;
+    /** The address with its prefix length, canonical (`10.96.0.1/32`, `fd00::1/128`). */
+    cidr: string;
+  }
+  | {
+    /** Delete an unlisted address in scope: `ip addr del CIDR dev LINK`. */
+    kind: 'deleteAddress';
+    /** The link's name. */
+    link: string;
+    /** The address with its prefix length, canonical (`10.96.0.1/32`, `fd00::1/128`). */
+    cidr: string;
+  }
+  | {
+    /** The link does not exist and `create` was not asked: nothing planned for it. */
+    kind: 'conflict';
+    /** The link's name. */
+    link: string;
+    /** What conflicts, in words: `link NAME does not exist: its addresses were not added`. */
+    detail: string;
+  };
 
 /** Checks an address scope now (TypeError) and returns its predicate. */
 export function addressPredicate(scope: AddressScope | undefined): (a: { local: string; prefixlen: number; link: string }) => boolean {

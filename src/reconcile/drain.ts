@@ -29,7 +29,9 @@ export interface DrainOptions {
 
 /** What became of one drained destination. */
 export interface DrainedDestination {
+  /** The key of the service it belonged to. */
   service: IpvsServiceKey;
+  /** Its key (address and port). */
   destination: IpvsDestinationKey;
   /**
    * `drained`: deleted once its connections were gone; `deadline`: deleted when the time ran out (or
@@ -41,11 +43,13 @@ export interface DrainedDestination {
   connections: number;
   /** Time from weight 0 to deletion, ms. */
   waitedMs: number;
+  /** With `outcome: 'error'`: the kernel's refusal of the deletion (`ipvs.deleteDestination`). */
   error?: NetlinkError;
 }
 
 /** What a drain did. */
 export interface DrainResult {
+  /** One per destination asked for, in the order each was settled (not the order asked). */
   destinations: DrainedDestination[];
 }
 

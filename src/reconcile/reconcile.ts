@@ -32,7 +32,9 @@ export interface DesiredState {
 
 /** What reconcile owns beyond what `desired` lists: only unlisted objects in scope are deleted. */
 export interface ReconcileScope {
+  /** Unlisted IPVS services that may be deleted (`ipvsadm -D`), with their destinations. */
   services?: ServiceScope;
+  /** Unlisted sets that may be destroyed (`ipset destroy`). A set still referenced (by iptables, a list:set) is refused with EBUSY. */
   sets?: SetScope;
   /** Addresses of listed links that may be deleted when unlisted. */
   addresses?: AddressScope;
@@ -59,24 +61,34 @@ export interface ReconcileOptions {
   current?: Snapshot;
   /** How IPVS state is read (see {@link SnapshotOptions.ipvs}). */
   read?: SnapshotOptions['ipvs'];
+  /** Called as the commit goes (see {@link CommitOptions.onProgress}); not called during a dry run or the drain. */
   onProgress?: CommitOptions['onProgress'];
+  /**
+   * Stops the commit at its next slice boundary (see {@link CommitOptions.signal}): changes not
+   * sent are `skipped`. It does not stop the read or the drain (use {@link DrainOptions.signal}).
+   */
   signal?: AbortSignal;
 }
 
 /** The plan: steps in the order they are committed (links and addresses, then IPVS, then sets). */
 export interface ReconcilePlan {
+  /** Link and address steps; empty when `desired.addresses` was left out. */
   addresses: AddressPlanStep[];
+  /** IPVS service and destination steps; empty when `desired.ipvs` was left out. */
   ipvs: IpvsPlanStep[];
+  /** ipset steps; empty when `desired.sets` was left out. */
   sets: IpsetPlanStep[];
 }
 
 /** What {@link Handle.reconcile} did, or with `dryRun` would do. */
 export interface ReconcileResult {
+  /** What was planned, committed or not (with `dryRun`, what would be committed). */
   plan: ReconcilePlan;
   /** Steps in the plan that change something (conflicts excluded). */
   changes: number;
   /** Everything planned was applied (a dry run or an empty plan: true). */
   ok: boolean;
+  /** This was a dry run: nothing was committed, and `commit`, `drained` and `state` are absent. */
   dryRun: boolean;
   /** The commit, one result per batch change in plan order (an entry step is one change per entry). */
   commit?: CommitResult;

@@ -25,7 +25,10 @@ import { familyName } from '../ipvs/service';
 import type { IpvsStats } from '../ipvs/stats';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
-export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & { stats?: IpvsStats };
+export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & {
+  /** Counters and rates (`ipvsadm -Ln --stats` / `--rate`); present only when read with `stats: true`. */
+  stats?: IpvsStats;
+};
 
 /** What one dump of an exchange came to. */
 export interface DumpResult {

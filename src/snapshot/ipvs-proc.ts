@@ -17,23 +17,39 @@ import type { IpFamily, IpvsProtocol, IpvsServiceKey } from '../ipvs/service';
 
 /** A service as `/proc/net/ip_vs` shows it. */
 export type ProcIpvsService = IpvsServiceKey & {
+  /**
+   * Address family: from the address for TCP/UDP/SCTP services; always `'inet'` for fwmark
+   * services, since the file prints IPv4 and IPv6 ones alike.
+   */
   family: IpFamily;
+  /** Scheduler name as `ipvsadm -s` takes it (`wlc`, `rr`, `sh`, `mh`). */
   scheduler: string;
   /** One-packet scheduling (`ops`). */
   onePacket: boolean;
   /** Persistent, with its timeout in jiffies (not seconds) and netmask as the file prints them. */
-  persistent?: { jiffies: number; netmask: string };
+  persistent?: {
+    /** The persistence timeout in jiffies: seconds (`ipvsadm -p`) times the kernel's HZ (100-1000). */
+    jiffies: number;
+    /** The persistence netmask as the file prints it: hex digits, unparsed (`FFFFFFFF`). */
+    netmask: string;
+  };
+  /** Its real servers, in the order the file lists them. */
   destinations: ProcIpvsDestination[];
 };
 
 /** A destination as `/proc/net/ip_vs` shows it. */
 export interface ProcIpvsDestination {
+  /** The real server's address (IPv6 in RFC 5952 text). */
   address: string;
+  /** The real server's port (0 when it was added without one, as fwmark destinations often are). */
   port: number;
   /** `bypass` destinations read as `masq` here (the file names only Local, Tunnel, Route and Masq). */
   forwarding: IpvsForwarding;
+  /** Scheduling weight (`ipvsadm -w`); 0 takes no new connections. */
   weight: number;
+  /** Active connections (`ActiveConn` of `ipvsadm -Ln`: TCP connections in ESTABLISHED). */
   activeConns: number;
+  /** Inactive connections (`InActConn` of `ipvsadm -Ln`: every other state, and UDP). */
   inactiveConns: number;
 }
 

@@ -18,7 +18,10 @@ import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
 import { decodeDestinationDumps, type IpvsDestinationState } from './ipvs-decode';
 
 /** A service with its destinations. */
-export type IpvsServiceState = IpvsService & { destinations: IpvsDestinationState[] };
+export type IpvsServiceState = IpvsService & {
+  /** Its real servers, as one destination dump returned them (`ipvsadm -Ln` order). */
+  destinations: IpvsDestinationState[];
+};
 
 /** How to read IPVS state. */
 export interface IpvsReadOptions {

@@ -15,7 +15,7 @@ import type { Links } from '../link/links';
 import type { Link, LinkRef } from '../link/link';
 import { IPVS_GENL_NAME } from '../uapi/ip-vs';
 import { readIpvs, type IpvsReadOptions, type IpvsServiceState } from './ipvs-read';
-import { readProcIpvs, type ProcIpvsService } from './ipvs-proc';
+import { readProcIpvs, type ProcIpvsDestination, type ProcIpvsService } from './ipvs-proc';
 
 /** What {@link Handle.snapshot} reads. */
 export interface SnapshotOptions {
@@ -86,5 +86,5 @@ export async function takeSnapshot(src: SnapshotSource, options: SnapshotOptions
   return out;
 }
 
-export { readProcIpvs, type ProcIpvsService, type IpvsServiceState, type IpvsReadOptions };
+export { readProcIpvs, type ProcIpvsService, type ProcIpvsDestination, type IpvsServiceState, type IpvsReadOptions };
 export type { IpvsDestinationState } from './ipvs-decode';

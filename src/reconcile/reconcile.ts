@@ -34,7 +34,10 @@ export interface DesiredState {
 export interface ReconcileScope {
   /** Unlisted IPVS services that may be deleted (`ipvsadm -D`), with their destinations. */
   services?: ServiceScope;
-  /** Unlisted sets that may be destroyed (`ipset destroy`). A set still referenced (by iptables, a list:set) is refused with EBUSY. */
+  /**
+   * Unlisted sets that may be destroyed (`ipset destroy NAME`). One still referenced (by a rule or
+   * a list:set) is refused with IPSET_ERR_BUSY: a failed change in `commit`.
+   */
   sets?: SetScope;
   /** Addresses of listed links that may be deleted when unlisted. */
   addresses?: AddressScope;

@@ -39,6 +39,33 @@ constexpr double kDefaultTimeoutMs = 10000;
 constexpr int kMaxReadsPerWake = 64;
 constexpr size_t kRxSlack = 64 * 1024;
 
+// RecvDatagram's results other than a length.
+constexpr ssize_t kRecvError = -1;    // *err says what
+constexpr ssize_t kRecvRetry = -2;    // EINTR
+constexpr ssize_t kRecvDrained = -3;  // nothing queued (EAGAIN)
+
+// One non-blocking recvmsg into rx, shared by the transact and receive workers (no N-API here:
+// it runs in Execute). Returns the length read, or kRecvRetry / kRecvDrained, or kRecvError with
+// *err set (ENOBUFS included; EMSGSIZE when the datagram did not fit rx).
+static ssize_t RecvDatagram(int sock, std::vector<uint8_t>& rx, SysError* err) {
+  iovec iov{rx.data(), rx.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t r = ::recvmsg(sock, &msg, MSG_DONTWAIT);
+  if (r < 0) {
+    if (errno == EINTR) return kRecvRetry;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return kRecvDrained;
+    *err = LastError("recvmsg");
+    return kRecvError;
+  }
+  if (msg.msg_flags & MSG_TRUNC) {
+    *err = SysError{EMSGSIZE, "recvmsg"};
+    return kRecvError;
+  }
+  return r;
+}
+
 // ---- argument checks -------------------------------------------------------------------------
 
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& msg) {
@@ -465,18 +492,12 @@ class TransactWorker : public Napi::AsyncWorker {
       if (ready == 0 || fds[0].revents == 0) continue;
       // A bounded number of datagrams per wake-up, so cancel and close are seen promptly.
       for (int n = 0; n < kMaxReadsPerWake; ++n) {
-        iovec iov{rx.data(), rx.size()};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        ssize_t r = ::recvmsg(conn_->sock(), &msg, MSG_DONTWAIT);
-        if (r < 0) {
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          // ENOBUFS: the kernel dropped a reply; which requests it answered is unknown.
-          return LastError("recvmsg");
-        }
-        if (msg.msg_flags & MSG_TRUNC) return SysError{EMSGSIZE, "recvmsg"};
+        SysError err;
+        ssize_t r = RecvDatagram(conn_->sock(), rx, &err);
+        if (r == kRecvRetry) continue;
+        if (r == kRecvDrained) break;
+        // ENOBUFS: the kernel dropped a reply; which requests it answered is unknown.
+        if (r < 0) return err;
         bool progress = false;
         if (Absorb(rx.data(), static_cast<size_t>(r), chunk, &progress)) return {};
         if (progress) deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
@@ -684,18 +705,12 @@ class ReceiveWorker : public Napi::AsyncWorker {
       }
       if (ready == 0 || fds[0].revents == 0) continue;
       for (int n = 0; n < kMaxReadsPerWake; ++n) {
-        iovec iov{rx.data(), rx.size()};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        ssize_t r = ::recvmsg(conn_->sock(), &msg, MSG_DONTWAIT);
-        if (r < 0) {
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          // ENOBUFS: the kernel dropped notifications; the caller must read the state again.
-          return LastError("recvmsg");
-        }
-        if (msg.msg_flags & MSG_TRUNC) return SysError{EMSGSIZE, "recvmsg"};
+        SysError err;
+        ssize_t r = RecvDatagram(conn_->sock(), rx, &err);
+        if (r == kRecvRetry) continue;
+        if (r == kRecvDrained) break;
+        // ENOBUFS: the kernel dropped notifications; the caller must read the state again.
+        if (r < 0) return err;
         messages_.insert(messages_.end(), rx.data(), rx.data() + r);
         messages_.resize(NLMSG_ALIGN(messages_.size()), 0);
       }

@@ -51,3 +51,4 @@ export type { OperationResult } from './netlink/operation';
 export type { Schema, AttrSpec, AttrType } from './netlink/attr';
 export { formatMessage, type FormatHint } from './netlink/debug';
 export type { GenlFamily } from './netlink/genl';
+export { addressBytes, canonicalAddress } from './netlink/address';

@@ -7,7 +7,7 @@ import type {
   IpFamily, IpvsChange, IpvsDestinationOptions, IpvsForwarding, IpvsSchedFlag, IpvsServiceKey, IpvsServiceOptions,
   IpvsTunnelChecksum, IpvsTunnelType,
 } from '../index';
-import { formatIPv6, ipv6Bytes } from '../netlink/address';
+import { canonicalAddress } from '../index';
 
 /** A mistake on an ipvsadm line: the message is ipvsadm's wording where it has one. */
 export class IpvsadmArgsError extends Error {
@@ -197,7 +197,7 @@ function isIPv6(s: string): boolean {
 
 /** Canonical IPv6 text (RFC 5952), so saved rules and kernel reads compare equal. */
 function canonical6(s: string): string {
-  return formatIPv6(ipv6Bytes(s));
+  return canonicalAddress(s);
 }
 
 /** ipvsadm's parse_service: `[v6]:port`, `v6`, `v4:port`, `v4`; a port may be a service name. */

@@ -6,7 +6,7 @@
  * top-down merge sort, whose result with such a comparator this reproduces too.
  */
 import type { IpvsDestination, IpvsService } from '../index';
-import { ipv6Bytes } from '../netlink/address';
+import { addressBytes } from '../index';
 
 /** Sorts a copy of `items` with glibc's merge sort (msort_with_tmp): left run wins ties. */
 export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): T[] {
@@ -35,7 +35,7 @@ export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): 
 
 /** The 16 bytes of `union nf_inet_addr` (an IPv4 address in the first 4). */
 function addrBytes(address: string): Buffer {
-  if (address.includes(':')) return ipv6Bytes(address);
+  if (address.includes(':')) return addressBytes(address);
   const b = Buffer.alloc(16);
   address.split('.').forEach((x, i) => { b[i] = Number(x); });
   return b;

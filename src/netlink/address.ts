@@ -123,3 +123,20 @@ export function formatIPv6(b: Buffer): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+/**
+ * The bytes of an IPv4 (4) or IPv6 (16) address, as the kernel carries them.
+ * @throws TypeError when the text is neither.
+ */
+export function addressBytes(text: string): Buffer {
+  return parseAddress(text);
+}
+
+/**
+ * An address in the canonical text the kernel's replies decode to (IPv6 per RFC 5952:
+ * lowercase, the longest zero run as `::`), so addresses from users and from the kernel compare equal.
+ * @throws TypeError when the text is neither IPv4 nor IPv6.
+ */
+export function canonicalAddress(text: string): string {
+  return formatAddress(parseAddress(text), undefined, 'canonicalAddress');
+}

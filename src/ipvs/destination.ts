@@ -170,9 +170,14 @@ export function destinationAttrs(d: IpvsDestinationOptions, op: string, serviceA
 
 /** Decoded IPVS_CMD_ATTR_DEST attributes to the typed object. */
 export function toDestination(rec: AttrRecord, serviceAf: number): IpvsDestination {
+  return { ...toDestinationSettings(rec, serviceAf), stats: decodeStats(rec) };
+}
+
+/** {@link toDestination} without the counters (a snapshot reads them only when asked). */
+export function toDestinationSettings(rec: AttrRecord, serviceAf: number): Omit<IpvsDestination, 'stats'> {
   const fwd = ((rec.fwdMethod as number | undefined) ?? 0) & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FORWARDING_NAMES.get(fwd) ?? 'masq';
-  const d: IpvsDestination = {
+  const d: Omit<IpvsDestination, 'stats'> = {
     address: rec.addr as string,
     port: (rec.port as number | undefined) ?? 0,
     family: familyName((rec.addrFamily as number | undefined) ?? serviceAf),
@@ -183,7 +188,6 @@ export function toDestination(rec: AttrRecord, serviceAf: number): IpvsDestinati
     activeConns: (rec.activeConns as number | undefined) ?? 0,
     inactiveConns: (rec.inactConns as number | undefined) ?? 0,
     persistentConns: (rec.persistConns as number | undefined) ?? 0,
-    stats: decodeStats(rec),
   };
   if (forwarding === 'tunnel' && rec.tunType !== undefined) {
     const type = TUNNEL_NAMES.get(rec.tunType as number);

@@ -4,8 +4,8 @@
  * counter sets as bigints, a reply object per message) costs seconds inside a VM.
  *
  * Attribute ids and types come from the schema; the meaning of the record stays
- * {@link toDestination}'s. Without counters the destination is built here, the same way; unit
- * tests compare both with the general decoder.
+ * {@link toDestination}'s (without counters, {@link toDestinationSettings}); unit tests compare
+ * both with the general decoder.
  *
  * @module
  * @internal
@@ -15,13 +15,7 @@ import { formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
-import {
-  IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_TUNNEL_TYPE_GRE, IP_VS_CONN_F_TUNNEL_TYPE_GUE, IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
-  IP_VS_TUNNEL_ENCAP_FLAG_CSUM, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
-  IP_VS_CONN_F_MASQ, IP_VS_CONN_F_LOCALNODE, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_BYPASS,
-} from '../uapi/ip-vs';
-import { toDestination, type IpvsDestination, type IpvsForwarding, type IpvsTunnelChecksum, type IpvsTunnelType } from '../ipvs/destination';
-import { familyName } from '../ipvs/service';
+import { toDestination, toDestinationSettings, type IpvsDestination } from '../ipvs/destination';
 import type { IpvsStats } from '../ipvs/stats';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
@@ -44,17 +38,6 @@ export interface DumpResult {
 const DEST_NEST = ipvsCmd.attrs.dest!.id;
 // ids by friendly key, from the schema
 const ID = Object.fromEntries(Object.entries(ipvsDest.attrs).map(([k, spec]) => [k, spec.id])) as Record<string, number>;
-
-const FORWARDING_NAMES = new Map<number, IpvsForwarding>([
-  [IP_VS_CONN_F_MASQ, 'masq'], [IP_VS_CONN_F_LOCALNODE, 'local'], [IP_VS_CONN_F_TUNNEL, 'tunnel'],
-  [IP_VS_CONN_F_DROUTE, 'route'], [IP_VS_CONN_F_BYPASS, 'bypass'],
-]);
-const TUNNEL_NAMES = new Map<number, IpvsTunnelType>([
-  [IP_VS_CONN_F_TUNNEL_TYPE_IPIP, 'ipip'], [IP_VS_CONN_F_TUNNEL_TYPE_GUE, 'gue'], [IP_VS_CONN_F_TUNNEL_TYPE_GRE, 'gre'],
-]);
-const CHECKSUM_NAMES = new Map<number, IpvsTunnelChecksum>([
-  [IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, 'nocsum'], [IP_VS_TUNNEL_ENCAP_FLAG_CSUM, 'csum'], [IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM, 'remcsum'],
-]);
 
 /** The flat attributes of one IPVS_CMD_ATTR_DEST nest, keyed as the schema keys them. */
 function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): AttrRecord {
@@ -101,36 +84,6 @@ function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, 
   return rec;
 }
 
-/** {@link toDestination} without the counters. */
-function toDestinationState(rec: AttrRecord, serviceAf: number): IpvsDestinationState {
-  const fwd = ((rec.fwdMethod as number | undefined) ?? 0) & IP_VS_CONN_F_FWD_MASK;
-  const forwarding = FORWARDING_NAMES.get(fwd) ?? 'masq';
-  const d: IpvsDestinationState = {
-    address: rec.addr as string,
-    port: (rec.port as number | undefined) ?? 0,
-    family: familyName((rec.addrFamily as number | undefined) ?? serviceAf),
-    forwarding,
-    weight: (rec.weight as number | undefined) ?? 0,
-    upperThreshold: (rec.uThresh as number | undefined) ?? 0,
-    lowerThreshold: (rec.lThresh as number | undefined) ?? 0,
-    activeConns: (rec.activeConns as number | undefined) ?? 0,
-    inactiveConns: (rec.inactConns as number | undefined) ?? 0,
-    persistentConns: (rec.persistConns as number | undefined) ?? 0,
-  };
-  if (forwarding === 'tunnel' && rec.tunType !== undefined) {
-    const type = TUNNEL_NAMES.get(rec.tunType as number);
-    if (type !== undefined) {
-      d.tunnelType = type;
-      if (type === 'gue') d.tunnelPort = (rec.tunPort as number | undefined) ?? 0;
-      if (type !== 'ipip') {
-        const csum = CHECKSUM_NAMES.get((rec.tunFlags as number | undefined) ?? 0);
-        if (csum !== undefined) d.tunnelChecksum = csum;
-      }
-    }
-  }
-  return d;
-}
-
 /**
  * Splits the replies of one exchange of destination dumps (request `k` has sequence number
  * `firstSeq + k` and its service's address family `serviceAfs[k]`) into destinations per dump.
@@ -156,7 +109,7 @@ export function decodeDestinationDumps(
           if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === DEST_NEST) {
             const af = serviceAfs[k]!;
             const rec = destRecord(replies, a + 4, a + alen, af, stats);
-            r.destinations.push(stats ? toDestination(rec, af) : toDestinationState(rec, af));
+            r.destinations.push(stats ? toDestination(rec, af) : toDestinationSettings(rec, af));
           }
           a += (alen + 3) & ~3;
         }

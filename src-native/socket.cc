@@ -321,26 +321,25 @@ struct Chunk {
   bool dump;
 };
 
-// Everything the worker does runs on a libuv thread and makes no N-API calls; results are turned
-// into JS values in OnOK on the main thread.
-class TransactWorker : public Napi::AsyncWorker {
- public:
-  TransactWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::shared_ptr<Conn> conn,
-                 Napi::Object sock, std::vector<uint8_t> request, TransactOptions opts)
-      : Napi::AsyncWorker(env, "ipvs.transact"),
+// A worker that holds its socket's claim (Conn::Acquire, taken before it was queued) while it
+// runs, settles its Promise, and keeps the socket object from being collected mid-flight. Run()
+// does the work on a libuv thread and makes no N-API calls; results become JS values in OnOK.
+class ClaimWorker : public Napi::AsyncWorker {
+ protected:
+  ClaimWorker(Napi::Env env, const char* name, Napi::Promise::Deferred deferred, std::shared_ptr<Conn> conn,
+              Napi::Object sock)
+      : Napi::AsyncWorker(env, name),
         deferred_(deferred),
         conn_(std::move(conn)),
-        sock_ref_(Napi::Persistent(sock)),
-        req_(std::move(request)),
-        opts_(opts) {}
+        sock_ref_(Napi::Persistent(sock)) {}
 
-  ~TransactWorker() override {
+  ~ClaimWorker() override {
     if (!released_) conn_->Release();  // Execute never ran (environment teardown)
   }
 
-  void Execute() override {
+  void Execute() final {
     struct Releaser {
-      TransactWorker* w;
+      ClaimWorker* w;
       ~Releaser() {
         w->conn_->Release();
         w->released_ = true;
@@ -348,6 +347,38 @@ class TransactWorker : public Napi::AsyncWorker {
     } releaser{this};
     err_ = Run();
   }
+
+  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+
+  virtual SysError Run() = 0;
+
+  // Why the worker must stop now: cancel() or close() came.
+  SysError Stopped() const {
+    switch (conn_->stop()) {
+      case Stop::kCancel: return SysError{ECANCELED, "cancel"};
+      case Stop::kClose: return SysError{ECANCELED, "close"};
+      default: return {};
+    }
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Conn> conn_;
+  SysError err_;
+
+ private:
+  Napi::ObjectReference sock_ref_;
+  bool released_ = false;
+};
+
+// Everything the worker does runs on a libuv thread and makes no N-API calls; results are turned
+// into JS values in OnOK on the main thread.
+class TransactWorker : public ClaimWorker {
+ public:
+  TransactWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::shared_ptr<Conn> conn,
+                 Napi::Object sock, std::vector<uint8_t> request, TransactOptions opts)
+      : ClaimWorker(env, "ipvs.transact", deferred, std::move(conn), sock),
+        req_(std::move(request)),
+        opts_(opts) {}
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -361,10 +392,8 @@ class TransactWorker : public Napi::AsyncWorker {
     deferred_.Resolve(result);
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
  private:
-  SysError Run() {
+  SysError Run() override {
     std::vector<Chunk> chunks;
     size_t largest = 0;
     Plan(&chunks, &largest);
@@ -435,14 +464,6 @@ class TransactWorker : public Napi::AsyncWorker {
     }
     flush();
     std::sort(seqs_.begin(), seqs_.end());
-  }
-
-  SysError Stopped() const {
-    switch (conn_->stop()) {
-      case Stop::kCancel: return SysError{ECANCELED, "cancel"};
-      case Stop::kClose: return SysError{ECANCELED, "close"};
-      default: return {};
-    }
   }
 
   // Replies left over from an earlier transaction that ended early (cancel, timeout) would
@@ -542,12 +563,8 @@ class TransactWorker : public Napi::AsyncWorker {
     return complete;
   }
 
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Conn> conn_;
-  Napi::ObjectReference sock_ref_;  // keeps the socket from being collected (and closed) mid-flight
-  std::vector<uint8_t> req_;        // our own copy: JS may reuse its buffer, and we set NLM_F_ACK
+  std::vector<uint8_t> req_;  // our own copy: JS may reuse its buffer, and we set NLM_F_ACK
   TransactOptions opts_;
-  bool released_ = false;
 
   std::vector<uint32_t> seqs_;  // sorted
   std::vector<uint8_t> replies_;
@@ -555,7 +572,6 @@ class TransactWorker : public Napi::AsyncWorker {
   size_t done_ = 0;
   bool dump_intr_ = false;
   bool saw_error_ = false;
-  SysError err_;
 };
 
 // A request must be a whole sequence of netlink messages: the engine steps through it by
@@ -644,32 +660,12 @@ namespace {
 constexpr size_t kNotifyRx = 64 * 1024;
 
 // Waits for datagrams nobody asked for (multicast notifications) and returns those that are
-// queued when the first arrives, up to kMaxReadsPerWake. Like TransactWorker it claims the socket,
-// makes no N-API calls in Execute, and ends early on cancel or close.
-class ReceiveWorker : public Napi::AsyncWorker {
+// queued when the first arrives, up to kMaxReadsPerWake. It ends early on cancel or close.
+class ReceiveWorker : public ClaimWorker {
  public:
   ReceiveWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::shared_ptr<Conn> conn,
                 Napi::Object sock, double timeout_ms)
-      : Napi::AsyncWorker(env, "ipvs.receive"),
-        deferred_(deferred),
-        conn_(std::move(conn)),
-        sock_ref_(Napi::Persistent(sock)),
-        timeout_ms_(timeout_ms) {}
-
-  ~ReceiveWorker() override {
-    if (!released_) conn_->Release();
-  }
-
-  void Execute() override {
-    struct Releaser {
-      ReceiveWorker* w;
-      ~Releaser() {
-        w->conn_->Release();
-        w->released_ = true;
-      }
-    } releaser{this};
-    err_ = Run();
-  }
+      : ClaimWorker(env, "ipvs.receive", deferred, std::move(conn), sock), timeout_ms_(timeout_ms) {}
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -679,18 +675,8 @@ class ReceiveWorker : public Napi::AsyncWorker {
     deferred_.Resolve(result);
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
  private:
-  SysError Stopped() const {
-    switch (conn_->stop()) {
-      case Stop::kCancel: return SysError{ECANCELED, "cancel"};
-      case Stop::kClose: return SysError{ECANCELED, "close"};
-      default: return {};
-    }
-  }
-
-  SysError Run() {
+  SysError Run() override {
     std::vector<uint8_t>& rx = conn_->rx();
     if (rx.size() < kNotifyRx) rx.resize(kNotifyRx);
     using Clock = std::chrono::steady_clock;
@@ -729,13 +715,8 @@ class ReceiveWorker : public Napi::AsyncWorker {
     }
   }
 
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Conn> conn_;
-  Napi::ObjectReference sock_ref_;
   double timeout_ms_;
-  bool released_ = false;
   std::vector<uint8_t> messages_;
-  SysError err_;
 };
 
 }  // namespace

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// A developer's tool: runs one library workload of the bench under V8's CPU profiler, as root on a
+// kernel with IPVS, and prints where the JavaScript time goes (self time per function) with the
+// wall time of each repetition. Not part of `npm run bench`; for finding what to make faster.
+//
+//   node scripts/vm/run.mjs -- node --expose-gc bench/profile.mjs W1 [N] [M] [reps]
+//
+// Workloads: W1 (create), W2 (snapshot), W3 (edit weights), W4 (delete services),
+// W5 (addresses add/list/delete), W6 (hash:ip,port add/list/destroy), W7 (reconcile 1% change).
+import { execFileSync, spawnSync } from 'node:child_process';
+import inspector from 'node:inspector/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const lib = createRequire(import.meta.url)(path.join(root, 'dist', 'index.js'));
+const [workload = 'W1', N = '5000', M = '10', REPS = '5'] = process.argv.slice(2);
+const n = Number(N), m = Number(M), reps = Number(REPS);
+
+const vip = (s) => `10.96.${(s >> 8) & 255}.${s & 255}`;
+const rip = (s, d) => {
+  const k = s * m + d + 1;
+  return `172.${16 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+};
+const input = Array.from({ length: n }, (_, s) => {
+  const key = { protocol: 'tcp', address: vip(s), port: 80 };
+  return { key, settings: { ...key, scheduler: 'rr' }, dests: Array.from({ length: m }, (_, d) => ({ address: rip(s, d), port: 8080, forwarding: 'masq', weight: 1 })) };
+});
+
+let nsN = 0;
+function netns() {
+  const name = `prof-${process.pid}-${++nsN}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return { name, path: `/run/netns/${name}`, del: () => spawnSync('ip', ['netns', 'del', name]) };
+}
+function must(r) {
+  if (!r.ok) throw new Error(`${r.firstError?.message} (applied ${r.applied}, failed ${r.failed})`);
+}
+const queued = [];
+async function create(h) {
+  const t0 = performance.now();
+  const b = h.batch();
+  for (const s of input) {
+    b.ipvs.addService(s.settings);
+    for (const d of s.dests) b.ipvs.addDestination(s.key, d);
+  }
+  queued.push(performance.now() - t0);
+  must(await b.commit());
+}
+
+/** Sets up the state a workload starts from (not timed), then returns the timed part. */
+const WORKLOADS = {
+  W1: async () => (h) => create(h),
+  W2: async (h) => { await create(h); return (h2) => h2.snapshot({ ipvs: {} }); },
+  W3: async (h) => {
+    await create(h);
+    return async (h2) => {
+      const b = h2.batch();
+      for (const s of input) for (const d of s.dests) b.ipvs.editDestination(s.key, { ...d, weight: 2 });
+      must(await b.commit());
+    };
+  },
+  W4: async (h) => {
+    await create(h);
+    return async (h2) => {
+      const b = h2.batch();
+      for (const s of input) b.ipvs.deleteService(s.key);
+      must(await b.commit());
+    };
+  },
+  W5: async (h, ns) => {
+    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
+    const cidrs = input.map((s) => `${s.key.address}/32`);
+    return async (h2) => {
+      const b = h2.batch();
+      for (const c of cidrs) b.addresses.add({ link: 'kube-ipvs0', address: c });
+      must(await b.commit());
+      const list = await h2.addresses.list({ link: 'kube-ipvs0' });
+      if (list.length !== n) throw new Error(`W5 listed ${list.length}`);
+      const d = h2.batch();
+      for (const c of cidrs) d.addresses.delete({ link: 'kube-ipvs0', address: c });
+      must(await d.commit());
+    };
+  },
+  W6: async () => async (h2) => {
+    const b = h2.batch();
+    b.ipset.create({ name: 'KUBE-TEST', type: 'hash:ip,port', maxelem: n * m * 2 });
+    for (const s of input) for (const d of s.dests) b.ipset.add('KUBE-TEST', { ip: d.address, proto: 'tcp', port: d.port });
+    must(await b.commit());
+    const set = await h2.ipset.list('KUBE-TEST');
+    if (set.entries.length !== n * m) throw new Error(`W6 listed ${set.entries.length}`);
+    await h2.ipset.destroy('KUBE-TEST');
+  },
+  W7: async (h) => {
+    await create(h);
+    const snap = await h.snapshot({ ipvs: {} });
+    const desired = input.map((s, i) => ({
+      ...s.settings,
+      destinations: s.dests.map((d, j) => (i % 10 === 0 && j === 0 ? { ...d, weight: 5 } : d)),
+    }));
+    return (h2) => h2.reconcile({ ipvs: desired }, { current: snap });
+  },
+};
+
+const session = new inspector.Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_INTERVAL_US ?? 1000) });
+const PROFILE = process.env.PROF !== '0';
+const walls = [];
+for (let r = 0; r <= reps; r++) {
+  const ns = netns();
+  const h = lib.openHandle({ netns: ns.path });
+  try {
+    await h.ipvs.family();
+    const run = await WORKLOADS[workload](h, ns);
+    globalThis.gc?.();
+    if (r === 1 && PROFILE) await session.post('Profiler.start'); // repetition 0 warms up
+    const t0 = performance.now();
+    await run(h);
+    if (r > 0) walls.push(performance.now() - t0);
+  } finally {
+    h.close();
+    ns.del();
+  }
+}
+walls.sort((a, b) => a - b);
+console.log(`${workload} ${n}x${m}: wall ms per rep ${walls.map((w) => w.toFixed(0)).join(' ')} (median ${walls[walls.length >> 1].toFixed(0)})`);
+if (workload === 'W1') console.log(`queueing ms per rep: ${queued.map((w) => w.toFixed(0)).join(' ')}`);
+if (!PROFILE) process.exit(0);
+const { profile } = await session.post('Profiler.stop');
+const self = new Map();
+const dt = profile.timeDeltas;
+const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+const total = dt.reduce((a, b) => a + b, 0);
+profile.samples.forEach((id, i) => {
+  const f = byId.get(id).callFrame;
+  const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+  self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
+});
+console.log(`profiled ${(total / 1000).toFixed(0)} ms over ${reps} reps; self time, top 30:`);
+for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+  console.log(`${(us / 1000 / reps).toFixed(1).padStart(8)} ms/rep  ${(100 * us / total).toFixed(1).padStart(5)}%  ${k}`);
+}

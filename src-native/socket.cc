@@ -38,6 +38,8 @@ constexpr size_t kDefaultChunkBytes = 256 * 1024;
 constexpr double kDefaultTimeoutMs = 10000;
 constexpr int kMaxReadsPerWake = 64;
 constexpr size_t kRxSlack = 64 * 1024;
+// The largest replies buffer a socket keeps between transacts (see Conn::TakeReplies).
+constexpr size_t kKeepRepliesBytes = 16 << 20;
 
 // RecvDatagram's results other than a length.
 constexpr ssize_t kRecvError = -1;    // *err says what
@@ -172,6 +174,22 @@ void SetBuffer(int fd, int force, int plain, int bytes) {
 bool Conn::closed() {
   std::lock_guard<std::mutex> lock(mu_);
   return closed_;
+}
+
+std::vector<uint8_t> Conn::TakeReplies() {
+  std::vector<uint8_t> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    v.swap(spare_replies_);
+  }
+  v.clear();
+  return v;
+}
+
+void Conn::ReturnReplies(std::vector<uint8_t> v) {
+  if (v.capacity() > kKeepRepliesBytes) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (v.capacity() > spare_replies_.capacity()) spare_replies_.swap(v);
 }
 
 int Conn::Acquire() {
@@ -385,6 +403,7 @@ class TransactWorker : public ClaimWorker {
     Napi::Object result = Napi::Object::New(env);
     // JS-owned copy: NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED.
     result.Set("replies", Napi::Buffer<uint8_t>::Copy(env, replies_.data(), replies_.size()));
+    conn_->ReturnReplies(std::move(replies_));
     result.Set("sentBytes", static_cast<double>(sent_));
     result.Set("doneBytes", static_cast<double>(done_));
     result.Set("dumpInterrupted", dump_intr_);
@@ -394,6 +413,7 @@ class TransactWorker : public ClaimWorker {
 
  private:
   SysError Run() override {
+    replies_ = conn_->TakeReplies();
     std::vector<Chunk> chunks;
     size_t largest = 0;
     Plan(&chunks, &largest);

@@ -214,6 +214,8 @@ const SCHED_FLAG_NAMES: [number, IpvsSchedFlag, IpvsSchedFlag, IpvsSchedFlag][] 
   [IP_VS_SVC_F_SCHED3, 'flag-3', 'flag-3', 'flag-3'],
 ];
 
+const SCHED_FLAG_BITS_ALL = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
+
 /** Decoded IPVS_CMD_ATTR_SERVICE attributes to the typed object. */
 export function toService(rec: AttrRecord): IpvsService {
   const af = (rec.af as number | undefined) ?? AF_INET;
@@ -222,33 +224,28 @@ export function toService(rec: AttrRecord): IpvsService {
   const scheduler = (rec.schedName as string | undefined) ?? '';
   const schedFlags: IpvsSchedFlag[] = [];
   // named as ipvsadm prints them (print_sched_flags): by the scheduler that gives the bits a meaning
-  if (scheduler === 'sh' || scheduler === 'mh') {
-    for (const [bit, , sh, mh] of SCHED_FLAG_NAMES.slice(0, 2)) if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : mh);
-  } else {
-    for (const [bit, generic] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(generic);
+  if (flags & SCHED_FLAG_BITS_ALL) {
+    if (scheduler === 'sh' || scheduler === 'mh') {
+      for (const [bit, , sh, mh] of SCHED_FLAG_NAMES.slice(0, 2)) if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : mh);
+    } else {
+      for (const [bit, generic] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(generic);
+    }
   }
   const rawMask = (rec.netmask as number | undefined) ?? (af === AF_INET6 ? 128 : 0xffffffff);
-  let netmask: string | number;
-  if (af === AF_INET6) netmask = rawMask;
-  else {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(rawMask >>> 0);
-    netmask = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  }
-  const key: IpvsServiceKey = rec.fwmark
-    ? { fwmark: rec.fwmark as number, family }
-    : { protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: (rec.port as number | undefined) ?? 0 };
-  const svc: IpvsService = {
-    ...key,
-    family,
-    scheduler,
-    persistent: flags & IP_VS_SVC_F_PERSISTENT ? ((rec.timeout as number | undefined) ?? 0) : 0,
-    netmask,
-    onePacket: (flags & IP_VS_SVC_F_ONEPACKET) !== 0,
-    schedFlags,
-    flags,
-    stats: decodeStats(rec),
-  };
+  // IPv4: a __be32 read as a host u32 (see netmaskAttr), so its first byte is the lowest
+  const netmask: string | number = af === AF_INET6
+    ? rawMask
+    : `${rawMask & 255}.${(rawMask >>> 8) & 255}.${(rawMask >>> 16) & 255}.${rawMask >>> 24}`;
+  const persistent = flags & IP_VS_SVC_F_PERSISTENT ? ((rec.timeout as number | undefined) ?? 0) : 0;
+  const onePacket = (flags & IP_VS_SVC_F_ONEPACKET) !== 0;
+  const stats = decodeStats(rec);
+  // key fields first, as serviceKey orders them
+  const svc: IpvsService = rec.fwmark
+    ? { fwmark: rec.fwmark as number, family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats }
+    : {
+      protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: (rec.port as number | undefined) ?? 0,
+      family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats,
+    };
   if (rec.peName) svc.pe = rec.peName as string;
   return svc;
 }

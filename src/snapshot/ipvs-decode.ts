@@ -13,10 +13,11 @@
 import { decodeRecord, type AttrRecord } from '../netlink/attr';
 import { formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
-import { ipvsCmd, ipvsDest } from '../schema/ipvs';
+import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { toDestination, toDestinationSettings, type IpvsDestination } from '../ipvs/destination';
 import type { IpvsStats } from '../ipvs/stats';
+import { toService, type IpvsService } from '../ipvs/service';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
 export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & {
@@ -36,8 +37,139 @@ export interface DumpResult {
 }
 
 const DEST_NEST = ipvsCmd.attrs.dest!.id;
-// ids by friendly key, from the schema
-const ID = Object.fromEntries(Object.entries(ipvsDest.attrs).map(([k, spec]) => [k, spec.id])) as Record<string, number>;
+const SERVICE_NEST = ipvsCmd.attrs.service!.id;
+// ids by friendly key, from the schemas
+const idsOf = (schema: { attrs: Record<string, { id: number }> }) =>
+  Object.fromEntries(Object.entries(schema.attrs).map(([k, spec]) => [k, spec.id])) as Record<string, number>;
+const ID = idsOf(ipvsDest);
+const SVC = idsOf(ipvsService);
+// counter key by attribute id; both sets use the same ids
+const STATS_KEY: string[] = [];
+for (const [k, spec] of Object.entries(ipvsStats.attrs)) STATS_KEY[spec.id] = k;
+for (const [k, spec] of Object.entries(ipvsStats64.attrs)) if (STATS_KEY[spec.id] !== k) throw new Error(`ipvs stats ids differ at ${k}`);
+
+function check(buf: Buffer, a: number, end: number, what: string): number {
+  if (end - a < 4) throw new DecodeError(what, `${end - a} trailing bytes`);
+  const len = buf.readUInt16LE(a);
+  if (len < 4 || a + len > end) throw new DecodeError(what, `attribute length ${len} out of bounds`);
+  return len;
+}
+
+/** A counters nest, as the general decoder gives it: u32 values as numbers, u64 as bigints. */
+function statsRecord(buf: Buffer, start: number, end: number, wide: boolean, what: string): AttrRecord {
+  const rec: AttrRecord = {};
+  for (let a = start; a < end;) {
+    const len = check(buf, a, end, what);
+    const key = STATS_KEY[buf.readUInt16LE(a + 2) & NLA_TYPE_MASK];
+    if (key !== undefined) {
+      if (len - 4 < (wide ? 8 : 4)) throw new DecodeError(`${what}.${key}`, `attribute length ${len - 4} < ${wide ? 8 : 4}`);
+      rec[key] = wide ? buf.readBigUInt64LE(a + 4) : buf.readUInt32LE(a + 4);
+    }
+    a += (len + 3) & ~3;
+  }
+  return rec;
+}
+
+/** NUL-terminated text of an attribute payload. */
+function text(buf: Buffer, p: number, q: number): string {
+  let e = q;
+  while (e > p && buf[e - 1] === 0) e--;
+  return buf.toString('utf8', p, e);
+}
+
+/** The attributes of one IPVS_CMD_ATTR_SERVICE nest, keyed as the schema keys them. */
+function serviceRecord(buf: Buffer, start: number, end: number): AttrRecord {
+  const rec: AttrRecord = {};
+  let addrAt = -1, addrEnd = -1;
+  for (let a = start; a < end;) {
+    const len = check(buf, a, end, 'ipvs.service');
+    const id = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
+    const p = a + 4;
+    const n = len - 4;
+    switch (id) {
+      case SVC.af: if (n >= 2) rec.af = buf.readUInt16LE(p); break;
+      case SVC.protocol: if (n >= 2) rec.protocol = buf.readUInt16LE(p); break;
+      case SVC.addr: addrAt = p; addrEnd = p + n; break;
+      case SVC.port: if (n >= 2) rec.port = buf.readUInt16BE(p); break;
+      case SVC.fwmark: if (n >= 4) rec.fwmark = buf.readUInt32LE(p); break;
+      case SVC.schedName: rec.schedName = text(buf, p, p + n); break;
+      case SVC.peName: rec.peName = text(buf, p, p + n); break;
+      case SVC.flags: if (n >= 8) rec.flags = { flags: buf.readUInt32LE(p), mask: buf.readUInt32LE(p + 4) }; break;
+      case SVC.timeout: if (n >= 4) rec.timeout = buf.readUInt32LE(p); break;
+      case SVC.netmask: if (n >= 4) rec.netmask = buf.readUInt32LE(p); break;
+      case SVC.stats: rec.stats = statsRecord(buf, p, p + n, false, 'ipvs.service.stats'); break;
+      case SVC.stats64: rec.stats64 = statsRecord(buf, p, p + n, true, 'ipvs.service.stats64'); break;
+      default: break;
+    }
+    a += (len + 3) & ~3;
+  }
+  if (addrAt >= 0) {
+    const family = rec.af as number | undefined;
+    rec.addr = family === AF_INET && addrEnd - addrAt >= 4
+      ? `${buf[addrAt]}.${buf[addrAt + 1]}.${buf[addrAt + 2]}.${buf[addrAt + 3]}`
+      : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.service.addr');
+  }
+  return rec;
+}
+
+/** What the service dump came to. */
+export interface ServiceDumpResult {
+  services: IpvsService[];
+  /** Negative errno when the dump failed, else 0. */
+  errno: number;
+  /** NLM_F_DUMP_INTR: services changed during the dump; read it again. */
+  interrupted: boolean;
+  /** The dump ended (NLMSG_DONE or an error). */
+  done: boolean;
+}
+
+/**
+ * The replies of one service dump (sequence number `seq`) as services, in one pass: 5,000
+ * services with both counter sets went through the general decoder at ~60 us each in a VM.
+ * The meaning of the record stays {@link toService}'s; unit tests compare with the general path.
+ */
+export function decodeServiceDump(replies: Buffer, seq: number, familyId: number): ServiceDumpResult {
+  const r: ServiceDumpResult = { services: [], errno: 0, interrupted: false, done: false };
+  forEachReply(replies, (off, len, type, flags, s) => {
+    if (s !== seq) return;
+    if (flags & NLM_F_DUMP_INTR) r.interrupted = true;
+    if (type === familyId) {
+      for (let a = off + 20; a + 4 <= off + len;) {
+        const alen = check(replies, a, off + len, 'ipvs');
+        if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === SERVICE_NEST) r.services.push(toService(serviceRecord(replies, a + 4, a + alen)));
+        a += (alen + 3) & ~3;
+      }
+    } else endOfDump(replies, off, len, type, r);
+  });
+  return r;
+}
+
+/** Calls `fn` for every message of a replies buffer. */
+function forEachReply(replies: Buffer, fn: (off: number, len: number, type: number, flags: number, seq: number) => void): void {
+  for (let off = 0; off + 16 <= replies.length;) {
+    const len = replies.readUInt32LE(off);
+    if (len < 16 || off + len > replies.length) throw new DecodeError('ipvs.dump', `message length ${len} out of bounds`);
+    fn(off, len, replies.readUInt16LE(off + 4), replies.readUInt16LE(off + 6), replies.readUInt32LE(off + 8));
+    off += (len + 3) & ~3;
+  }
+}
+
+/** NLMSG_DONE (with its status) or NLMSG_ERROR ends a dump. */
+function endOfDump(replies: Buffer, off: number, len: number, type: number, r: { errno: number; done: boolean }): void {
+  if (type === NLMSG_DONE) {
+    r.done = true;
+    if (len >= 20) {
+      const e = replies.readInt32LE(off + 16);
+      if (e < 0) r.errno = e;
+    }
+  } else if (type === NLMSG_ERROR && len >= 20) {
+    const e = replies.readInt32LE(off + 16);
+    if (e < 0) {
+      r.errno = e;
+      r.done = true;
+    }
+  }
+}
 
 /** The flat attributes of one IPVS_CMD_ATTR_DEST nest, keyed as the schema keys them. */
 function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): AttrRecord {
@@ -92,42 +224,23 @@ export function decodeDestinationDumps(
   replies: Buffer, firstSeq: number, serviceAfs: readonly number[], familyId: number, stats: boolean,
 ): DumpResult[] {
   const out: DumpResult[] = serviceAfs.map(() => ({ destinations: [], errno: 0, interrupted: false, done: false }));
-  for (let off = 0; off + 16 <= replies.length;) {
-    const len = replies.readUInt32LE(off);
-    if (len < 16 || off + len > replies.length) throw new DecodeError('ipvs.dump', `message length ${len} out of bounds`);
-    const type = replies.readUInt16LE(off + 4);
-    const flags = replies.readUInt16LE(off + 6);
-    const k = (replies.readUInt32LE(off + 8) - firstSeq) >>> 0;
+  forEachReply(replies, (off, len, type, flags, seq) => {
+    const k = (seq - firstSeq) >>> 0;
     const r = out[k];
-    if (r) {
-      if (flags & NLM_F_DUMP_INTR) r.interrupted = true;
-      if (type === familyId) {
-        // genlmsghdr, then the first-level attributes: the IPVS_CMD_ATTR_DEST nest
-        for (let a = off + 20; a + 4 <= off + len;) {
-          const alen = replies.readUInt16LE(a);
-          if (alen < 4 || a + alen > off + len) throw new DecodeError('ipvs', `attribute length ${alen} out of bounds`);
-          if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === DEST_NEST) {
-            const af = serviceAfs[k]!;
-            const rec = destRecord(replies, a + 4, a + alen, af, stats);
-            r.destinations.push(stats ? toDestination(rec, af) : toDestinationSettings(rec, af));
-          }
-          a += (alen + 3) & ~3;
+    if (!r) return;
+    if (flags & NLM_F_DUMP_INTR) r.interrupted = true;
+    if (type === familyId) {
+      // genlmsghdr, then the first-level attributes: the IPVS_CMD_ATTR_DEST nest
+      const af = serviceAfs[k]!;
+      for (let a = off + 20; a + 4 <= off + len;) {
+        const alen = check(replies, a, off + len, 'ipvs');
+        if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === DEST_NEST) {
+          const rec = destRecord(replies, a + 4, a + alen, af, stats);
+          r.destinations.push(stats ? toDestination(rec, af) : toDestinationSettings(rec, af));
         }
-      } else if (type === NLMSG_DONE) {
-        r.done = true;
-        if (len >= 20) {
-          const e = replies.readInt32LE(off + 16);
-          if (e < 0) r.errno = e;
-        }
-      } else if (type === NLMSG_ERROR && len >= 20) {
-        const e = replies.readInt32LE(off + 16);
-        if (e < 0) {
-          r.errno = e;
-          r.done = true;
-        }
+        a += (alen + 3) & ~3;
       }
-    }
-    off += (len + 3) & ~3;
-  }
+    } else endOfDump(replies, off, len, type, r);
+  });
   return out;
 }

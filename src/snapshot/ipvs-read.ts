@@ -11,11 +11,10 @@ import type { Connection, ExchangeOptions } from '../netlink/connection';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
 import { NetlinkError, errnoName } from '../netlink/errors';
-import { runOne } from '../netlink/operation';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
-import { decodeDestinationDumps, type IpvsDestinationState } from './ipvs-decode';
+import { decodeDestinationDumps, decodeServiceDump, type IpvsDestinationState } from './ipvs-decode';
 
 /** A service with its destinations. */
 export type IpvsServiceState = IpvsService & {
@@ -38,6 +37,14 @@ export interface IpvsReadOptions {
   stats?: boolean;
 }
 
+/**
+ * Destination dumps per exchange. Each dump's replies carry every destination's counters (about
+ * 400 bytes each, stats or not), so 5,000 services of 10 came to 20 MB in one exchange; groups
+ * keep the replies buffer a few megabytes that the engine and the allocator reuse, where fresh
+ * memory costs a page fault per 4 KiB.
+ */
+const DUMPS_PER_EXCHANGE = 250;
+
 /** The key of a service as read back. */
 export function keyOf(s: IpvsService): IpvsServiceKey {
   return 'fwmark' in s && s.fwmark !== undefined
@@ -55,32 +62,61 @@ async function dumps(
   const out: IpvsDestinationState[][] = new Array(services.length);
   let todo = services.map((_, i) => i);
   for (let attempt = 0; todo.length > 0; attempt++) {
-    const list = todo.map((i) => ops.listDestinationsOp(family, keyOf(services[i]!)));
-    const afs = todo.map((i) => (services[i]!.family === 'inet6' ? AF_INET6 : AF_INET));
-    let first = 0;
-    const ex = await conn.exchangeEncoded(list.length, (seq) => {
-      first = seq;
-      return encodeMessages(list.map((o) => o.message), seq);
-    }, { ...exchange, lean: true });
-    const res = decodeDestinationDumps(ex.replies, first, afs, family.id, stats);
     const again: number[] = [];
-    res.forEach((r, k) => {
-      const i = todo[k]!;
-      if (!r.done) {
-        const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
-        throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listDestinations', syscall: e.syscall });
-      }
-      if (r.errno < 0) {
-        const code = errnoName(r.errno);
-        const detail = list[k]!.explain?.(code);
-        throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listDestinations', ...(detail && { detail }) });
-      }
-      if (r.interrupted && attempt < 3) again.push(i);
-      else out[i] = r.destinations;
-    });
+    for (let g = 0; g < todo.length; g += DUMPS_PER_EXCHANGE) {
+      const group = todo.slice(g, g + DUMPS_PER_EXCHANGE);
+      const list = group.map((i) => ops.listDestinationsOp(family, keyOf(services[i]!)));
+      const afs = group.map((i) => (services[i]!.family === 'inet6' ? AF_INET6 : AF_INET));
+      let first = 0;
+      const ex = await conn.exchangeEncoded(list.length, (seq) => {
+        first = seq;
+        return encodeMessages(list.map((o) => o.message), seq);
+      }, { ...exchange, lean: true });
+      const res = decodeDestinationDumps(ex.replies, first, afs, family.id, stats);
+      res.forEach((r, k) => {
+        const i = group[k]!;
+        if (!r.done) {
+          const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
+          throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listDestinations', syscall: e.syscall });
+        }
+        if (r.errno < 0) {
+          const code = errnoName(r.errno);
+          const detail = list[k]!.explain?.(code);
+          throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listDestinations', ...(detail && { detail }) });
+        }
+        if (r.interrupted && attempt < 3) again.push(i);
+        else out[i] = r.destinations;
+      });
+    }
     todo = again;
   }
   return out;
+}
+
+/** The service dump, decoded in one pass; read again (up to three times) when interrupted, as runOne does. */
+async function listServices(conn: Connection, family: GenlFamily, exchange: ExchangeOptions): Promise<IpvsService[]> {
+  const op = ops.listServicesOp(family);
+  for (let attempt = 0; ; attempt++) {
+    let seq = 0;
+    const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([op.message], seq = first), { ...exchange, lean: true });
+    const r = decodeServiceDump(ex.replies, seq, family.id);
+    if (!r.done) {
+      const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
+      throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listServices', syscall: e.syscall });
+    }
+    if (r.errno < 0) {
+      const code = errnoName(r.errno);
+      const detail = op.explain?.(code);
+      throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listServices', ...(detail && { detail }) });
+    }
+    if (!r.interrupted) return r.services;
+    if (attempt >= 3) {
+      throw new NetlinkError({
+        code: 'EDUMPINTR', errno: -4, op: 'ipvs.listServices',
+        detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
+      });
+    }
+  }
 }
 
 /**
@@ -95,7 +131,7 @@ export async function readIpvs(
   exchange: ExchangeOptions,
   options: IpvsReadOptions = {},
 ): Promise<IpvsServiceState[]> {
-  const services = await runOne(conn, ops.listServicesOp(family), exchange);
+  const services = await listServices(conn, family, exchange);
   const stats = options.stats ?? false;
   let dests: IpvsDestinationState[][];
   if (options.strategy === 'parallel' && services.length > 1) {

@@ -1,14 +1,20 @@
-// The snapshot's one-pass decoder of destination dumps must read what the general decoder reads,
+// The snapshot's one-pass decoders of service and destination dumps must read what the general decoder reads,
 // and the /proc/net/ip_vs parser what the kernel prints.
 import { describe, expect, it } from 'vitest';
-import { decodeDestinationDumps } from '../../src/snapshot/ipvs-decode';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeDestinationDumps, decodeServiceDump } from '../../src/snapshot/ipvs-decode';
+import { readHex } from '../../scripts/golden/ipvs-fixture-codec';
+import type { GenlFamily } from '../../src/netlink/genl';
+import type { IpvsService } from '../../src/ipvs/service';
+import * as ops from '../../src/ipvs/ops';
 import { parseProcIpvs } from '../../src/snapshot/ipvs-proc';
 import { encodeMessages, type OutMessage } from '../../src/netlink/message';
 import { decodeRecord, type AttrRecord } from '../../src/netlink/attr';
 import { parseMessages } from '../../src/netlink/header';
 import { ipvsCmd } from '../../src/schema/ipvs';
 import { toDestination } from '../../src/ipvs/destination';
-import { AF_INET, AF_INET6, NLMSG_DONE, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../src/uapi/netlink';
+import { AF_INET, AF_INET6, NLMSG_DONE, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_DUMP } from '../../src/uapi/netlink';
 
 const FAMILY = 0x24;
 
@@ -111,5 +117,60 @@ describe('parseProcIpvs', () => {
         destinations: [{ address: '127.0.0.1', port: 0, forwarding: 'local', weight: 1, activeConns: 0, inactiveConns: 0 }],
       },
     ]);
+  });
+});
+
+describe('decodeServiceDump', () => {
+  const golden = (name: string): Buffer => readHex(readFileSync(path.join(__dirname, '..', 'golden', `${name}.hex`), 'utf8'));
+  const FAM: GenlFamily = { name: 'IPVS', id: 28, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
+  // the data messages of a dump (a golden capture starts with the request and has no NLMSG_DONE)
+  const general = (buf: Buffer): IpvsService[] => {
+    const replies = parseMessages(buf).filter((m) => m.type === FAM.id && (m.flags & NLM_F_DUMP) === 0);
+    return ops.listServicesOp(FAM).decode!(buf, { seq: 0, status: 'ok', errno: 0, replies, interrupted: false });
+  };
+
+  it.each(['ipvs-list-get-service', 'ipvs-old-kernel-get-service'])('reads what the general decoder reads from the kernel: %s', (name) => {
+    const buf = golden(name);
+    const seq = parseMessages(buf)[0]!.seq;
+    const r = decodeServiceDump(buf, seq, FAM.id);
+    expect(r.errno).toBe(0);
+    expect(r.services.length).toBe(3);
+    expect(r.services).toEqual(general(buf));
+  });
+
+  it('reads every kind of service the way the general decoder does', () => {
+    const services: AttrRecord[] = [
+      { af: AF_INET, protocol: 6, addr: '10.96.0.1', port: 80, schedName: 'rr', flags: { flags: 0, mask: 0xffffffff }, timeout: 0, netmask: 0xffffffff, stats: stats(1, false), stats64: stats(1, true) },
+      { af: AF_INET, protocol: 17, addr: '10.96.0.2', port: 53, schedName: 'sh', flags: { flags: 0x1 | 0x4 | 0x8 | 0x10, mask: 0xffffffff }, timeout: 300, netmask: 0x0000ffff, peName: 'sip', stats: stats(2, false) },
+      { af: AF_INET6, protocol: 132, addr: 'fd00::1', port: 443, schedName: 'wlc', flags: { flags: 0x20, mask: 0xffffffff }, timeout: 0, netmask: 64, stats64: stats(3, true) },
+      { af: AF_INET6, fwmark: 7, schedName: 'mh', flags: { flags: 0x1 | 0x8, mask: 0xffffffff }, timeout: 60, netmask: 96 },
+      { af: AF_INET, protocol: 6, addr: '192.0.2.9', port: 0, schedName: 'lc', flags: { flags: 0x1, mask: 0xffffffff }, timeout: 10, netmask: 0x00ffffff },
+    ];
+    const msgs: OutMessage[] = services.map((s) => ({ type: FAM.id, flags: NLM_F_MULTI, fixed: Buffer.from([1, 1, 0, 0]), schema: ipvsCmd, attrs: { service: s } }));
+    msgs.push({ type: NLMSG_DONE, flags: NLM_F_MULTI, fixed: Buffer.alloc(4) });
+    const buf = encodeMessages(msgs, 40);
+    for (const m of parseMessages(buf)) buf.writeUInt32LE(40, m.offset + 8);
+    const r = decodeServiceDump(buf, 40, FAM.id);
+    expect(r.services).toEqual(general(buf));
+    expect(r.services.map((s) => s.schedFlags)).toEqual([[], ['sh-fallback', 'sh-port'], ['flag-3'], ['mh-fallback'], []]);
+    expect(r.services[1]).toMatchObject({ netmask: '255.255.0.0', pe: 'sip', persistent: 300 });
+  });
+
+  it('notes an interrupted dump, a failed one, and ignores replies to other requests', () => {
+    const mk = (seq: number, flags: number, done: Buffer) => {
+      const b = encodeMessages([
+        { type: FAM.id, flags: NLM_F_MULTI | flags, fixed: Buffer.from([1, 1, 0, 0]), schema: ipvsCmd, attrs: { service: { af: AF_INET, protocol: 6, addr: '10.0.0.1', port: 1, schedName: 'rr' } } },
+        { type: NLMSG_DONE, flags: NLM_F_MULTI, fixed: done },
+      ], 0);
+      for (const m of parseMessages(b)) b.writeUInt32LE(seq, m.offset + 8);
+      return b;
+    };
+    const ok = Buffer.alloc(4);
+    expect(decodeServiceDump(Buffer.concat([mk(7, 0, ok), mk(9, 0, ok)]), 9, FAM.id)).toMatchObject({ done: true, errno: 0, interrupted: false });
+    expect(decodeServiceDump(mk(9, NLM_F_DUMP_INTR, ok), 9, FAM.id).interrupted).toBe(true);
+    expect(decodeServiceDump(mk(9, 0, Buffer.from([0xfb, 0xff, 0xff, 0xff])), 9, FAM.id)).toMatchObject({ done: true, errno: -5 });
+    const whole = mk(9, 0, ok);
+    expect(decodeServiceDump(whole.subarray(0, whole.readUInt32LE(0)), 9, FAM.id)).toMatchObject({ done: false, services: [{ address: '10.0.0.1' }] });
+    expect(() => decodeServiceDump(whole.subarray(0, 40), 9, FAM.id)).toThrow(/out of bounds/);
   });
 });

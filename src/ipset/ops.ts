@@ -21,9 +21,10 @@ import {
   IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_DESTROY, IPSET_CMD_FLUSH, IPSET_CMD_HEADER, IPSET_CMD_LIST,
   IPSET_CMD_PROTOCOL, IPSET_CMD_RENAME, IPSET_CMD_SWAP, IPSET_CMD_TEST, IPSET_CMD_TYPE, IPSET_FLAG_LIST_HEADER, IPSET_PROTOCOL,
 } from '../uapi/ipset';
-import { checkSetName, entryAttrs, formatEntry, toEntry, type IpsetEntry } from './entry';
+import { checkSetName, entryAttrs, formatEntry, type IpsetEntry } from './entry';
 import { createDataAttrs, createFamily, toSet, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from './set';
 import { IpsetEntryError, ipsetErrorCode, ipsetErrorMeaning } from './errors';
+import { decodeSets } from './list-decode';
 
 /** nlmsg_type of an ipset command. */
 export function ipsetMessageType(cmd: number): number {
@@ -224,20 +225,7 @@ export function listOp(proto: number, name?: string, options: IpsetListOptions =
     op,
     message: message(IPSET_CMD_LIST, attrs, NLM_F_DUMP),
     refuse: refuser(op, IPSET_CMD_LIST, name === undefined ? 'all sets' : `set ${name}`),
-    decode: (replies, outcome) => {
-      const sets = new Map<string, IpsetSet>();
-      for (const rec of replyRecords(replies, outcome, IPSET_CMD_LIST)) {
-        const setname = rec.setname as string;
-        let s = sets.get(setname);
-        if (!s) {
-          s = toSet(rec);
-          if (!options.headerOnly) s.entries = [];
-          sets.set(setname, s);
-        }
-        if (s.entries) for (const d of (rec.adt as AttrRecord[] | undefined) ?? []) s.entries.push(toEntry(d));
-      }
-      return [...sets.values()];
-    },
+    decode: (replies, outcome) => decodeSets(replies, outcome, options.headerOnly ?? false),
   };
 }
 

@@ -4,6 +4,7 @@
 // wall time of each repetition. Not part of `npm run bench`; for finding what to make faster.
 //
 //   node scripts/vm/run.mjs -- node --expose-gc bench/profile.mjs W1 [N] [M] [reps]
+//   (IPVS_DIST=dir: the compiled library to load instead of dist/)
 //
 // Workloads: W1 (create), W2 (snapshot), W3 (edit weights), W4 (delete services),
 // W5 (addresses add/list/delete), W6 (hash:ip,port add/list/destroy), W7 (reconcile 1% change).
@@ -14,7 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const lib = createRequire(import.meta.url)(path.join(root, 'dist', 'index.js'));
+const lib = createRequire(import.meta.url)(path.join(process.env.IPVS_DIST ?? path.join(root, 'dist'), 'index.js'));
 const [workload = 'W1', N = '5000', M = '10', REPS = '5'] = process.argv.slice(2);
 const n = Number(N), m = Number(M), reps = Number(REPS);
 
@@ -119,6 +120,7 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_INTERVAL_US ?? 1000) });
 const PROFILE = process.env.PROF !== '0';
 const walls = [];
+const profiles = [];
 for (let r = 0; r <= reps; r++) {
   const ns = netns();
   const h = lib.openHandle({ netns: ns.path });
@@ -126,10 +128,12 @@ for (let r = 0; r <= reps; r++) {
     await h.ipvs.family();
     const run = await WORKLOADS[workload](h, ns);
     globalThis.gc?.();
-    if (r === 1 && PROFILE) await session.post('Profiler.start'); // repetition 0 warms up
+    // repetition 0 warms up; only the timed part is profiled
+    if (r > 0 && PROFILE) await session.post('Profiler.start');
     const t0 = performance.now();
     await run(h);
     if (r > 0) walls.push(performance.now() - t0);
+    if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
   } finally {
     h.close();
     ns.del();
@@ -140,16 +144,18 @@ console.log(`${workload} ${n}x${m}: wall ms per rep ${walls.map((w) => w.toFixed
 if (workload === 'W1') console.log(`queueing ms per rep: ${queued.map((w) => w.toFixed(0)).join(' ')}`);
 if (phases.length) console.log(phases.join('; '));
 if (!PROFILE) process.exit(0);
-const { profile } = await session.post('Profiler.stop');
 const self = new Map();
-const dt = profile.timeDeltas;
-const byId = new Map(profile.nodes.map((x) => [x.id, x]));
-const total = dt.reduce((a, b) => a + b, 0);
-profile.samples.forEach((id, i) => {
-  const f = byId.get(id).callFrame;
-  const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
-  self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
-});
+let total = 0;
+for (const profile of profiles) {
+  const dt = profile.timeDeltas;
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+    self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
+    total += dt[i] ?? 0;
+  });
+}
 console.log(`profiled ${(total / 1000).toFixed(0)} ms over ${reps} reps; self time, top 30:`);
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
   console.log(`${(us / 1000 / reps).toFixed(1).padStart(8)} ms/rep  ${(100 * us / total).toFixed(1).padStart(5)}%  ${k}`);

@@ -38,8 +38,8 @@ constexpr size_t kDefaultChunkBytes = 256 * 1024;
 constexpr double kDefaultTimeoutMs = 10000;
 constexpr int kMaxReadsPerWake = 64;
 constexpr size_t kRxSlack = 64 * 1024;
-// The largest replies buffer a socket keeps between transacts (see Conn::TakeReplies).
-constexpr size_t kKeepRepliesBytes = 16 << 20;
+// The largest buffer a socket keeps between transacts (see Conn::TakeSpare).
+constexpr size_t kKeepSpareBytes = 16 << 20;
 
 // RecvDatagram's results other than a length.
 constexpr ssize_t kRecvError = -1;    // *err says what
@@ -176,20 +176,21 @@ bool Conn::closed() {
   return closed_;
 }
 
-std::vector<uint8_t> Conn::TakeReplies() {
+std::vector<uint8_t> Conn::TakeSpare(Spare which) {
   std::vector<uint8_t> v;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    v.swap(spare_replies_);
+    v.swap(spare_[static_cast<int>(which)]);
   }
   v.clear();
   return v;
 }
 
-void Conn::ReturnReplies(std::vector<uint8_t> v) {
-  if (v.capacity() > kKeepRepliesBytes) return;
+void Conn::ReturnSpare(Spare which, std::vector<uint8_t> v) {
+  if (v.capacity() > kKeepSpareBytes) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (v.capacity() > spare_replies_.capacity()) spare_replies_.swap(v);
+  std::vector<uint8_t>& spare = spare_[static_cast<int>(which)];
+  if (v.capacity() > spare.capacity()) spare.swap(v);
 }
 
 int Conn::Acquire() {
@@ -398,12 +399,28 @@ class TransactWorker : public ClaimWorker {
         req_(std::move(request)),
         opts_(opts) {}
 
+  ~TransactWorker() override { conn_->ReturnSpare(Conn::Spare::kRequest, std::move(req_)); }
+
+  // Replies go into `into` (a Buffer the caller lends for the duration) while they fit: no fresh
+  // memory per transact. Past its end they continue in a vector, copied to a new Buffer at the end.
+  void Lend(Napi::Buffer<uint8_t> into) {
+    into_ref_ = Napi::Persistent(into.As<Napi::Object>());
+    into_ = into.Data();
+    into_cap_ = into.Length();
+    spilled_ = false;
+  }
+
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Object result = Napi::Object::New(env);
-    // JS-owned copy: NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED.
-    result.Set("replies", Napi::Buffer<uint8_t>::Copy(env, replies_.data(), replies_.size()));
-    conn_->ReturnReplies(std::move(replies_));
+    if (spilled_) {
+      // JS-owned copy: NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED.
+      result.Set("replies", Napi::Buffer<uint8_t>::Copy(env, replies_.data(), replies_.size()));
+    } else {
+      result.Set("replies", env.Null());
+      result.Set("repliesLength", static_cast<double>(into_len_));
+    }
+    conn_->ReturnSpare(Conn::Spare::kReplies, std::move(replies_));
     result.Set("sentBytes", static_cast<double>(sent_));
     result.Set("doneBytes", static_cast<double>(done_));
     result.Set("dumpInterrupted", dump_intr_);
@@ -413,7 +430,7 @@ class TransactWorker : public ClaimWorker {
 
  private:
   SysError Run() override {
-    replies_ = conn_->TakeReplies();
+    if (spilled_) replies_ = conn_->TakeSpare(Conn::Spare::kReplies);
     std::vector<Chunk> chunks;
     size_t largest = 0;
     Plan(&chunks, &largest);
@@ -568,9 +585,7 @@ class TransactWorker : public ClaimWorker {
       // Stale replies of an abandoned transaction and notifications (seq 0) are not ours.
       if (!std::binary_search(seqs_.begin(), seqs_.end(), h->nlmsg_seq)) continue;
       *progress = true;
-      replies_.insert(replies_.end(), reinterpret_cast<const uint8_t*>(h),
-                      reinterpret_cast<const uint8_t*>(h) + len);
-      replies_.resize(replies_.size() + (NLMSG_ALIGN(len) - len), 0);
+      Keep(reinterpret_cast<const uint8_t*>(h), len);
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) dump_intr_ = true;
       if (h->nlmsg_type == NLMSG_ERROR) {
         const auto* e = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
@@ -583,11 +598,34 @@ class TransactWorker : public ClaimWorker {
     return complete;
   }
 
+  // Appends one reply, NLMSG_ALIGNed, to the lent buffer while it fits, else to replies_.
+  void Keep(const uint8_t* data, size_t len) {
+    const size_t padded = NLMSG_ALIGN(len);
+    if (!spilled_ && into_cap_ - into_len_ >= padded) {
+      std::memcpy(into_ + into_len_, data, len);
+      std::memset(into_ + into_len_ + len, 0, padded - len);
+      into_len_ += padded;
+      return;
+    }
+    if (!spilled_) {
+      spilled_ = true;
+      replies_ = conn_->TakeSpare(Conn::Spare::kReplies);
+      replies_.assign(into_, into_ + into_len_);
+    }
+    replies_.insert(replies_.end(), data, data + len);
+    replies_.resize(replies_.size() + (padded - len), 0);
+  }
+
   std::vector<uint8_t> req_;  // our own copy: JS may reuse its buffer, and we set NLM_F_ACK
   TransactOptions opts_;
 
   std::vector<uint32_t> seqs_;  // sorted
   std::vector<uint8_t> replies_;
+  Napi::ObjectReference into_ref_;  // keeps the lent Buffer alive
+  uint8_t* into_ = nullptr;
+  size_t into_cap_ = 0;
+  size_t into_len_ = 0;
+  bool spilled_ = true;  // replies are in replies_ (nothing lent, or it overflowed)
   size_t sent_ = 0;
   size_t done_ = 0;
   bool dump_intr_ = false;
@@ -624,6 +662,8 @@ Napi::Value Transact(const Napi::CallbackInfo& info) {
   opts.max_chunk_bytes = static_cast<size_t>(IntOption(o, "maxChunkBytes", kDefaultChunkBytes, 1u << 30));
   opts.max_chunk_messages = static_cast<size_t>(IntOption(o, "maxChunkMessages", 0, 1u << 30));
   opts.stop_on_error = BoolOption(o, "stopOnError", false);
+  Napi::Value into = o.Get("into");
+  if (!into.IsUndefined() && !into.IsBuffer()) ThrowType(env, "transact: options.into must be a Buffer");
 
   auto deferred = Napi::Promise::Deferred::New(env);
   const std::shared_ptr<Conn>& conn = socket.conn();
@@ -632,10 +672,12 @@ Napi::Value Transact(const Napi::CallbackInfo& info) {
     deferred.Reject(SystemError(env, SysError{err, "transact"}, "").Value());
     return deferred.Promise();
   }
-  std::vector<uint8_t> request(buf.Data(), buf.Data() + buf.Length());
+  std::vector<uint8_t> request = conn->TakeSpare(Conn::Spare::kRequest);
+  request.assign(buf.Data(), buf.Data() + buf.Length());
   // AsyncWorker owns itself: it deletes itself after OnOK/OnError.
-  (new TransactWorker(env, deferred, conn, info[0].As<Napi::Object>(), std::move(request), opts))
-      ->Queue();
+  auto* worker = new TransactWorker(env, deferred, conn, info[0].As<Napi::Object>(), std::move(request), opts);
+  if (into.IsBuffer()) worker->Lend(into.As<Napi::Buffer<uint8_t>>());
+  worker->Queue();
   return deferred.Promise();
 }
 

@@ -50,6 +50,12 @@ export interface TransactOptions {
   maxChunkMessages?: number;
   /** Send no further chunk after a chunk that drew an error reply. Default false. */
   stopOnError?: boolean;
+  /**
+   * A buffer to receive the replies into while they fit (the engine writes it from its thread
+   * until the Promise settles: leave it alone meanwhile). The result then has `replies` null and
+   * `repliesLength`; replies that do not fit come as a new `replies` Buffer holding them all.
+   */
+  into?: Buffer;
 }
 
 /** A failed system call, as Node's own system errors describe one. */
@@ -64,8 +70,13 @@ export interface NativeError {
 
 /** The outcome of one {@link Binding.transact}. */
 export interface TransactResult {
-  /** Every reply whose seq is one of the request's, each NLMSG_ALIGNed, in arrival order. */
-  replies: Buffer;
+  /**
+   * Every reply whose seq is one of the request's, each NLMSG_ALIGNed, in arrival order; null
+   * when they all fit `into` (the first `repliesLength` bytes of it).
+   */
+  replies: Buffer | null;
+  /** With `replies` null: how many bytes of `into` hold the replies. */
+  repliesLength?: number;
   /** Bytes of the request handed to the kernel. */
   sentBytes: number;
   /** Length of the request prefix (whole chunks) known to be fully processed: acked or dump done. */

@@ -175,28 +175,44 @@ export function toDestination(rec: AttrRecord, serviceAf: number): IpvsDestinati
 
 /** {@link toDestination} without the counters (a snapshot reads them only when asked). */
 export function toDestinationSettings(rec: AttrRecord, serviceAf: number): Omit<IpvsDestination, 'stats'> {
-  const fwd = ((rec.fwdMethod as number | undefined) ?? 0) & IP_VS_CONN_F_FWD_MASK;
-  const forwarding = FORWARDING_NAMES.get(fwd) ?? 'masq';
+  const n = (v: unknown) => (v as number | undefined) ?? 0;
+  return destinationSettings(
+    rec.addr as string, n(rec.port), (rec.addrFamily as number | undefined) ?? serviceAf, n(rec.fwdMethod), n(rec.weight),
+    n(rec.uThresh), n(rec.lThresh), n(rec.activeConns), n(rec.inactConns), n(rec.persistConns),
+    rec.tunType as number | undefined, n(rec.tunPort), n(rec.tunFlags),
+  );
+}
+
+/**
+ * The destination object from its attribute values (absent ones as 0, an absent tunnel type as
+ * undefined): what {@link toDestinationSettings} gives, for a decoder that reads the values
+ * itself (the snapshot's, 50,000 destinations at a time).
+ */
+export function destinationSettings(
+  address: string, port: number, af: number, fwdMethod: number, weight: number, uThresh: number, lThresh: number,
+  activeConns: number, inactConns: number, persistConns: number, tunType: number | undefined, tunPort: number, tunFlags: number,
+): Omit<IpvsDestination, 'stats'> {
+  const forwarding = FORWARDING_NAMES.get(fwdMethod & IP_VS_CONN_F_FWD_MASK) ?? 'masq';
   const d: Omit<IpvsDestination, 'stats'> = {
-    address: rec.addr as string,
-    port: (rec.port as number | undefined) ?? 0,
-    family: familyName((rec.addrFamily as number | undefined) ?? serviceAf),
+    address,
+    port,
+    family: familyName(af),
     forwarding,
-    weight: (rec.weight as number | undefined) ?? 0,
-    upperThreshold: (rec.uThresh as number | undefined) ?? 0,
-    lowerThreshold: (rec.lThresh as number | undefined) ?? 0,
-    activeConns: (rec.activeConns as number | undefined) ?? 0,
-    inactiveConns: (rec.inactConns as number | undefined) ?? 0,
-    persistentConns: (rec.persistConns as number | undefined) ?? 0,
+    weight,
+    upperThreshold: uThresh,
+    lowerThreshold: lThresh,
+    activeConns,
+    inactiveConns: inactConns,
+    persistentConns: persistConns,
   };
-  if (forwarding === 'tunnel' && rec.tunType !== undefined) {
-    const type = TUNNEL_NAMES.get(rec.tunType as number);
+  if (forwarding === 'tunnel' && tunType !== undefined) {
+    const type = TUNNEL_NAMES.get(tunType);
     if (type !== undefined) {
       d.tunnelType = type;
-      if (type === 'gue') d.tunnelPort = (rec.tunPort as number | undefined) ?? 0;
+      if (type === 'gue') d.tunnelPort = tunPort;
       // before 5.3 there is no IPVS_DEST_ATTR_TUN_FLAGS: no checksum flag means nocsum, as ipvsadm reads it
       if (type !== 'ipip') {
-        const csum = CHECKSUM_NAMES.get((rec.tunFlags as number | undefined) ?? 0);
+        const csum = CHECKSUM_NAMES.get(tunFlags);
         if (csum !== undefined) d.tunnelChecksum = csum;
       }
     }

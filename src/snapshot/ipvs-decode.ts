@@ -4,7 +4,7 @@
  * counter sets as bigints, a reply object per message) costs seconds inside a VM.
  *
  * Attribute ids and types come from the schema; the meaning of the record stays
- * {@link toDestination}'s (without counters, {@link toDestinationSettings}); unit tests compare
+ * {@link toDestination}'s (without counters, {@link destinationSettings}'s); unit tests compare
  * both with the general decoder.
  *
  * @module
@@ -15,7 +15,7 @@ import { formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
-import { toDestination, toDestinationSettings, type IpvsDestination } from '../ipvs/destination';
+import { destinationSettings, toDestination, type IpvsDestination } from '../ipvs/destination';
 import type { IpvsStats } from '../ipvs/stats';
 import { toService, type IpvsService } from '../ipvs/service';
 
@@ -172,13 +172,11 @@ function endOfDump(replies: Buffer, off: number, len: number, type: number, r: {
 }
 
 /** The flat attributes of one IPVS_CMD_ATTR_DEST nest, keyed as the schema keys them. */
-function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): AttrRecord {
+function destRecord(buf: Buffer, start: number, end: number, serviceAf: number): AttrRecord {
   const rec: AttrRecord = {};
   let addrAt = -1, addrEnd = -1;
   for (let a = start; a < end;) {
-    if (end - a < 4) throw new DecodeError('ipvs.dest', `${end - a} trailing bytes`);
-    const len = buf.readUInt16LE(a);
-    if (len < 4 || a + len > end) throw new DecodeError('ipvs.dest', `attribute length ${len} out of bounds`);
+    const len = check(buf, a, end, 'ipvs.dest');
     const id = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
     const p = a + 4;
     const n = len - 4;
@@ -197,12 +195,11 @@ function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, 
       case ID.tunPort: if (n >= 2) rec.tunPort = buf.readUInt16BE(p); break;
       case ID.tunFlags: if (n >= 2) rec.tunFlags = buf.readUInt16LE(p); break;
       case ID.stats:
-      case ID.stats64:
-        if (stats) {
-          const [key, spec] = ipvsDest.byId.get(id)!;
-          rec[key] = decodeRecord(buf, p, p + n, spec.nested!, `ipvs.dest.${key}`);
-        }
+      case ID.stats64: {
+        const [key, spec] = ipvsDest.byId.get(id)!;
+        rec[key] = decodeRecord(buf, p, p + n, spec.nested!, `ipvs.dest.${key}`);
         break;
+      }
       default: break;
     }
     a += (len + 3) & ~3;
@@ -214,6 +211,39 @@ function destRecord(buf: Buffer, start: number, end: number, serviceAf: number, 
       : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.dest.addr');
   }
   return rec;
+}
+
+/** One IPVS_CMD_ATTR_DEST nest straight to its object, counters skipped (no record in between). */
+function destinationAt(buf: Buffer, start: number, end: number, serviceAf: number): IpvsDestinationState {
+  let addrAt = -1, addrEnd = -1, af = serviceAf, port = 0, fwd = 0, weight = 0, u = 0, l = 0, active = 0, inact = 0, persist = 0;
+  let tunType: number | undefined, tunPort = 0, tunFlags = 0;
+  for (let a = start; a < end;) {
+    const len = check(buf, a, end, 'ipvs.dest');
+    const id = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
+    const p = a + 4;
+    const n = len - 4;
+    switch (id) {
+      case ID.addr: addrAt = p; addrEnd = p + n; break;
+      case ID.port: if (n >= 2) port = buf.readUInt16BE(p); break;
+      case ID.fwdMethod: if (n >= 4) fwd = buf.readUInt32LE(p); break;
+      case ID.weight: if (n >= 4) weight = buf.readUInt32LE(p); break;
+      case ID.uThresh: if (n >= 4) u = buf.readUInt32LE(p); break;
+      case ID.lThresh: if (n >= 4) l = buf.readUInt32LE(p); break;
+      case ID.activeConns: if (n >= 4) active = buf.readUInt32LE(p); break;
+      case ID.inactConns: if (n >= 4) inact = buf.readUInt32LE(p); break;
+      case ID.persistConns: if (n >= 4) persist = buf.readUInt32LE(p); break;
+      case ID.addrFamily: if (n >= 2) af = buf.readUInt16LE(p); break;
+      case ID.tunType: if (n >= 1) tunType = buf[p]; break;
+      case ID.tunPort: if (n >= 2) tunPort = buf.readUInt16BE(p); break;
+      case ID.tunFlags: if (n >= 2) tunFlags = buf.readUInt16LE(p); break;
+      default: break;
+    }
+    a += (len + 3) & ~3;
+  }
+  const address = addrAt < 0 ? (undefined as unknown as string)
+    : af === AF_INET && addrEnd - addrAt >= 4 ? `${buf[addrAt]}.${buf[addrAt + 1]}.${buf[addrAt + 2]}.${buf[addrAt + 3]}`
+      : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.dest.addr');
+  return destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
 }
 
 /**
@@ -235,8 +265,7 @@ export function decodeDestinationDumps(
       for (let a = off + 20; a + 4 <= off + len;) {
         const alen = check(replies, a, off + len, 'ipvs');
         if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === DEST_NEST) {
-          const rec = destRecord(replies, a + 4, a + alen, af, stats);
-          r.destinations.push(stats ? toDestination(rec, af) : toDestinationSettings(rec, af));
+          r.destinations.push(stats ? toDestination(destRecord(replies, a + 4, a + alen, af), af) : destinationAt(replies, a + 4, a + alen, af));
         }
         a += (alen + 3) & ~3;
       }

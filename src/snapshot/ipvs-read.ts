@@ -40,7 +40,7 @@ export interface IpvsReadOptions {
 /**
  * Destination dumps per exchange. Each dump's replies carry every destination's counters (about
  * 400 bytes each, stats or not), so 5,000 services of 10 came to 20 MB in one exchange; groups
- * keep the replies buffer a few megabytes that the engine and the allocator reuse, where fresh
+ * keep the replies within the connection's reusable reply buffer (borrowReplies), where fresh
  * memory costs a page fault per 4 KiB.
  */
 const DUMPS_PER_EXCHANGE = 250;
@@ -71,8 +71,13 @@ async function dumps(
       const ex = await conn.exchangeEncoded(list.length, (seq) => {
         first = seq;
         return encodeMessages(list.map((o) => o.message), seq);
-      }, { ...exchange, lean: true });
-      const res = decodeDestinationDumps(ex.replies, first, afs, family.id, stats);
+      }, { ...exchange, lean: true, borrowReplies: true });
+      let res;
+      try {
+        res = decodeDestinationDumps(ex.replies, first, afs, family.id, stats);
+      } finally {
+        ex.release?.();
+      }
       res.forEach((r, k) => {
         const i = group[k]!;
         if (!r.done) {
@@ -98,8 +103,13 @@ async function listServices(conn: Connection, family: GenlFamily, exchange: Exch
   const op = ops.listServicesOp(family);
   for (let attempt = 0; ; attempt++) {
     let seq = 0;
-    const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([op.message], seq = first), { ...exchange, lean: true });
-    const r = decodeServiceDump(ex.replies, seq, family.id);
+    const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([op.message], seq = first), { ...exchange, lean: true, borrowReplies: true });
+    let r;
+    try {
+      r = decodeServiceDump(ex.replies, seq, family.id);
+    } finally {
+      ex.release?.();
+    }
     if (!r.done) {
       const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
       throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listServices', syscall: e.syscall });

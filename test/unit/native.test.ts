@@ -63,7 +63,9 @@ const dumpFamilies = (seq: number): Buffer => message(GENL_ID_CTRL, NLM_F_REQUES
 // asked for), so the engine waits for an NLMSG_DONE that never comes.
 const neverAnswered = (seq: number): Buffer => message(GENL_ID_CTRL, NLM_F_DUMP, seq, genlHeader());
 
-function parse(buf: Buffer): Msg[] {
+function parse(replies: Buffer | null): Msg[] {
+  if (replies === null) throw new Error('replies are in the lent buffer');
+  const buf = replies;
   const out: Msg[] = [];
   for (let off = 0; off < buf.length; ) {
     const len = buf.readUInt32LE(off);
@@ -209,6 +211,23 @@ describe('transact', () => {
     expect(msgs.slice(0, -1).every((m) => (m.flags & NLM_F_MULTI) !== 0)).toBe(true);
     const names = msgs.slice(0, -1).map((m) => attrs(m.payload.subarray(4)).get(CTRL_ATTR_FAMILY_NAME)?.toString());
     expect(names).toContain('nlctrl\0');
+  });
+
+  it('receives into a lent buffer while the replies fit, and into a new one holding them all when not', async () => {
+    const req = Buffer.concat([dumpFamilies(40), getMissingFamilyById(41)]);
+    const whole = await b.transact(s, req);
+    const size = whole.replies!.length;
+    const into = Buffer.alloc(size + 64, 0xee);
+    const lent = await b.transact(s, Buffer.concat([dumpFamilies(40), getMissingFamilyById(41)]), { into });
+    expect(lent.replies).toBeNull();
+    expect(lent.repliesLength).toBe(size);
+    expect(parse(into.subarray(0, size)).map((m) => [m.type, m.seq])).toEqual(parse(whole.replies).map((m) => [m.type, m.seq]));
+    expect(into.subarray(size).every((x) => x === 0xee)).toBe(true);
+    const small = Buffer.alloc(64);
+    const spilled = await b.transact(s, req, { into: small });
+    expect(spilled.replies!.length).toBe(size);
+    expect(parse(spilled.replies).map((m) => [m.type, m.seq])).toEqual(parse(whole.replies).map((m) => [m.type, m.seq]));
+    expect(() => b.transact(s, req, { into: 'x' as unknown as Buffer })).toThrow(TypeError);
   });
 
   it('serialises two dumps and the messages around them in one request', async () => {

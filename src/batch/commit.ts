@@ -281,10 +281,15 @@ async function run(
       const end = off + slice.sizes[m]!;
       off = end;
       const refusedWith = errors.size > 0 ? errors.get((firstSeq + m) >>> 0) : undefined;
+      const packed = slice.packed[m];
+      // the common case, without an outcome object: a message acknowledged with the rest of its chunk
+      if (!refusedWith && !packed && end <= ex.doneBytes) {
+        t.status[first] = OK;
+        continue;
+      }
       const outcome: MessageOutcome = refusedWith
         ?? { seq: (firstSeq + m) >>> 0, status: end <= ex.doneBytes ? 'ok' : 'unknown', errno: 0, replies: [], interrupted: false };
       const sent = end <= ex.sentBytes;
-      const packed = slice.packed[m];
       if (packed) {
         if (outcome.status === 'unknown') {
           if (sent) for (let k = 0; k < packed.count; k++) t.set(first + k, UNKNOWN, transportError(ex.error, changes[first + k]!.op, first + k));

@@ -21,7 +21,7 @@ import { ipvsCmd, ipvsDest, ipvsService } from '../schema/ipvs';
 import {
   IPVS_GENL_NAME, IPVS_GENL_VERSION, IP_VS_CONN_F_BYPASS, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_LOCALNODE, IP_VS_CONN_F_MASQ,
 } from '../uapi/ip-vs';
-import { NLA_TYPE_MASK, NLM_F_REQUEST } from '../uapi/netlink';
+import { AF_INET, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK, NLM_F_REQUEST } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import { serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../ipvs/service';
 import type { IpvsDestinationKey, IpvsDestinationOptions } from '../ipvs/destination';
@@ -241,11 +241,62 @@ export function keyText(k: IpvsServiceKey): string | undefined {
 
 /** Builds the entry of a service key, validating it with the builders' own check (which throws). */
 export function serviceEntry(service: IpvsServiceKey, op: string): ServiceEntry {
+  const fast = ipv4KeyEntry(service);
+  if (fast) return fast;
   const key = serviceKeyAttrs(service, op);
   const rec = { service: key };
   const nest = Buffer.alloc(recordSize(ipvsCmd, rec));
   writeRecord(nest, 0, ipvsCmd, rec);
   return new ServiceEntry(nest, key.af as number);
+}
+
+/** The builder's key nest for an IPv4 address key, and where its protocol, address and port sit. */
+interface KeyTemplate {
+  nest: Buffer;
+  protocol: number;
+  addr: number;
+  port: number;
+}
+let keyTemplate: KeyTemplate | null | undefined;
+
+function ipv4KeyTemplate(): KeyTemplate | null {
+  if (keyTemplate !== undefined) return keyTemplate;
+  const key = serviceKeyAttrs(SAMPLE_SERVICE, 'ipvs');
+  const rec = { service: key };
+  const nest = Buffer.alloc(recordSize(ipvsCmd, rec));
+  writeRecord(nest, 0, ipvsCmd, rec);
+  const byId = new Map(nestAttrs(nest, 0, nest.length).map(([id, a]) => [id, a + 4]));
+  const S = ipvsService.attrs;
+  const at = (k: string) => byId.get(S[k]!.id) ?? -1;
+  const t = { nest, protocol: at('protocol'), addr: at('addr'), port: at('port') };
+  keyTemplate = t.protocol >= 0 && t.addr >= 0 && t.port >= 0 && byId.size === 4 ? t : null;
+  return keyTemplate;
+}
+
+const KEY_PROTOCOLS = new Map<unknown, number>([['tcp', IPPROTO_TCP], ['udp', IPPROTO_UDP], ['sctp', IPPROTO_SCTP]]);
+
+/**
+ * The entry of a valid IPVS IPv4 address key, patched into the builder's template; null for
+ * anything else (fwmark and IPv6 keys, invalid input), which the builder checks and writes.
+ */
+function ipv4KeyEntry(k: IpvsServiceKey): ServiceEntry | null {
+  if ('fwmark' in k) return null;
+  const a = k as { protocol?: unknown; address?: unknown; port?: unknown };
+  const proto = KEY_PROTOCOLS.get(a.protocol);
+  const port = a.port;
+  if (proto === undefined || typeof a.address !== 'string' || typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    return null;
+  }
+  const addr = parseIPv4(a.address);
+  const t = ipv4KeyTemplate();
+  if (addr < 0 || !t) return null;
+  // from the shared pool: a small Buffer per service key, without an ArrayBuffer of its own
+  const nest = Buffer.allocUnsafe(t.nest.length);
+  t.nest.copy(nest);
+  nest.writeUInt16LE(proto, t.protocol);
+  nest.writeUInt32BE(addr, t.addr);
+  nest.writeUInt16BE(port, t.port);
+  return new ServiceEntry(nest, AF_INET);
 }
 
 /**

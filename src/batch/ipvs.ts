@@ -22,15 +22,18 @@ import {
 
 export { IpvsChange, parseIPv4 };
 
+/** The fields of a service's settings; the builder reads no others. */
+const SETTINGS_FIELDS = ['scheduler', 'persistent', 'netmask', 'onePacket', 'schedFlags', 'pe'] as const;
+
 /** The settings fields of a service in text (with the key's traits that settings checks depend on), or undefined. */
 function settingsSignature(kind: IpvsKind, entry: ServiceEntry, s: IpvsServiceOptions): string | undefined {
   const o = s as unknown as Record<string, unknown>;
   let sig = `${kind} ${entry.af} ${'fwmark' in s ? 'f' : `${String(o.protocol)} ${o.port === 0}`}`;
-  for (const k in o) {
-    if (k === 'protocol' || k === 'address' || k === 'port' || k === 'fwmark' || k === 'family') continue;
+  for (const k of SETTINGS_FIELDS) {
     const v = o[k];
+    if (v === undefined) continue;
     const t = typeof v;
-    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'undefined') sig += `|${k}=${t}:${String(v)}`;
+    if (t === 'string' || t === 'number' || t === 'boolean') sig += `|${k}=${t}:${String(v)}`;
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) sig += `|${k}=${JSON.stringify(v)}`;
     else return undefined;
   }
@@ -52,7 +55,10 @@ const NO_SETTINGS = Buffer.alloc(0);
 export class BatchIpvs {
   private readonly entries = new Map<string, ServiceEntry>();
   private readonly settings = new Map<string, Buffer | null>();
-  private last: { key: object; a: unknown; b: unknown; c: unknown; entry: ServiceEntry } | undefined;
+  /** The last key seen and its field values then (destinations usually follow their service). */
+  private readonly last: { key: object | null; a: unknown; b: unknown; c: unknown; entry: ServiceEntry | undefined } = {
+    key: null, a: undefined, b: undefined, c: undefined, entry: undefined,
+  };
 
   /** @internal */
   constructor(private readonly push: (c: Change) => number) {}
@@ -96,7 +102,7 @@ export class BatchIpvs {
     // Destinations usually follow their service: the same key object, unchanged, needs no lookup.
     const k = service as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown; family?: unknown };
     const last = this.last;
-    if (last && last.key === service && last.a === (k.address ?? k.fwmark) && last.b === (k.port ?? k.family) && last.c === k.protocol) {
+    if (last.key === service && last.a === (k.address ?? k.fwmark) && last.b === (k.port ?? k.family) && last.c === k.protocol) {
       return last.entry;
     }
     const text = keyText(service);
@@ -106,7 +112,11 @@ export class BatchIpvs {
       entry = serviceEntry(service, op);
       this.entries.set(text, entry);
     }
-    this.last = { key: service, a: k.address ?? k.fwmark, b: k.port ?? k.family, c: k.protocol, entry };
+    last.key = service;
+    last.a = k.address ?? k.fwmark;
+    last.b = k.port ?? k.family;
+    last.c = k.protocol;
+    last.entry = entry;
     return entry;
   }
 

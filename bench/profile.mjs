@@ -34,7 +34,18 @@ function netns() {
   const name = `prof-${process.pid}-${++nsN}`;
   execFileSync('ip', ['netns', 'add', name]);
   execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  return { name, path: `/run/netns/${name}`, del: () => spawnSync('ip', ['netns', 'del', name]) };
+  return {
+    name,
+    path: `/run/netns/${name}`,
+    // emptied first, then a pause: the kernel's teardown worker would otherwise run during the next rep
+    del: () => {
+      spawnSync('ip', ['netns', 'exec', name, 'ipvsadm', '-C']);
+      spawnSync('ip', ['netns', 'exec', name, 'ipset', 'destroy']);
+      spawnSync('ip', ['-n', name, 'link', 'del', 'kube-ipvs0'], { stdio: 'ignore' });
+      spawnSync('ip', ['netns', 'del', name]);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    },
+  };
 }
 function must(r) {
   if (!r.ok) throw new Error(`${r.firstError?.message} (applied ${r.applied}, failed ${r.failed})`);
@@ -76,14 +87,18 @@ const WORKLOADS = {
     execFileSync('ip', ['-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
     const cidrs = input.map((s) => `${s.key.address}/32`);
     return async (h2) => {
+      const t0 = performance.now();
       const b = h2.batch();
-      for (const c of cidrs) b.addresses.add({ link: 'kube-ipvs0', address: c });
+      for (const c of cidrs) b.addresses.add('kube-ipvs0', c);
       must(await b.commit());
-      const list = await h2.addresses.list({ link: 'kube-ipvs0' });
+      const t1 = performance.now();
+      const list = await h2.addresses.list('kube-ipvs0', { family: 'inet' });
       if (list.length !== n) throw new Error(`W5 listed ${list.length}`);
+      const t2 = performance.now();
       const d = h2.batch();
-      for (const c of cidrs) d.addresses.delete({ link: 'kube-ipvs0', address: c });
+      for (const c of cidrs) d.addresses.delete('kube-ipvs0', c);
       must(await d.commit());
+      phases.push(`add ${(t1 - t0).toFixed(0)} list ${(t2 - t1).toFixed(0)} delete ${(performance.now() - t2).toFixed(0)}`);
     };
   },
   W6: async (h) => {

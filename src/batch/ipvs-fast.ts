@@ -99,7 +99,7 @@ export class IpvsChange implements Change, FastMessage {
   setDestination(entry: ServiceEntry, layout: DestLayout, addr: number): void {
     this.entry = entry;
     this.extra = layout;
-    this.addr = addr;
+    this.addr = addr | 0; // as int32 (a small integer in V8), not a boxed number per change
   }
 
   write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void {
@@ -123,7 +123,7 @@ export class IpvsChange implements Change, FastMessage {
     buf.set(l.nest, p);
     const at = l.at;
     const d = this.dest as IpvsDestinationOptions;
-    buf.writeUInt32BE(this.addr, p + at.addr);
+    buf.writeInt32BE(this.addr, p + at.addr);
     buf.writeUInt16BE(d.port, p + at.port);
     if (at.fwd < 0) return;
     buf.writeUInt32LE(FAST_FORWARDING.get(d.forwarding ?? 'route')!, p + at.fwd);

@@ -15,26 +15,55 @@ import type { Operation } from '../netlink/operation';
 import * as ops from '../ipset/ops';
 import type { IpsetEntry } from '../ipset/entry';
 import { ipsetSchemas } from '../schema/ipset';
-import { NLA_TYPE_MASK } from '../uapi/netlink';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK } from '../uapi/netlink';
 import type { PackedMessage } from './change';
 
-/** Protocols the fast path names (anything else, or a protocol number, goes to the builder). */
-const PROTOCOLS = new Map<unknown, number>([['tcp', 6], ['udp', 17], ['sctp', 132]]);
+/** The entry shapes the fast path writes. */
+export type Shape = 'ip' | 'ip,proto' | 'ip,port,proto';
 
-type Shape = 'ip' | 'ip,proto' | 'ip,port,proto';
+/** The shapes by code (0: not a fast entry), for per-entry typed arrays. */
+export const SHAPES: readonly (Shape | undefined)[] = [undefined, 'ip', 'ip,proto', 'ip,port,proto'];
 
-/** The shape of an entry the fast path can write, or undefined. */
-export function fastShape(e: IpsetEntry): Shape | undefined {
-  if (e === null || typeof e !== 'object' || typeof e.ip !== 'string' || parseIPv4(e.ip) < 0) return undefined;
+/** The values of a fast entry: the IPv4 address (as an int32) and `port << 8 | protocol`. */
+export interface FastValues {
+  ip: number;
+  portProto: number;
+}
+
+/** The protocol numbers the fast path names (anything else, or a protocol number, goes to the builder); -1 otherwise. */
+function protocolOf(p: unknown): number {
+  return p === 'tcp' ? IPPROTO_TCP : p === 'udp' ? IPPROTO_UDP : p === 'sctp' ? IPPROTO_SCTP : -1;
+}
+
+/**
+ * The shape of an entry the fast path can write, or undefined; with `out`, its values are stored
+ * there (an entry with a port and no protocol is tcp, as the builder writes it).
+ */
+export function fastShape(e: IpsetEntry, out?: FastValues): Shape | undefined {
+  if (e === null || typeof e !== 'object') return undefined;
+  const ip = e.ip;
+  if (typeof ip !== 'string') return undefined;
+  const v = parseIPv4(ip);
+  if (v < 0) return undefined;
   for (const k in e) {
     if (k !== 'ip' && k !== 'port' && k !== 'proto' && (e as Record<string, unknown>)[k] !== undefined) return undefined;
   }
-  if (e.proto !== undefined && !PROTOCOLS.has(e.proto)) return undefined;
-  if (e.port !== undefined) {
-    if (typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 0 || e.port > 65535) return undefined;
-    return 'ip,port,proto';
+  let proto = -1;
+  if (e.proto !== undefined && (proto = protocolOf(e.proto)) < 0) return undefined;
+  const port = e.port;
+  let shape: Shape;
+  if (port !== undefined) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+    shape = 'ip,port,proto';
+    if (proto < 0) proto = IPPROTO_TCP;
+  } else {
+    shape = proto >= 0 ? 'ip,proto' : 'ip';
   }
-  return e.proto !== undefined ? 'ip,proto' : 'ip';
+  if (out) {
+    out.ip = v | 0;
+    out.portProto = ((port ?? 0) << 8) | (proto < 0 ? 0 : proto);
+  }
+  return shape;
 }
 
 const ADT = ipsetSchemas.adt.attrs.adt!.id;
@@ -109,57 +138,134 @@ const LIMIT = 65536;
 
 /** A bulk message written from the template; its generic operation is built only to explain a refusal. */
 export interface FastPacked extends PackedMessage {
-  operation: Operation<unknown>;
+  readonly operation: Operation<unknown>;
+}
+
+/** What the messages of one {@link packValues} call share. */
+interface Pack {
+  cmd: 'add' | 'del';
+  proto: number;
+  set: string;
+  exist: boolean;
+  type: string | undefined;
+  layout: Layout;
+  ips: Int32Array;
+  portProtos: Int32Array;
+  n: number;
+  firstIndex: number;
+  entries: (start: number, end: number) => IpsetEntry[];
+  /** The builder's operations for all `n` entries, built on the first refusal. */
+  generic?: Operation[];
 }
 
 /**
- * Bulk messages for `entries` (all of one fast shape), the first being batch change `firstIndex`,
- * cut as the builder cuts them; null when the builder's layout is not one the fast path knows.
+ * One bulk message of the fast path. A class rather than closures: a commit makes a few dozen of
+ * these, and methods on one prototype stay optimised from one commit to the next.
+ */
+class FastMessage implements FastPacked {
+  constructor(
+    private readonly pack: Pack,
+    /** Its index among the pack's messages, and of its first entry in the values arrays. */
+    private readonly index: number,
+    private readonly at: number,
+    readonly first: number,
+    readonly count: number,
+    readonly size: number,
+  ) {}
+
+  /** The builder's operation for this message (built for the whole pack, as the builder cuts it). */
+  get operation(): Operation<unknown> {
+    const p = this.pack;
+    const build = p.cmd === 'add' ? ops.addOps : ops.delOps;
+    p.generic ??= build(p.proto, p.set, p.entries(0, p.n), { ...(p.type && { type: p.type }), exist: p.exist, firstIndex: p.firstIndex });
+    return p.generic[this.index] as Operation<unknown>;
+  }
+
+  write(buf: Buffer, off: number, seq: number): void {
+    const l = this.pack.layout;
+    const { ips, portProtos } = this.pack;
+    const { size, count, first, at } = this;
+    buf.set(l.prefix, off);
+    buf.writeUInt32LE(size, off);
+    buf.writeUInt32LE(seq >>> 0, off + 8);
+    buf.writeUInt32BE(first + 1, off + l.topLineno);
+    buf.writeUInt16LE(size - l.adt, off + l.adt);
+    // Every entry's nest from the template, doubling the copied run (a memmove each), then only
+    // the values are written, byte by byte: no call per field.
+    const d = l.data.length;
+    const base = off + l.prefix.length;
+    const total = count * d;
+    buf.set(l.data, base);
+    for (let done = d; done < total; done *= 2) buf.copyWithin(base + done, base, base + Math.min(done, total - done));
+    const ip = l.ip, port = l.port, protocol = l.proto, line = l.lineno;
+    let p = base;
+    for (let k = 0; k < count; k++) {
+      const a = ips[at + k]!, pp = portProtos[at + k]!;
+      buf[p + ip] = a >>> 24;
+      buf[p + ip + 1] = (a >>> 16) & 255;
+      buf[p + ip + 2] = (a >>> 8) & 255;
+      buf[p + ip + 3] = a & 255;
+      if (port >= 0) {
+        buf[p + port] = pp >>> 16;
+        buf[p + port + 1] = (pp >>> 8) & 255;
+      }
+      if (protocol >= 0) buf[p + protocol] = pp & 255;
+      const no = first + k + 1;
+      buf[p + line] = no >>> 24;
+      buf[p + line + 1] = (no >>> 16) & 255;
+      buf[p + line + 2] = (no >>> 8) & 255;
+      buf[p + line + 3] = no & 255;
+      p += d;
+    }
+  }
+}
+
+/**
+ * Bulk messages for the entries whose values are `ips[from, from + n)` and `portProtos[...]` (all
+ * of shape `shape`; see {@link FastValues}), the first being batch change `firstIndex`, cut as the
+ * builder cuts them; null when the builder's layout is not one the fast path knows.
+ * `entries(start, end)` gives entries `[start, end)` of the `n` themselves, for the builder's
+ * operations that explain a refusal.
+ */
+export function packValues(
+  cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined, shape: Shape,
+  ips: Int32Array, portProtos: Int32Array, from: number, n: number, firstIndex: number,
+  entries: (start: number, end: number) => IpsetEntry[],
+): FastPacked[] | null {
+  // One entry travels as plain IPSET_ATTR_DATA (as `ipset add` sends it): the builder's form.
+  if (n < 2 || type === 'bitmap:port') return null;
+  const layout = layoutFor(cmd, proto, set, exist, type, shape);
+  if (!layout) return null;
+  const pack: Pack = { cmd, proto, set, exist, type, layout, ips, portProtos, n, firstIndex, entries };
+  const d = layout.data.length;
+  const per = Math.max(1, Math.floor((LIMIT - layout.prefix.length) / d));
+  const out: FastPacked[] = [];
+  for (let start = 0; start < n; start += per) {
+    const count = Math.min(per, n - start);
+    out.push(new FastMessage(pack, out.length, from + start, firstIndex + start, count, layout.prefix.length + count * d));
+  }
+  return out;
+}
+
+/**
+ * {@link packValues} for a list of entries (all of one fast shape), the first being batch change
+ * `firstIndex`; null when they are not all of one fast shape or the layout is not known.
  */
 export function fastPack(
   cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined,
   entries: readonly IpsetEntry[], firstIndex: number,
 ): FastPacked[] | null {
-  // One entry travels as plain IPSET_ATTR_DATA (as `ipset add` sends it): the builder's form.
-  if (entries.length < 2 || type === 'bitmap:port') return null;
-  const shape = fastShape(entries[0]!);
-  if (!shape) return null;
-  for (let k = 1; k < entries.length; k++) if (fastShape(entries[k]!) !== shape) return null;
-  const l = layoutFor(cmd, proto, set, exist, type, shape);
-  if (!l) return null;
-  const per = Math.max(1, Math.floor((LIMIT - l.prefix.length) / l.data.length));
-  const out: FastPacked[] = [];
-  for (let start = 0; start < entries.length; start += per) {
-    const count = Math.min(per, entries.length - start);
-    const first = firstIndex + start;
-    const size = l.prefix.length + count * l.data.length;
-    const slice = entries.slice(start, start + count);
-    let op: Operation<unknown> | undefined;
-    out.push({
-      first, count, size,
-      get operation(): Operation<unknown> {
-        const build = cmd === 'add' ? ops.addOps : ops.delOps;
-        op ??= build(proto, set, slice, { ...(type && { type }), exist, firstIndex: first })[0] as Operation<unknown>;
-        return op;
-      },
-      write(buf, off, seq) {
-        buf.set(l.prefix, off);
-        buf.writeUInt32LE(size, off);
-        buf.writeUInt32LE(seq >>> 0, off + 8);
-        buf.writeUInt32BE(first + 1, off + l.topLineno);
-        buf.writeUInt16LE(size - l.adt, off + l.adt);
-        let p = off + l.prefix.length;
-        for (let k = 0; k < count; k++) {
-          const e = slice[k]!;
-          buf.set(l.data, p);
-          buf.writeUInt32BE(parseIPv4(e.ip!), p + l.ip);
-          if (l.port >= 0) buf.writeUInt16BE(e.port!, p + l.port);
-          if (l.proto >= 0) buf[p + l.proto] = PROTOCOLS.get(e.proto ?? 'tcp')!;
-          buf.writeUInt32BE(first + k + 1, p + l.lineno);
-          p += l.data.length;
-        }
-      },
-    });
+  const n = entries.length;
+  if (n < 2) return null;
+  const ips = new Int32Array(n), portProtos = new Int32Array(n);
+  const v: FastValues = { ip: 0, portProto: 0 };
+  let shape: Shape | undefined;
+  for (let k = 0; k < n; k++) {
+    const s = fastShape(entries[k]!, v);
+    if (!s || (k > 0 && s !== shape)) return null;
+    shape = s;
+    ips[k] = v.ip;
+    portProtos[k] = v.portProto;
   }
-  return out;
+  return packValues(cmd, proto, set, exist, type, shape!, ips, portProtos, 0, n, firstIndex, (a, b) => entries.slice(a, b));
 }

@@ -7,7 +7,7 @@
  */
 import type { HandleContext } from '../handle-context';
 import { NETLINK_NETFILTER } from '../native';
-import { messageSize, writeMessage } from '../netlink/message';
+import { messageSize, writeMessage, type OutMessage } from '../netlink/message';
 import { refusal, runOne, runOperations, type Operation } from '../netlink/operation';
 import type { MessageOutcome } from '../netlink/protocol';
 import { IPSET_PROTOCOL } from '../uapi/ipset';
@@ -16,25 +16,25 @@ import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetE
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import type { BoundFamily, Change, Compensation, FamilyDriver, PackedMessage, PackedVerdict, UndoPlanner } from './change';
-import { fastPack, fastShape } from './ipset-fast';
+import { fastShape, packValues, SHAPES, type FastValues } from './ipset-fast';
 
-type IpsetKind = 'create' | 'destroy' | 'flush' | 'add' | 'del';
+type SetKind = 'create' | 'destroy' | 'flush';
+type EntryKind = 'add' | 'del';
 
 /** Options of {@link BatchIpset.create}. */
 export type IpsetBatchCreateOptions = IpsetCreateOptions & ops.IpsetExistOptions;
 
-/** A queued ipset change: a set command, or one entry to add or delete. */
+const OPS: Record<SetKind | EntryKind, string> = {
+  create: 'ipset.create', destroy: 'ipset.destroy', flush: 'ipset.flush', add: 'ipset.add', del: 'ipset.del',
+};
+
+/** A queued set command: create, destroy or flush. */
 export class IpsetChange implements Change {
   generic?: Operation<unknown>;
-  /** The entry, once text was parsed with its set's type (at commit). */
-  entry?: IpsetEntry;
-  /** The set's type, when known at commit: shapes entries and names type-specific errors. */
-  setType?: string;
 
   constructor(
-    readonly kind: IpsetKind,
+    readonly kind: SetKind,
     readonly set: string,
-    readonly input?: IpsetEntryInput,
     readonly exist = false,
     readonly type?: string,
     readonly options?: IpsetBatchCreateOptions,
@@ -45,13 +45,73 @@ export class IpsetChange implements Change {
   }
 
   get op(): string {
-    return `ipset.${this.kind}`;
+    return OPS[this.kind];
   }
 
   get subject(): IpsetChange {
     return this;
   }
 }
+
+/**
+ * The entries queued by one `add` or `del` call: what they share, and (at commit) each entry
+ * parsed, with its fast shape and values in typed arrays. A batch of 50,000 entries then holds
+ * 50,000 two-field changes rather than 50,000 records: in the VM, copying those through the young
+ * generation was most of the commit's time.
+ */
+export class EntryRun {
+  /** At commit: the entries (text parsed with the set's type). */
+  entries: IpsetEntry[] = [];
+  /** At commit: the set's type, when known (shapes entries and names type-specific errors). */
+  setType: string | undefined = undefined;
+  /** At commit, per entry: index in {@link SHAPES} (0: not for the fast path), and its {@link FastValues}. */
+  shapes = new Uint8Array(0);
+  ips = new Int32Array(0);
+  portProtos = new Int32Array(0);
+
+  constructor(readonly kind: EntryKind, readonly set: string, readonly inputs: readonly IpsetEntryInput[], readonly exist: boolean) {}
+}
+
+/** A queued entry to add or delete: entry `k` of its {@link EntryRun}. */
+export class IpsetEntryChange implements Change {
+  constructor(readonly run: EntryRun, readonly k: number) {}
+
+  get family(): 'ipset' {
+    return 'ipset';
+  }
+
+  get op(): string {
+    return OPS[this.run.kind];
+  }
+
+  get subject(): IpsetEntryChange {
+    return this;
+  }
+
+  get kind(): EntryKind {
+    return this.run.kind;
+  }
+
+  get set(): string {
+    return this.run.set;
+  }
+
+  get exist(): boolean {
+    return this.run.exist;
+  }
+
+  /** The entry, once text was parsed with its set's type (at commit). */
+  get entry(): IpsetEntry | undefined {
+    return this.run.entries[this.k];
+  }
+
+  get setType(): string | undefined {
+    return this.run.setType;
+  }
+}
+
+/** Any ipset change of a batch. */
+type AnyIpsetChange = IpsetChange | IpsetEntryChange;
 
 /**
  * ipset changes of a batch. Entries added or deleted one after another in the same set travel in
@@ -69,7 +129,7 @@ export class BatchIpset {
    */
   create(name: string, type: string, options: IpsetBatchCreateOptions = {}): number {
     ops.createOp(IPSET_PROTOCOL, name, type, options.revision ?? 0, options);
-    return this.push(new IpsetChange('create', name, undefined, options.exist ?? false, type, options));
+    return this.push(new IpsetChange('create', name, options.exist ?? false, type, options));
   }
 
   /** Queues `ipset destroy NAME`. Its undo re-creates the set with the options and entries read before the commit. */
@@ -102,9 +162,10 @@ export class BatchIpset {
     return this.entries('del', name, entries, options);
   }
 
-  private entries(kind: 'add' | 'del', name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): number {
-    const op = `ipset.${kind}`;
-    const list = Array.isArray(input) ? input as readonly IpsetEntryInput[] : [input as IpsetEntryInput];
+  private entries(kind: EntryKind, name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): number {
+    const op = OPS[kind];
+    // A copy: what was queued is what is sent, whatever the caller does with its array later.
+    const list = Array.isArray(input) ? (input as readonly IpsetEntryInput[]).slice() : [input as IpsetEntryInput];
     if (kind === 'add') ops.destroyOp(IPSET_PROTOCOL, name); // checks the name
     else ops.flushOp(IPSET_PROTOCOL, name);
     for (let i = 0; i < list.length; i++) {
@@ -118,11 +179,11 @@ export class BatchIpset {
         throw err;
       }
     }
+    const run = new EntryRun(kind, name, list, options.exist ?? false);
     let first = -1;
-    const exist = options.exist ?? false;
-    for (const e of list) {
-      const k = this.push(new IpsetChange(kind, name, e, exist));
-      if (first < 0) first = k;
+    for (let k = 0; k < list.length; k++) {
+      const i = this.push(new IpsetEntryChange(run, k));
+      if (first < 0) first = i;
     }
     return first;
   }
@@ -133,6 +194,10 @@ interface IpsetPacked extends PackedMessage {
   operation: Operation<unknown>;
 }
 
+/** Verdicts shared by every entry they apply to (the engine only reads them). */
+const OK: PackedVerdict = Object.freeze({ status: 'ok' });
+const SKIPPED: PackedVerdict = Object.freeze({ status: 'skipped' });
+
 /** Entries per packing pass (each pass yields messages of up to 64 KiB). */
 const PACK_RUN = 16384;
 
@@ -141,17 +206,102 @@ interface SetInfo {
   family?: IpsetFamily;
 }
 
+/**
+ * Parses a run's entries with its set's type and checks them (TypeError before anything is sent),
+ * keeping each fast entry's shape and values for the packer: each entry is read once here.
+ */
+function bindRun(run: EntryRun, t: SetInfo | undefined): void {
+  const n = run.inputs.length;
+  const op = OPS[run.kind];
+  const entries = new Array<IpsetEntry>(n);
+  const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
+  const v: FastValues = { ip: 0, portProto: 0 };
+  const six = t?.family === 'inet6';
+  for (let k = 0; k < n; k++) {
+    const e = entries[k] = toEntryObject(run.inputs[k]!, t?.type, op);
+    const shape = fastShape(e, v);
+    if (!shape || six) checkEntryFamily(e, t?.family, op);
+    if (shape) {
+      shapes[k] = SHAPES.indexOf(shape);
+      ips[k] = v.ip;
+      portProtos[k] = v.portProto;
+    }
+  }
+  run.entries = entries;
+  run.shapes = shapes;
+  run.ips = ips;
+  run.portProtos = portProtos;
+  run.setType = t?.type;
+}
+
+/**
+ * The family's changes as set commands and runs of entries, each run once: its changes follow one
+ * another (one call queued them), so it is stepped over rather than visited entry by entry.
+ */
+function unitsOf(changes: readonly Change[]): (IpsetChange | EntryRun)[] {
+  const out: (IpsetChange | EntryRun)[] = [];
+  for (let x = 0; x < changes.length;) {
+    const c = changes[x];
+    if (!(c instanceof IpsetEntryChange)) {
+      out.push(c as IpsetChange);
+      x++;
+      continue;
+    }
+    const run = c.run;
+    if (out[out.length - 1] !== run) out.push(run);
+    const n = run.inputs.length;
+    const end = x + n - c.k;
+    const last = changes[end - 1];
+    x = end <= changes.length && last instanceof IpsetEntryChange && last.run === run && last.k === n - 1 ? end : x + 1;
+  }
+  return out;
+}
+
+/**
+ * The fast path's messages for entry changes `[i, j)` (of `run` alone when `single`), when they
+ * are all of one fast shape; null otherwise.
+ */
+function fastMessages(
+  proto: number, changes: readonly Change[], i: number, j: number, single: boolean,
+  entriesOf: (a: number, b: number) => IpsetEntry[],
+): PackedMessage[] | null {
+  const c = changes[i] as IpsetEntryChange;
+  const run = c.run;
+  const code = run.shapes[c.k]!;
+  if (code === 0) return null;
+  const n = j - i;
+  let ips = run.ips, portProtos = run.portProtos, from = c.k;
+  if (single) {
+    const shapes = run.shapes;
+    for (let k = from + 1; k < from + n; k++) if (shapes[k] !== code) return null;
+  } else {
+    // Entries of several calls in one message: their values side by side.
+    ips = new Int32Array(n);
+    portProtos = new Int32Array(n);
+    from = 0;
+    for (let x = i; x < j; x++) {
+      const e = changes[x] as IpsetEntryChange;
+      if (e.run.shapes[e.k] !== code) return null;
+      ips[x - i] = e.run.ips[e.k]!;
+      portProtos[x - i] = e.run.portProtos[e.k]!;
+    }
+  }
+  return packValues(run.kind, proto, run.set, run.exist, run.setType, SHAPES[code]!, ips, portProtos, from, n, i,
+    (a, b) => entriesOf(i + a, i + b));
+}
+
 async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promise<BoundFamily> {
   const conn = ctx.connection(NETLINK_NETFILTER);
   const proto = ops.negotiate(await runOne(conn, ops.protocolOp(), ctx.exchangeOptions));
-  const own = changes as readonly IpsetChange[];
+  const own = unitsOf(changes);
 
   // Set types: from creates earlier in the batch, else asked of the kernel (a missing set stays unknown).
   const unknownSets = new Set<string>();
   const seen = new Set<string>();
-  for (const c of own) {
-    if (c.kind === 'create') seen.add(c.set);
-    else if ((c.kind === 'add' || c.kind === 'del') && !seen.has(c.set)) unknownSets.add(c.set);
+  for (const u of own) {
+    if (u instanceof EntryRun) {
+      if (!seen.has(u.set)) unknownSets.add(u.set);
+    } else if (u.kind === 'create') seen.add(u.set);
   }
   const asked = new Map<string, SetInfo>();
   if (unknownSets.size > 0) {
@@ -168,7 +318,9 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
   const revisions = new Map<string, number>();
   const wanted = new Map<string, [string, IpsetFamily | undefined]>();
   for (const c of own) {
-    if (c.kind === 'create' && c.options?.revision === undefined) wanted.set(`${c.type} ${c.options?.family ?? ''}`, [c.type!, c.options?.family]);
+    if (c instanceof IpsetChange && c.kind === 'create' && c.options?.revision === undefined) {
+      wanted.set(`${c.type} ${c.options?.family ?? ''}`, [c.type!, c.options?.family]);
+    }
   }
   if (wanted.size > 0) {
     const keys = [...wanted.keys()];
@@ -181,6 +333,10 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
 
   const info = new Map<string, SetInfo>(asked);
   for (const c of own) {
+    if (c instanceof EntryRun) {
+      bindRun(c, info.get(c.set));
+      continue;
+    }
     switch (c.kind) {
       case 'create': {
         const o = c.options ?? {};
@@ -195,73 +351,89 @@ async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promis
       case 'flush':
         c.generic = ops.flushOp(proto, c.set) as Operation<unknown>;
         break;
-      default: {
-        const t = info.get(c.set);
-        c.entry = toEntryObject(c.input!, t?.type, c.op);
-        if (t?.family === 'inet6' || !fastShape(c.entry)) checkEntryFamily(c.entry, t?.family, c.op);
-        if (t) c.setType = t.type;
-      }
     }
   }
 
-  const single = (c: IpsetChange): Operation<unknown> => {
+  return new IpsetBound(proto);
+}
+
+/**
+ * The ipset family bound for one commit. A class rather than closures: its methods, which loop
+ * over tens of thousands of entries, stay optimised from one commit to the next.
+ */
+class IpsetBound implements BoundFamily {
+  readonly genlId = 0;
+
+  constructor(private readonly proto: number) {}
+
+  fixType(m: OutMessage): number {
+    return m.type;
+  }
+
+  operation(change: Change): Operation<unknown> {
+    if (!(change instanceof IpsetEntryChange)) return (change as IpsetChange).generic!;
+    const c = change;
     const build = c.kind === 'add' ? ops.addOps : ops.delOps;
-    return build(proto, c.set, [c.entry!], { ...(c.setType && { type: c.setType }), exist: c.exist })[0] as Operation<unknown>;
-  };
+    return build(this.proto, c.set, [c.entry!], { ...(c.setType && { type: c.setType }), exist: c.exist })[0] as Operation<unknown>;
+  }
 
-  return {
-    genlId: 0,
-    fixType: (m) => m.type,
-    operation: (c) => (c as IpsetChange).generic ?? single(c as IpsetChange),
-
-    pack(changes, i, end): PackedMessage[] {
-      const c = changes[i] as IpsetChange;
-      if (c.family !== 'ipset' || (c.kind !== 'add' && c.kind !== 'del')) return [];
-      let j = i + 1;
-      const stop = Math.min(end, i + PACK_RUN);
-      while (j < stop) {
-        const n = changes[j] as IpsetChange;
-        if (n.family !== 'ipset' || n.kind !== c.kind || n.set !== c.set || n.exist !== c.exist) break;
-        j++;
+  pack(changes: readonly Change[], i: number, end: number): PackedMessage[] {
+    const c = changes[i];
+    if (!(c instanceof IpsetEntryChange)) return [];
+    // Consecutive entries to the same set with the same flags: this call's, then later calls'.
+    const run = c.run;
+    const stop = Math.min(end, i + PACK_RUN);
+    let j = i + 1;
+    let single = true;
+    for (let r = run; j < stop; j++) {
+      const n = changes[j];
+      if (!(n instanceof IpsetEntryChange)) break;
+      if (n.run !== r) {
+        if (n.run.kind !== run.kind || n.run.set !== run.set || n.run.exist !== run.exist) break;
+        r = n.run;
+        single = false;
       }
-      const entries = new Array<IpsetEntry>(j - i);
-      for (let k = i; k < j; k++) entries[k - i] = (changes[k] as IpsetChange).entry!;
-      const fast = fastPack(c.kind, proto, c.set, c.exist, c.setType, entries, i);
-      if (fast) return fast;
-      const build = c.kind === 'add' ? ops.addOps : ops.delOps;
-      const list = build(proto, c.set, entries, { ...(c.setType && { type: c.setType }), exist: c.exist, firstIndex: i });
-      const out: IpsetPacked[] = [];
-      let first = i;
-      for (const o of list) {
-        const attrs = o.message.attrs as { adt?: unknown[] } | undefined;
-        const count = attrs?.adt ? attrs.adt.length : 1;
-        const size = messageSize(o.message);
-        const message = o.message;
-        out.push({
-          first, count, size, operation: o as Operation<unknown>,
-          write: (buf, off, seq) => { writeMessage(buf, off, message, size, seq); },
-        });
-        first += count;
-      }
+    }
+    const entriesOf = (a: number, b: number): IpsetEntry[] => {
+      const out = new Array<IpsetEntry>(b - a);
+      for (let k = a; k < b; k++) out[k - a] = (changes[k] as IpsetEntryChange).entry!;
       return out;
-    },
+    };
+    const fast = fastMessages(this.proto, changes, i, j, single, entriesOf);
+    if (fast) return fast;
+    const entries = entriesOf(i, j);
+    const build = run.kind === 'add' ? ops.addOps : ops.delOps;
+    const list = build(this.proto, run.set, entries, { ...(run.setType && { type: run.setType }), exist: run.exist, firstIndex: i });
+    const out: IpsetPacked[] = [];
+    let first = i;
+    for (const o of list) {
+      const attrs = o.message.attrs as { adt?: unknown[] } | undefined;
+      const count = attrs?.adt ? attrs.adt.length : 1;
+      const size = messageSize(o.message);
+      const message = o.message;
+      out.push({
+        first, count, size, operation: o as Operation<unknown>,
+        write: (buf, off, seq) => { writeMessage(buf, off, message, size, seq); },
+      });
+      first += count;
+    }
+    return out;
+  }
 
-    unpack(msg, _changes, outcome: MessageOutcome, replies: Buffer): PackedVerdict[] {
-      const p = msg as IpsetPacked; // or a fast one: both carry the builder's operation
-      const out: PackedVerdict[] = new Array(p.count);
-      if (outcome.status === 'ok') {
-        for (let k = 0; k < p.count; k++) out[k] = { status: 'ok' };
-        return out;
-      }
-      const err = refusal(p.operation, outcome, p.first, replies);
-      // The kernel stops a bulk message at the refused entry: those before it were applied, none after.
-      const at = err instanceof IpsetEntryError ? err.entryIndex - p.first : -1;
-      for (let k = 0; k < p.count; k++) {
-        out[k] = at < 0 || k === at ? { status: 'error', error: err } : k < at ? { status: 'ok' } : { status: 'skipped' };
-      }
+  unpack(msg: PackedMessage, _changes: readonly Change[], outcome: MessageOutcome, replies: Buffer): PackedVerdict[] {
+    const p = msg as IpsetPacked; // or a fast one: both carry the builder's operation
+    const out: PackedVerdict[] = new Array(p.count);
+    if (outcome.status === 'ok') {
+      for (let k = 0; k < p.count; k++) out[k] = OK;
       return out;
-    },
-  };
+    }
+    const err = refusal(p.operation, outcome, p.first, replies);
+    const refused: PackedVerdict = { status: 'error', error: err };
+    // The kernel stops a bulk message at the refused entry: those before it were applied, none after.
+    const at = err instanceof IpsetEntryError ? err.entryIndex - p.first : -1;
+    for (let k = 0; k < p.count; k++) out[k] = at < 0 || k === at ? refused : k < at ? OK : SKIPPED;
+    return out;
+  }
 }
 
 // ---- undo ---------------------------------------------------------------------------------------
@@ -289,7 +461,7 @@ class IpsetUndoPlanner implements UndoPlanner {
     };
     const result: Compensation[] = [];
     for (const change of applied) {
-      const c = change as IpsetChange;
+      const c = change as AnyIpsetChange;
       const st = this.state.get(c.set);
       const unread = { changes: null, reason: `set ${c.set} was not read before the commit` } as const;
       switch (c.kind) {
@@ -356,7 +528,7 @@ export const ipsetDriver: FamilyDriver = {
 
   async prepareUndo(ctx, _bound, changes, signal): Promise<UndoPlanner> {
     const names = new Set<string>();
-    for (const c of changes as readonly IpsetChange[]) {
+    for (const c of changes as readonly AnyIpsetChange[]) {
       if (c.kind !== 'create' && (c.kind !== 'add' || c.exist)) names.add(c.set);
     }
     const state = new Map<string, SetState | null>();
@@ -387,7 +559,7 @@ export const ipsetDriver: FamilyDriver = {
   },
 
   harmlessUndoError(c, code) {
-    const kind = (c as IpsetChange).kind;
+    const kind = (c as AnyIpsetChange).kind;
     if (kind === 'add' || kind === 'del') return code === 'IPSET_ERR_EXIST';
     if (kind === 'destroy') return code === 'ENOENT';
     if (kind === 'create') return code === 'EEXIST';

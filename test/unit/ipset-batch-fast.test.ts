@@ -1,0 +1,260 @@
+// The batch's ipset driver (src/batch/ipset.ts, src/batch/ipset-fast.ts) against the op builder:
+// whatever entries a batch queues, the messages the driver packs are byte for byte the builder's
+// for the same entries (cut at the same places, same line numbers), their operations are the
+// builder's, and input errors are the builder's TypeErrors/RangeErrors, before anything is sent.
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { BatchIpset, ipsetDriver } from '../../src/batch/ipset';
+import type { Change } from '../../src/batch/change';
+import * as ops from '../../src/ipset/ops';
+import { encodeMessages } from '../../src/netlink/message';
+import { IpsetEntryError } from '../../src/ipset/errors';
+import type { IpsetEntry, IpsetEntryInput } from '../../src/ipset/entry';
+
+// The kernel's part of bind (protocol negotiation, type revisions, set headers), answered here.
+const known = vi.hoisted(() => new Map<string, { type: string; family?: 'inet' | 'inet6' }>());
+vi.mock('../../src/netlink/operation', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/netlink/operation')>();
+  const answer = (o: { op: string; message: { attrs?: Record<string, unknown> } }) => {
+    if (o.op === 'ipset.protocol') return { status: 'ok', value: { protocol: 7, protocolMin: 6 } };
+    if (o.op === 'ipset.typeRevisions') return { status: 'ok', value: { revision: 3, revisionMin: 0 } };
+    const s = known.get(o.message.attrs?.setname as string);
+    if (o.op === 'ipset.header' && s) return { status: 'ok', value: { name: o.message.attrs!.setname, ...s } };
+    return { status: 'error', error: new Error('ENOENT') };
+  };
+  return {
+    ...orig,
+    runOne: async (_c: unknown, o: Parameters<typeof answer>[0]) => answer(o).value,
+    runOperations: async (_c: unknown, list: Parameters<typeof answer>[0][]) => list.map(answer),
+  };
+});
+
+
+const ctx = { connection: () => ({}), exchangeOptions: {} } as unknown as Parameters<typeof ipsetDriver.bind>[0];
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Queues with a BatchIpset as a Batch does; returns the changes. */
+function queue(fn: (b: InstanceType<typeof BatchIpset>) => void): Change[] {
+  const out: Change[] = [];
+  fn(new BatchIpset((c) => out.push(c) - 1));
+  return out;
+}
+
+/**
+ * Packs every entry run of `changes` as the commit engine does (from `start`, message after
+ * message) and checks each message against the builder's for the same entries.
+ */
+async function checkPacked(changes: Change[], setTypes: Record<string, string | undefined>, start = 0): Promise<number> {
+  const bound = await ipsetDriver.bind(ctx, changes);
+  let messages = 0;
+  for (let i = start; i < changes.length;) {
+    const packed = bound.pack!(changes, i, changes.length);
+    if (packed.length === 0) {
+      i++;
+      continue;
+    }
+    // The builder's messages for the same entries (all of one set, kind and flags).
+    const j = packed[packed.length - 1]!.first + packed[packed.length - 1]!.count;
+    const c = changes[i] as unknown as { kind: 'add' | 'del'; set: string; exist: boolean };
+    const entries = changes.slice(i, j).map((x) => (x as unknown as { entry: IpsetEntry }).entry);
+    const type = setTypes[c.set];
+    const generic = (c.kind === 'add' ? ops.addOps : ops.delOps)(7, c.set, entries, { ...(type && { type }), exist: c.exist, firstIndex: i });
+    expect(packed).toHaveLength(generic.length);
+    let first = i;
+    for (const [k, m] of packed.entries()) {
+      const want = generic[k]!;
+      const buf = Buffer.alloc(m.size + 8, 0xee);
+      m.write(buf, 4, 1000 + messages);
+      expect(buf.readUInt32BE(0)).toBe(0xeeeeeeee);
+      expect(buf.readUInt32BE(m.size + 4)).toBe(0xeeeeeeee);
+      expect(buf.subarray(4, 4 + m.size).toString('hex')).toBe(encodeMessages([want.message], 1000 + messages).toString('hex'));
+      expect((m as unknown as { operation: typeof want }).operation.message).toEqual(want.message);
+      expect(m.first).toBe(first);
+      first += m.count;
+      messages++;
+    }
+    i = j;
+  }
+  return messages;
+}
+
+const ip4 = (r: () => number) => `${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
+
+beforeEach(() => known.clear());
+
+describe('batch ipset packing equals the op builder, byte for byte', () => {
+  it('kube-proxy\'s shapes: hash:ip,port, hash:ip, hash:net, hash:ip,port,ip, hash:ip,port,net, bitmap:port', async () => {
+    const r = rng(1);
+    const cases: [string, (k: number) => IpsetEntryInput][] = [
+      ['hash:ip,port', (k) => ({ ip: ip4(r), proto: ['tcp', 'udp', 'sctp'][k % 3]!, port: Math.floor(r() * 65536) })],
+      ['hash:ip,port', (k) => ({ ip: ip4(r), port: k & 0xffff })],
+      ['hash:ip', () => ({ ip: ip4(r) })],
+      ['hash:ip', () => ({ ip: ip4(r), proto: 'udp' })],
+      ['hash:net', (k) => ({ ip: ip4(r), cidr: k % 33 })],
+      ['hash:ip,port,ip', () => ({ ip: ip4(r), proto: 'tcp', port: 80, ip2: ip4(r) })],
+      ['hash:ip,port,net', () => ({ ip: ip4(r), proto: 'udp', port: 53, ip2: ip4(r), cidr2: 24 })],
+      ['bitmap:port', (k) => ({ port: k })],
+      ['hash:ip,port', (k) => `${ip4(r)},${['tcp', 'udp'][k % 2]}:${k}`],
+      ['hash:ip', () => ip4(r)],
+    ];
+    for (const [type, make] of cases) {
+      for (const n of [1, 2, 3, 2047, 2048, 2049, 5000]) {
+        const entries = Array.from({ length: n }, (_, k) => make(k));
+        const changes = queue((b) => {
+          b.create('S', type, type === 'bitmap:port' ? { range: '0-65535' } : {});
+          b.add('S', entries);
+        });
+        await checkPacked(changes, { S: type });
+      }
+    }
+  });
+
+  it('IPv6, timeouts, comments, counters and skbinfo take the builder\'s path, and still match', async () => {
+    const r = rng(2);
+    const make: ((k: number) => IpsetEntryInput)[] = [
+      (k) => ({ ip: `2001:db8::${k.toString(16)}`, proto: 'tcp', port: 443 }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: k, timeout: k }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: 80, comment: `c${k}` }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: 80, packets: k, bytes: k * 1000 }),
+      () => ({ ip: ip4(r), proto: 'tcp', port: 80, skbmark: 1, skbprio: '1:2', skbqueue: 3 }),
+      (k) => ({ ip: ip4(r), proto: 6, port: k }),
+      (k) => ({ ip: ip4(r), proto: 'icmp', port: k & 0xff }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: k, timeout: undefined }),
+    ];
+    for (const [i, f] of make.entries()) {
+      const six = i === 0;
+      const changes = queue((b) => {
+        b.create('S', 'hash:ip,port', { ...(six && { family: 'inet6' }), timeout: 60, comment: true, counters: true, skbinfo: true });
+        b.add('S', Array.from({ length: 3000 }, (_, k) => f(k)));
+      });
+      await checkPacked(changes, { S: 'hash:ip,port' });
+    }
+  });
+
+  it('mixed shapes, several calls in a row, del and exist, sets known from the kernel or not at all', async () => {
+    const r = rng(3);
+    known.set('K', { type: 'hash:ip,port', family: 'inet' });
+    const a = Array.from({ length: 1500 }, (_, k) => ({ ip: ip4(r), proto: 'tcp', port: k }));
+    const b6 = Array.from({ length: 700 }, (_, k) => ({ ip: ip4(r), proto: 'udp', port: k }));
+    const mixed: IpsetEntryInput[] = Array.from({ length: 900 }, (_, k) => (k === 450 ? { ip: ip4(r), port: 1, timeout: 5 } : { ip: ip4(r), port: k }));
+    const changes = queue((b) => {
+      b.add('K', a);
+      b.add('K', b6); // same set and flags: packed together with the call before
+      b.add('K', a.slice(0, 10), { exist: true });
+      b.del('K', a.slice(0, 600));
+      b.del('K', b6.slice(0, 5), { exist: true });
+      b.add('K', mixed);
+      b.add('U', a.slice(0, 50)); // not known to the kernel: no type
+      b.add('K', [a[0]!]); // one entry: plain IPSET_ATTR_DATA
+      b.flush('K');
+      b.add('K', a.slice(0, 3));
+    });
+    await checkPacked(changes, { K: 'hash:ip,port', U: undefined });
+  });
+
+  it('runs longer than one packing pass, and packing resumed inside a run', async () => {
+    const r = rng(4);
+    const entries = Array.from({ length: 40000 }, (_, k) => ({ ip: ip4(r), proto: 'tcp', port: k & 0xffff }));
+    const changes = queue((b) => {
+      b.create('S', 'hash:ip,port');
+      b.add('S', entries.slice(0, 20000));
+      b.add('S', entries.slice(20000));
+    });
+    expect(await checkPacked(changes, { S: 'hash:ip,port' })).toBeGreaterThan(20);
+    // As the engine does with `continue` after a refused entry: it packs again from the next one.
+    await checkPacked(changes, { S: 'hash:ip,port' }, 1 + 12345);
+    await checkPacked(changes, { S: 'hash:ip,port' }, 1 + 20000);
+  });
+
+  it('what was queued is what is sent, whatever the caller does with its array afterwards', async () => {
+    const entries = [{ ip: '10.0.0.1', port: 1 }, { ip: '10.0.0.2', port: 2 }];
+    const changes = queue((b) => b.add('S', entries));
+    entries[1] = { ip: '10.9.9.9', port: 9 };
+    entries.push({ ip: '10.0.0.3', port: 3 });
+    expect(changes).toHaveLength(2);
+    const bound = await ipsetDriver.bind(ctx, changes);
+    const [m] = bound.pack!(changes, 0, changes.length);
+    expect((m as unknown as { operation: { message: { attrs: { adt: { ip: unknown }[] } } } }).operation.message.attrs.adt.map((e) => e.ip))
+      .toEqual([{ ipv4: '10.0.0.1' }, { ipv4: '10.0.0.2' }]);
+  });
+});
+
+describe('batch ipset input errors are the builder\'s', () => {
+  const bad: [IpsetEntryInput, string][] = [
+    [{ ip: '10.0.0.256' }, 'not an IPv4 or IPv6 address'],
+    [{ ip: '10.0.0.1', port: 65536 }, 'port must be 0-65535'],
+    [{ ip: '10.0.0.1', port: 1.5 }, 'port must be 0-65535'],
+    [{ ip: '10.0.0.1', proto: 'nosuch', port: 1 }, 'unknown protocol'],
+    [{ ip: '10.0.0.1', cidr: 40 }, 'cidr must be 0-32'],
+    [null as unknown as IpsetEntryInput, 'an entry object or text is required'],
+  ];
+  it('at queue time, naming the entry', () => {
+    for (const [e, msg] of bad) {
+      const list = [{ ip: '10.0.0.1', port: 1 }, e];
+      expect(() => queue((b) => b.add('S', list)), msg).toThrow(msg);
+      expect(() => queue((b) => b.add('S', list)), msg).toThrow('(entry #1)');
+      let builder: unknown;
+      try { ops.addOps(7, 'S', list as IpsetEntry[]); } catch (err) { builder = err; }
+      let batch: unknown;
+      try { queue((b) => b.add('S', list)); } catch (err) { batch = err; }
+      expect((batch as Error).constructor).toBe((builder as Error).constructor);
+    }
+  });
+
+  it('at commit for text and for the set\'s family, before anything is sent', async () => {
+    known.set('T', { type: 'hash:ip,port', family: 'inet6' });
+    const six = queue((b) => b.add('T', [{ ip: '2001:db8::1', port: 1 }, { ip: '10.0.0.1', port: 1 }]));
+    await expect(ipsetDriver.bind(ctx, six)).rejects.toThrow("'10.0.0.1' is IPv4, the set is inet6");
+    const four = queue((b) => {
+      b.create('F', 'hash:ip,port', { family: 'inet' });
+      b.add('F', [{ ip: '10.0.0.1', port: 1 }, { ip: '2001:db8::1', port: 1 }]);
+    });
+    await expect(ipsetDriver.bind(ctx, four)).rejects.toThrow("'2001:db8::1' is IPv6, the set is inet");
+    const text = queue((b) => {
+      b.create('X', 'hash:ip,port');
+      b.add('X', ['10.0.0.1,tcp:80', '10.0.0.1,nosuch:80']);
+    });
+    await expect(ipsetDriver.bind(ctx, text)).rejects.toThrow("unknown protocol 'nosuch'");
+    const untyped = queue((b) => b.add('NOSET', ['10.0.0.1']));
+    await expect(ipsetDriver.bind(ctx, untyped)).rejects.toThrow("text entries need the set's type");
+  });
+});
+
+describe('batch ipset verdicts', () => {
+  it('a refused entry: those before it in its message applied, it refused, those after skipped', async () => {
+    const entries = Array.from({ length: 10 }, (_, k) => ({ ip: `10.0.0.${k}`, proto: 'tcp', port: 80 }));
+    const changes = queue((b) => {
+      b.create('S', 'hash:ip,port');
+      b.add('S', entries);
+    });
+    const bound = await ipsetDriver.bind(ctx, changes);
+    const [m] = bound.pack!(changes, 1, changes.length);
+    // The kernel's refusal: the request echoed with the failing line (entry 4 is line 1 + 4 + 1) in IPSET_ATTR_LINENO.
+    const req = Buffer.alloc(m!.size);
+    m!.write(req, 0, 7);
+    const lineAt = req.indexOf(Buffer.from([8, 0, 9, 0x40])); // IPSET_ATTR_LINENO, NLA_F_NET_BYTEORDER
+    req.writeUInt32BE(1 + 4 + 1, lineAt + 4);
+    const err = Buffer.alloc(20);
+    err.writeUInt32LE(20 + req.length, 0);
+    err.writeUInt16LE(2, 4);
+    err.writeInt32LE(-4103, 16); // IPSET_ERR_EXIST
+    const replies = Buffer.concat([err, req]);
+    const errorReply = { len: replies.length, type: 2, flags: 0, seq: 7, pid: 0, offset: 0, payload: 16, end: replies.length };
+    const v = bound.unpack!(m!, changes, { seq: 7, status: 'error', errno: -4103, replies: [], interrupted: false, errorReply }, replies);
+    expect(v.map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'error', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(v[4]!.error).toBeInstanceOf(IpsetEntryError);
+    expect((v[4]!.error as InstanceType<typeof IpsetEntryError>).entryIndex).toBe(5);
+    expect(v[4]!.error!.message).toContain('10.0.0.4,tcp:80');
+    const ok = bound.unpack!(m!, changes, { seq: 7, status: 'ok', errno: 0, replies: [], interrupted: false }, replies);
+    expect(ok.every((x) => x.status === 'ok' && x.error === undefined)).toBe(true);
+  });
+});

@@ -44,8 +44,13 @@ export interface Exchange {
   release?: () => void;
 }
 
-/** The reply buffer a connection lends to exchanges with `borrowReplies`. */
+/**
+ * Reply buffers lent to exchanges with `borrowReplies`, shared by every connection of the process
+ * (a handle opened per task would otherwise fault a fresh one in each time); at most two are kept.
+ */
 const REPLY_POOL_BYTES = 4 << 20;
+const REPLY_POOL_KEEP = 2;
+const replyPool: Buffer[] = [];
 
 /** Opens a socket, turning the addon's system error into a NetlinkError in the user's terms. */
 function openSocket(protocol: number, options: OpenOptions): NativeSocket {
@@ -73,8 +78,6 @@ export class Connection {
   private sock: NativeSocket | null;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** The reply buffer for `borrowReplies`, while no exchange holds it. */
-  private replyPool: Buffer | undefined;
 
   constructor(
     readonly protocol: number,
@@ -117,10 +120,7 @@ export class Connection {
         return { request, replies: Buffer.alloc(0), outcomes: options.lean ? [] : matchReplies(request, Buffer.alloc(0), 0), sentBytes: 0, doneBytes: 0, error: { code: 'ECANCELED', errno: -125, syscall: 'transact' } };
       }
       let into: Buffer | undefined;
-      if (options.borrowReplies) {
-        into = this.replyPool ?? Buffer.allocUnsafeSlow(REPLY_POOL_BYTES);
-        this.replyPool = undefined;
-      }
+      if (options.borrowReplies) into = replyPool.pop() ?? Buffer.allocUnsafeSlow(REPLY_POOL_BYTES);
       const r = await binding.transact(sock, request, {
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
@@ -131,7 +131,13 @@ export class Connection {
       const outcomes = options.lean ? [] : matchReplies(request, replies, r.doneBytes);
       if (r.dumpInterrupted && !outcomes.some((o) => o.interrupted)) outcomes.forEach((o) => { o.interrupted = true; });
       const ex: Exchange = { request, replies, outcomes, sentBytes: r.sentBytes, doneBytes: r.doneBytes, error: r.error };
-      if (into) ex.release = () => { this.replyPool ??= into; };
+      if (into) {
+        let held = true;
+        ex.release = () => {
+          if (held && replyPool.length < REPLY_POOL_KEEP) replyPool.push(into);
+          held = false;
+        };
+      }
       return ex;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

@@ -25,7 +25,8 @@ export interface GenlFamily {
 
 /** The 4-byte genlmsghdr: command, version, reserved. */
 export function genlHeader(cmd: number, version: number): Buffer {
-  const b = Buffer.alloc(SIZEOF_GENLMSGHDR);
+  // from the shared pool, not an ArrayBuffer of its own: every genl request has one
+  const b = Buffer.allocUnsafe(SIZEOF_GENLMSGHDR).fill(0);
   b[0] = cmd;
   b[1] = version;
   return b;

@@ -14,6 +14,7 @@ import { NetlinkError, errnoName } from '../netlink/errors';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
+import { serviceEntry } from '../batch/ipvs-fast';
 import { decodeDestinationDumps, decodeServiceDump, type IpvsDestinationState } from './ipvs-decode';
 
 /** A service with its destinations. */
@@ -53,6 +54,29 @@ export function keyOf(s: IpvsService): IpvsServiceKey {
 }
 
 /**
+ * The destination dump request of every key, numbered from `firstSeq`: the op builder's message
+ * (its header, then the service key nest as the batch writes it), without building an operation
+ * per service. Unit tests compare the bytes with the builder's.
+ */
+export function destinationDumpRequests(family: GenlFamily, keys: readonly IpvsServiceKey[], firstSeq: number): Buffer {
+  const header = encodeMessages([ops.listDestinationsOp(family, SAMPLE_KEY).message], 0).subarray(0, 20);
+  const nests = keys.map((k) => serviceEntry(k, 'ipvs.listDestinations').keyNest);
+  let total = 0;
+  for (const n of nests) total += 20 + n.length;
+  const buf = Buffer.allocUnsafe(total);
+  let off = 0;
+  nests.forEach((n, k) => {
+    header.copy(buf, off);
+    buf.writeUInt32LE(20 + n.length, off);
+    buf.writeUInt32LE((firstSeq + k) >>> 0, off + 8);
+    n.copy(buf, off + 20);
+    off += 20 + n.length;
+  });
+  return buf;
+}
+const SAMPLE_KEY: IpvsServiceKey = { protocol: 'tcp', address: '10.0.0.1', port: 1 };
+
+/**
  * One exchange of destination dumps for `services`, decoded in one pass; dumps the kernel flagged
  * as interrupted (NLM_F_DUMP_INTR) are read again, up to three times.
  */
@@ -65,12 +89,12 @@ async function dumps(
     const again: number[] = [];
     for (let g = 0; g < todo.length; g += DUMPS_PER_EXCHANGE) {
       const group = todo.slice(g, g + DUMPS_PER_EXCHANGE);
-      const list = group.map((i) => ops.listDestinationsOp(family, keyOf(services[i]!)));
+      const keys = group.map((i) => keyOf(services[i]!));
       const afs = group.map((i) => (services[i]!.family === 'inet6' ? AF_INET6 : AF_INET));
       let first = 0;
-      const ex = await conn.exchangeEncoded(list.length, (seq) => {
+      const ex = await conn.exchangeEncoded(keys.length, (seq) => {
         first = seq;
-        return encodeMessages(list.map((o) => o.message), seq);
+        return destinationDumpRequests(family, keys, seq);
       }, { ...exchange, lean: true, borrowReplies: true });
       let res;
       try {
@@ -86,7 +110,7 @@ async function dumps(
         }
         if (r.errno < 0) {
           const code = errnoName(r.errno);
-          const detail = list[k]!.explain?.(code);
+          const detail = ops.listDestinationsOp(family, keys[k]!).explain?.(code);
           throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listDestinations', ...(detail && { detail }) });
         }
         if (r.interrupted && attempt < 3) again.push(i);

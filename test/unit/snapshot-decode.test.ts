@@ -6,7 +6,8 @@ import path from 'node:path';
 import { decodeDestinationDumps, decodeServiceDump } from '../../src/snapshot/ipvs-decode';
 import { readHex } from '../../scripts/golden/ipvs-fixture-codec';
 import type { GenlFamily } from '../../src/netlink/genl';
-import type { IpvsService } from '../../src/ipvs/service';
+import type { IpvsService, IpvsServiceKey } from '../../src/ipvs/service';
+import { destinationDumpRequests } from '../../src/snapshot/ipvs-read';
 import * as ops from '../../src/ipvs/ops';
 import { parseProcIpvs } from '../../src/snapshot/ipvs-proc';
 import { encodeMessages, type OutMessage } from '../../src/netlink/message';
@@ -172,5 +173,23 @@ describe('decodeServiceDump', () => {
     const whole = mk(9, 0, ok);
     expect(decodeServiceDump(whole.subarray(0, whole.readUInt32LE(0)), 9, FAM.id)).toMatchObject({ done: false, services: [{ address: '10.0.0.1' }] });
     expect(() => decodeServiceDump(whole.subarray(0, 40), 9, FAM.id)).toThrow(/out of bounds/);
+  });
+});
+
+describe('destinationDumpRequests', () => {
+  it('writes the op builder\'s destination dump requests, numbered from the first seq', () => {
+    const FAM: GenlFamily = { name: 'IPVS', id: 0x25, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
+    const keys: IpvsServiceKey[] = [
+      { protocol: 'tcp', address: '10.96.0.1', port: 80 },
+      { protocol: 'udp', address: '255.255.255.254', port: 65535 },
+      { protocol: 'sctp', address: '0.0.0.0', port: 0 },
+      { fwmark: 7, family: 'inet' },
+      { fwmark: 0xffffffff, family: 'inet6' },
+      { protocol: 'tcp', address: 'fd00::1', port: 443 },
+      { protocol: 'udp', address: '::ffff:10.0.0.1', port: 53 },
+    ];
+    const builder = encodeMessages(keys.map((k) => ops.listDestinationsOp(FAM, k).message), 0xfffffffe);
+    expect(destinationDumpRequests(FAM, keys, 0xfffffffe).toString('hex')).toBe(builder.toString('hex'));
+    expect(() => destinationDumpRequests(FAM, [{ protocol: 'tcp', address: '10.0.0.256', port: 1 }], 1)).toThrow(TypeError);
   });
 });

@@ -43,13 +43,49 @@ const ACTION_OF: Record<string, number> = {
 const ACTIONS = new Uint8Array((NLA_TYPE_MASK & 0xffff) + 1);
 for (const [key, spec] of Object.entries(ENTRY.attrs)) ACTIONS[spec.id] = ACTION_OF[key] ?? GENERIC;
 
-// Dotted-quad pieces, so an address is three concatenations of cached strings.
-const DEC: string[] = [];
-const DOT: string[] = [];
-for (let i = 0; i < 256; i++) {
-  DEC.push(String(i));
-  DOT.push(`${i}.`);
+// A dotted quad's characters, written here and made into one flat string by String.fromCharCode.
+// Concatenating pieces makes a cons string of three objects for the longer addresses; the young
+// generation then copies three objects per entry instead of one (measured in the VM: the median
+// LIST decode of 50,000 entries went from ~55 ms to ~35 ms, GC included).
+const CH = new Uint8Array(15);
+
+function digits(v: number, o: number): number {
+  if (v >= 100) {
+    CH[o++] = 48 + ((v / 100) | 0);
+    v %= 100;
+    CH[o++] = 48 + ((v / 10) | 0);
+    v %= 10;
+  } else if (v >= 10) {
+    CH[o++] = 48 + ((v / 10) | 0);
+    v %= 10;
+  }
+  CH[o] = 48 + v;
+  return o + 1;
 }
+
+/** `a.b.c.d` as ipset's decoder and formatAddress print it. */
+function dottedQuad(a: number, b: number, c: number, d: number): string {
+  let o = digits(a, 0);
+  CH[o++] = 46;
+  o = digits(b, o);
+  CH[o++] = 46;
+  o = digits(c, o);
+  CH[o++] = 46;
+  o = digits(d, o);
+  const f = String.fromCharCode, h = CH;
+  switch (o) {
+    case 7: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!);
+    case 8: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!);
+    case 9: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!);
+    case 10: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!);
+    case 11: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!);
+    case 12: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!);
+    case 13: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!, h[12]!);
+    case 14: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!, h[12]!, h[13]!);
+    default: return f(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!, h[12]!, h[13]!, h[14]!);
+  }
+}
+
 const PROTO_NAMES: (string | undefined)[] = new Array(256);
 
 function protoName(n: number): string {
@@ -62,7 +98,7 @@ function protoName(n: number): string {
  */
 function nestAddr(b: Buffer, a: number, len: number): string | undefined {
   if (len === 12 && b[a + 4] === 8 && b[a + 5] === 0 && ((b[a + 6] | (b[a + 7] << 8)) & NLA_TYPE_MASK) === IPV4) {
-    return DOT[b[a + 8]!]! + DOT[b[a + 9]!]! + (DOT[b[a + 10]!]! + DEC[b[a + 11]!]!);
+    return dottedQuad(b[a + 8]!, b[a + 9]!, b[a + 10]!, b[a + 11]!);
   }
   if (len === 24 && b[a + 4] === 20 && b[a + 5] === 0 && ((b[a + 6] | (b[a + 7] << 8)) & NLA_TYPE_MASK) === IPV6) {
     return formatIPv6(b.subarray(a + 8, a + 24));

@@ -156,6 +156,13 @@ describe('fast LIST decoding equals the schema decoder', () => {
     });
   }
 
+  it('every octet value in every position of a dotted quad', () => {
+    const adt = Array.from({ length: 256 }, (_, k) => ({ ip: { ipv4: `${k}.${255 - k}.${(k * 7) & 255}.${(k * 13 + 5) & 255}` } }));
+    const buf = encodeMessages([dumpMessage('Q', { typename: 'hash:ip', revision: 1, family: 2, data: {} }, adt)], 1);
+    both(buf, outcomeOf(buf));
+    expect(decodeSets(buf, outcomeOf(buf))[0]!.entries!.map((e) => e.ip)).toEqual(adt.map((e) => e.ip.ipv4));
+  });
+
   it('several sets in one dump, interleaved shapes', () => {
     const r = rng(7);
     const buf = dump(r, SHAPES.map((shape, i) => ({ name: `set-${i}`, shape, n: 1 + int(r, 50) })), 16);

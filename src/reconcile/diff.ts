@@ -11,7 +11,7 @@
  */
 import type { AttrRecord } from '../netlink/attr';
 import { AF_INET } from '../uapi/netlink';
-import { familyOf, parseAddress } from '../netlink/address';
+import { familyOf, parseAddress, parseIPv4 } from '../netlink/address';
 import {
   serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
 } from '../ipvs/service';
@@ -230,6 +230,102 @@ function sameDestination(d: IpvsDestinationOptions, c: IpvsDestinationState): bo
     && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined && c.tunnelType === undefined;
 }
 
+/** What {@link planIpvs} learnt on the way, for the state after the commit. @internal */
+export interface IpvsDiff {
+  /** The plan, as {@link diffIpvs} returns it. */
+  plan: IpvsPlanStep[];
+  /** 1 for each current service (in `current` order) whose id the plan has a step for. */
+  currentTouched: Uint8Array;
+  /** 1 for each desired service (in `desired` order) the plan has a step for. */
+  desiredTouched: Uint8Array;
+  /** The current service each desired one matched (of equal ids the last, as a Map keeps them), or undefined. */
+  matched: (IpvsServiceState | undefined)[];
+}
+
+/**
+ * The protocol text of a service key whose {@link quickServiceId} is `PROTOCOL ADDRESS PORT` with
+ * one space between the three and no `:` in the address (the address is its own canonical form),
+ * or undefined. Such an id equals another only when the three parts are equal (the port as
+ * text), and never equals an id of another shape (fwmark, `?`, IPv6), so these keys can be
+ * compared part by part, without building the text.
+ */
+function plainProtocol(s: IpvsServiceKey): string | undefined {
+  const o = s as { fwmark?: unknown; protocol?: unknown; address?: unknown; port?: unknown };
+  if (('fwmark' in s && o.fwmark !== undefined) || typeof o.address !== 'string' || typeof o.port !== 'number') return undefined;
+  const a = o.address;
+  if (a.includes(':') || a.includes(' ')) return undefined;
+  const p = o.protocol;
+  if (p === 'tcp' || p === 'udp' || p === 'sctp') return p;
+  const text = String(p);
+  return text.includes(' ') || text === 'fwmark' || text === '?' ? undefined : text;
+}
+
+const LISTED = 1;
+const TOUCHED = 2;
+const VISITED = 4;
+const NO_DESTINATIONS: readonly IpvsDestinationOptions[] = [];
+
+/**
+ * The service ids of one diff, as numbered slots: plain ids (see {@link plainProtocol}) found by
+ * address, then protocol and port; the others by their text. One table is kept and reused: V8
+ * holds the hidden classes of optimized code weakly and throws the code away at a GC once the
+ * last object of such a class is gone, which a table per diff would make happen between diffs.
+ */
+class SlotTable {
+  private readonly byAddress = new Map<string, number>();
+  private readonly byId = new Map<string, number>();
+  private readonly protocols: string[] = [];
+  private readonly ports: number[] = [];
+  /** The next slot of the same address, or -1. */
+  private readonly chain: number[] = [];
+  /** The current service of a slot: of equal ids the last. */
+  readonly curs: (IpvsServiceState | undefined)[] = [];
+  /** LISTED, TOUCHED, VISITED. */
+  readonly flags: number[] = [];
+  inUse = false;
+
+  clear(): void {
+    this.byAddress.clear();
+    this.byId.clear();
+    this.protocols.length = 0;
+    this.ports.length = 0;
+    this.chain.length = 0;
+    this.curs.length = 0;
+    this.flags.length = 0;
+  }
+
+  /** The slot of a service key's id, new when there is none yet. */
+  slotOf(s: IpvsServiceKey): number {
+    const protocol = plainProtocol(s);
+    if (protocol === undefined) {
+      const id = quickServiceId(s);
+      let k = this.byId.get(id);
+      if (k === undefined) this.byId.set(id, k = this.add('', 0, -1));
+      return k;
+    }
+    const address = (s as { address: string }).address;
+    const port = (s as { port: number }).port;
+    const first = this.byAddress.get(address) ?? -1;
+    for (let k = first; k >= 0; k = this.chain[k]!) {
+      const p = this.ports[k]!;
+      if (this.protocols[k] === protocol && (p === port || (p !== p && port !== port))) return k;
+    }
+    const k = this.add(protocol, port, first);
+    this.byAddress.set(address, k);
+    return k;
+  }
+
+  private add(protocol: string, port: number, next: number): number {
+    this.protocols.push(protocol);
+    this.ports.push(port);
+    this.chain.push(next);
+    this.curs.push(undefined);
+    return this.flags.push(0) - 1;
+  }
+}
+
+const sharedSlots = new SlotTable();
+
 /**
  * The plan from `current` to `desired` for IPVS. Listed services end up with exactly their listed
  * destinations; unlisted services are deleted when `inScope` says so. Throws TypeError or
@@ -239,71 +335,245 @@ function sameDestination(d: IpvsDestinationOptions, c: IpvsDestinationState): bo
 export function diffIpvs(
   desired: readonly DesiredService[], current: readonly IpvsServiceState[], inScope: (s: IpvsServiceKey) => boolean,
 ): IpvsPlanStep[] {
+  return planIpvs(desired, current, inScope).plan;
+}
+
+/** {@link diffIpvs}, with what the state after the commit is built from. @internal */
+export function planIpvs(
+  desired: readonly DesiredService[], current: readonly IpvsServiceState[], inScope: (s: IpvsServiceKey) => boolean,
+): IpvsDiff {
+  // a scope predicate could diff again from inside: then that diff gets a table of its own
+  const slots = sharedSlots.inUse ? new SlotTable() : sharedSlots;
+  slots.inUse = true;
+  try {
+    return planWith(slots, desired, current, inScope);
+  } finally {
+    slots.inUse = false;
+    slots.clear();
+  }
+}
+
+function planWith(
+  slots: SlotTable, desired: readonly DesiredService[], current: readonly IpvsServiceState[], inScope: (s: IpvsServiceKey) => boolean,
+): IpvsDiff {
   const op = 'reconcile';
-  const have = new Map<string, IpvsServiceState>();
-  for (const c of current) have.set(quickServiceId(c), c);
-  const seen = new Set<string>();
+  const { curs, flags } = slots;
+  const currentSlots = new Int32Array(current.length);
+  for (let j = 0; j < current.length; j++) {
+    const c = current[j]!;
+    const k = slots.slotOf(c);
+    curs[k] = c;
+    currentSlots[j] = k;
+  }
+  const desiredTouched = new Uint8Array(desired.length);
+  const matched = new Array<IpvsServiceState | undefined>(desired.length);
   const plan: IpvsPlanStep[] = [];
-  for (const s of desired) {
+  for (let i = 0; i < desired.length; i++) {
+    const s = desired[i]!;
     if (s === null || typeof s !== 'object') throw new TypeError(`${op}: every desired service must be an object`);
-    const sid = quickServiceId(s);
-    if (seen.has(sid)) throw new TypeError(`${op}: service ${describeService(s)} is listed twice`);
-    seen.add(sid);
-    const { destinations = [], ...service } = s;
+    const k = slots.slotOf(s);
+    if (flags[k]! & LISTED) throw new TypeError(`${op}: service ${describeService(s)} is listed twice`);
+    flags[k]! |= LISTED;
+    const cur = curs[k];
+    matched[i] = cur;
+    const destinations = s.destinations === undefined ? NO_DESTINATIONS : s.destinations;
     if (!Array.isArray(destinations)) throw new TypeError(`${op}: destinations of ${describeService(s)} must be an array`);
-    const cur = have.get(sid);
+    const before = plan.length;
     let af: number;
     if (!cur) {
       af = serviceAttrs(s, op).af as number;
     } else {
-      have.delete(sid);
       af = cur.family === 'inet6' ? 10 : 2;
       if (!sameSettings(s, cur)) {
         const fields = serviceDifferences(serviceAttrs(s, op), serviceAttrs(serviceOptions(cur), op));
-        if (fields.length) plan.push({ kind: 'editService', service, fields });
+        if (fields.length) plan.push({ kind: 'editService', service: settingsOf(s), fields });
       }
     }
-    const key = serviceKeyOnly(s);
-    if (!cur) plan.push({ kind: 'addService', service });
-    const curDests = new Map<string, IpvsDestinationState>();
-    if (cur) for (const c of cur.destinations) curDests.set(`${c.address} ${c.port}`, c);
-    const seenDests = new Set<string>();
-    for (const d of destinations) {
-      if (d === null || typeof d !== 'object') throw new TypeError(`${op}: destinations of ${describeService(s)} must be objects`);
-      const did = quickDestinationId(d);
-      if (seenDests.has(did)) throw new TypeError(`${op}: destination ${did} of service ${describeService(s)} is listed twice`);
-      seenDests.add(did);
-      const c = curDests.get(did);
-      if (!c) {
-        destinationAttrs(d, op, af);
-        plan.push({ kind: 'addDestination', service: key, destination: d });
-        continue;
-      }
-      curDests.delete(did);
-      if (sameDestination(d, c)) continue;
-      const changed = destinationDifferences(destinationAttrs(d, op, af), destinationAttrs(destinationOptions(c), op));
-      if (changed.length) plan.push({ kind: 'editDestination', service: key, destination: d, fields: changed });
-    }
-    for (const c of curDests.values()) {
-      const connections = c.activeConns + c.inactiveConns;
-      plan.push({
-        kind: 'deleteDestination', service: key, destination: { address: c.address, port: c.port },
-        drain: connections > 0 && drains(key), connections,
-      });
+    checkServiceKey(s);
+    if (!cur) plan.push({ kind: 'addService', service: settingsOf(s) });
+    if (!cur || !editsInPlace(destinations, cur.destinations, s, af, plan)) diffDestinations(s, destinations, cur, af, plan);
+    if (plan.length !== before) {
+      flags[k]! |= TOUCHED;
+      desiredTouched[i] = 1;
     }
   }
-  for (const c of have.values()) {
+  for (let j = 0; j < current.length; j++) {
+    const k = currentSlots[j]!;
+    // of equal ids the last service stands for them, at the place of the first (as a Map keeps them)
+    if (flags[k]! & (LISTED | VISITED)) continue;
+    flags[k]! |= VISITED;
+    const c = curs[k]!;
     const key = serviceKeyOnly(c);
-    if (inScope(key)) plan.push({ kind: 'deleteService', service: key, destinations: c.destinations.length });
+    if (inScope(key)) {
+      plan.push({ kind: 'deleteService', service: key, destinations: c.destinations.length });
+      flags[k]! |= TOUCHED;
+    }
   }
-  return plan;
+  const currentTouched = new Uint8Array(current.length);
+  for (let j = 0; j < current.length; j++) if (flags[currentSlots[j]!]! & TOUCHED) currentTouched[j] = 1;
+  return { plan, currentTouched, desiredTouched, matched };
+}
+
+/** A desired service as its plan steps list it: without its destinations. */
+function settingsOf(s: DesiredService): IpvsServiceOptions {
+  const { destinations: _, ...service } = s;
+  return service;
+}
+
+/** {@link serviceKeyAttrs}'s check, without building attributes for a plain IPv4 key (anything else goes to it). */
+function checkServiceKey(s: IpvsServiceKey): void {
+  const o = s as { fwmark?: unknown; protocol?: unknown; address?: unknown; port?: unknown };
+  const plain = !('fwmark' in s && o.fwmark !== undefined) && (o.protocol === 'tcp' || o.protocol === 'udp' || o.protocol === 'sctp')
+    && typeof o.address === 'string' && parseIPv4(o.address) >= 0 && isPort(o.port);
+  if (!plain) serviceKeyAttrs(s, 'reconcile');
+}
+
+function isPort(p: unknown): p is number {
+  return typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
+/** The key of a (checked) service as plan steps carry it. */
+function keyOf(s: IpvsServiceKey): IpvsServiceKey {
+  return 'fwmark' in s && s.fwmark !== undefined
+    ? { fwmark: s.fwmark, ...(s.family !== undefined && { family: s.family }) }
+    : { protocol: (s as { protocol: 'tcp' }).protocol, address: (s as { address: string }).address, port: (s as { port: number }).port };
 }
 
 function serviceKeyOnly(s: IpvsServiceKey): IpvsServiceKey {
   serviceKeyAttrs(s, 'reconcile');
-  return 'fwmark' in s && s.fwmark !== undefined
-    ? { fwmark: s.fwmark, ...(s.family !== undefined && { family: s.family }) }
-    : { protocol: (s as { protocol: 'tcp' }).protocol, address: (s as { address: string }).address, port: (s as { port: number }).port };
+  return keyOf(s);
+}
+
+/** Keys of one service's listed destinations (see {@link editsInPlace}); reused. */
+let scratch = new Float64Array(64);
+
+/**
+ * The common case without ids, maps or sets: a service lists exactly the destinations the kernel
+ * has, in the kernel's order (or reversed), so at most weights and such differ. Pushes the edits
+ * and returns true; returns false having pushed nothing when the case does not apply: then
+ * {@link diffDestinations} decides, and reports errors, as always.
+ *
+ * It is the same plan: a listed address equal as text to the kernel's and without a `:` is its
+ * own canonical form, so both sides' ids are equal, and each listed destination matches its
+ * kernel one. A destination listed twice would have two equal keys (a key is a function of the
+ * address text and the port); when no two keys are equal, nothing is listed twice, each kernel
+ * destination is matched once, and none is left to delete. The key reads the last five
+ * characters of the address and its length, not the whole text: equal keys of different
+ * addresses only send the service to the general path.
+ */
+function editsInPlace(
+  ds: readonly IpvsDestinationOptions[], cs: readonly IpvsDestinationState[], s: IpvsServiceKey, af: number, plan: IpvsPlanStep[],
+): boolean {
+  const n = ds.length;
+  if (n === 0 || n !== cs.length) return false;
+  const d0 = ds[0];
+  if (d0 === null || typeof d0 !== 'object') return false;
+  const reversed = !(d0.address === cs[0]!.address && d0.port === cs[0]!.port);
+  if (n > scratch.length) scratch = new Float64Array(n * 2);
+  const keys = scratch;
+  for (let i = 0; i < n; i++) {
+    const d = ds[i];
+    if (d === null || typeof d !== 'object') return false;
+    const c = cs[reversed ? n - 1 - i : i]!;
+    const a = d.address;
+    const p = d.port;
+    if (a !== c.address || p !== c.port || typeof a !== 'string' || !isPort(p)) return false;
+    const len = a.length;
+    if (len < 5 || a.includes(':')) return false;
+    // 7 bits of each of the last five characters and two of the length: under 2^37, times 2^16, plus the port
+    const fp = (a.charCodeAt(len - 1) & 127) + (a.charCodeAt(len - 2) & 127) * 0x80 + (a.charCodeAt(len - 3) & 127) * 0x4000
+      + (a.charCodeAt(len - 4) & 127) * 0x200000 + (a.charCodeAt(len - 5) & 127) * 0x10000000 + (len & 3) * 0x800000000;
+    keys[i] = fp * 65536 + p;
+  }
+  if (n <= 32) {
+    for (let i = 1; i < n; i++) {
+      const k = keys[i];
+      for (let j = 0; j < i; j++) if (keys[j] === k) return false;
+    }
+  } else {
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (seen.has(keys[i]!)) return false;
+      seen.add(keys[i]!);
+    }
+  }
+  let key: IpvsServiceKey | undefined;
+  for (let i = 0; i < n; i++) {
+    const d = ds[i]!;
+    const c = cs[reversed ? n - 1 - i : i]!;
+    if (sameDestination(d, c)) continue;
+    const changed = destinationChanges(d, c, af);
+    if (changed.length) plan.push({ kind: 'editDestination', service: key ??= keyOf(s), destination: d, fields: changed });
+  }
+  return true;
+}
+
+/** Forwarding methods without tunnel attributes (all four are distinct numbers to the kernel). */
+function plainForwarding(f: unknown): boolean {
+  return f === 'masq' || f === 'route' || f === 'local' || f === 'bypass';
+}
+
+function isInt31(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
+}
+
+/**
+ * {@link destinationDifferences} of both sides' attributes (checking `d` as the builder does),
+ * without building them when neither side tunnels and every value is one the builder takes as
+ * it is: of IPv4 addresses, when `d` is (as {@link editsInPlace} knows).
+ */
+function destinationChanges(d: IpvsDestinationOptions, c: IpvsDestinationState, af: number): string[] {
+  const df = d.forwarding ?? 'route';
+  const dw = d.weight ?? 1, du = d.upperThreshold ?? 0, dl = d.lowerThreshold ?? 0;
+  const cw = c.weight ?? 1, cu = c.upperThreshold ?? 0, cl = c.lowerThreshold ?? 0;
+  const plain = af === AF_INET && typeof d.address === 'string' && parseIPv4(d.address) >= 0 && isPort(d.port)
+    && c.address === d.address && c.port === d.port
+    && plainForwarding(df) && isInt31(dw) && isInt31(du) && isInt31(dl) && dl <= du
+    && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined
+    && plainForwarding(c.forwarding) && isInt31(cw) && isInt31(cu) && isInt31(cl) && cl <= cu
+    && c.tunnelType === undefined && c.tunnelPort === undefined && c.tunnelChecksum === undefined;
+  if (!plain) return destinationDifferences(destinationAttrs(d, 'reconcile', af), destinationAttrs(destinationOptions(c), 'reconcile'));
+  const out: string[] = [];
+  if (df !== c.forwarding) out.push('forwarding');
+  if (dw !== cw) out.push('weight');
+  if (du !== cu) out.push('upperThreshold');
+  if (dl !== cl) out.push('lowerThreshold');
+  return out;
+}
+
+/** One listed service's destination steps, by ids: adds and edits in listed order, then deletions in the kernel's. */
+function diffDestinations(
+  s: DesiredService, destinations: readonly IpvsDestinationOptions[], cur: IpvsServiceState | undefined, af: number, plan: IpvsPlanStep[],
+): void {
+  const op = 'reconcile';
+  let key: IpvsServiceKey | undefined;
+  const curDests = new Map<string, IpvsDestinationState>();
+  if (cur) for (const c of cur.destinations) curDests.set(`${c.address} ${c.port}`, c);
+  const seenDests = new Set<string>();
+  for (const d of destinations) {
+    if (d === null || typeof d !== 'object') throw new TypeError(`${op}: destinations of ${describeService(s)} must be objects`);
+    const did = quickDestinationId(d);
+    if (seenDests.has(did)) throw new TypeError(`${op}: destination ${did} of service ${describeService(s)} is listed twice`);
+    seenDests.add(did);
+    const c = curDests.get(did);
+    if (!c) {
+      destinationAttrs(d, op, af);
+      plan.push({ kind: 'addDestination', service: key ??= keyOf(s), destination: d });
+      continue;
+    }
+    curDests.delete(did);
+    if (sameDestination(d, c)) continue;
+    const changed = destinationChanges(d, c, af);
+    if (changed.length) plan.push({ kind: 'editDestination', service: key ??= keyOf(s), destination: d, fields: changed });
+  }
+  for (const c of curDests.values()) {
+    key ??= keyOf(s);
+    const connections = c.activeConns + c.inactiveConns;
+    plan.push({
+      kind: 'deleteDestination', service: key, destination: { address: c.address, port: c.port },
+      drain: connections > 0 && drains(key), connections,
+    });
+  }
 }
 
 /** Checks a destination key of a plan step (the facade's check). */

@@ -13,8 +13,9 @@ import { toEntryObject } from '../ipset/entry';
 import type { IpvsDestination } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
 import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
+import type { IpvsServiceState } from '../snapshot/ipvs-read';
 import {
-  addressPredicate, diffAddresses, diffIpvs, diffSets, quickDestinationId, quickServiceId, servicePredicate, setPredicate,
+  addressPredicate, diffAddresses, diffSets, planIpvs, quickDestinationId, servicePredicate, setPredicate, type IpvsDiff,
   type AddressPlanStep, type AddressScope, type DesiredLinkAddresses,
   type DesiredService, type DesiredSet, type IpsetPlanStep, type IpvsPlanStep, type ServiceScope, type SetScope,
 } from './diff';
@@ -176,32 +177,37 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
   return drained;
 }
 
+/** A listed service the plan touched, as it will be: what was asked for, over what was read. */
+function serviceAfter(want: DesiredService, cur: IpvsServiceState | undefined): IpvsServiceState {
+  const { destinations = [], ...settings } = want;
+  const family = 'fwmark' in want ? (want.family ?? 'inet') : (want.address.includes(':') ? 'inet6' : 'inet');
+  const curDests = new Map((cur?.destinations ?? []).map((d) => [quickDestinationId(d), d]));
+  return {
+    ...(cur ?? {}),
+    scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
+    ...settings,
+    family,
+    destinations: destinations.map((d) => ({
+      activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
+      ...(curDests.get(quickDestinationId(d)) ?? {}),
+      ...d, family: d.address.includes(':') ? 'inet6' : 'inet',
+    })),
+  } as never;
+}
+
 /** The state once the plan is applied (as reconcile knows it: what was read, changed by the plan). */
-function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan): Snapshot {
+function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan, ipvs: IpvsDiff | undefined): Snapshot {
   const out: Snapshot = { readAt: new Date(), durationMs: 0 };
   if (read.ipvs) {
     // Services the plan does not touch keep their objects; the others are what was asked for.
-    const touched = new Set(plan.ipvs.map((s) => quickServiceId(s.service)));
-    const next = read.ipvs.filter((s) => !touched.has(quickServiceId(s)));
-    const byId = new Map(read.ipvs.filter((s) => touched.has(quickServiceId(s))).map((s) => [quickServiceId(s), s]));
-    for (const want of desired.ipvs ?? []) {
-      const id = quickServiceId(want);
-      if (!touched.has(id)) continue;
-      const cur = byId.get(id);
-      const { destinations = [], ...settings } = want;
-      const family = 'fwmark' in want ? (want.family ?? 'inet') : (want.address.includes(':') ? 'inet6' : 'inet');
-      const curDests = new Map((cur?.destinations ?? []).map((d) => [quickDestinationId(d), d]));
-      next.push({
-        ...(cur ?? {}),
-        scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
-        ...settings,
-        family,
-        destinations: destinations.map((d) => ({
-          activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
-          ...(curDests.get(quickDestinationId(d)) ?? {}),
-          ...d, family: d.address.includes(':') ? 'inet6' : 'inet',
-        })),
-      } as never);
+    let next: IpvsServiceState[];
+    if (!ipvs) next = read.ipvs.slice();
+    else {
+      next = [];
+      const { currentTouched, desiredTouched, matched } = ipvs;
+      for (let j = 0; j < read.ipvs.length; j++) if (!currentTouched[j]) next.push(read.ipvs[j]!);
+      const wanted = desired.ipvs ?? [];
+      for (let i = 0; i < wanted.length; i++) if (desiredTouched[i]) next.push(serviceAfter(wanted[i]!, matched[i]));
     }
     out.ipvs = next;
   }
@@ -243,9 +249,11 @@ export async function reconcile(host: ReconcileHost, desired: DesiredState, opti
     const a = await host.snapshot({ ipvs: false, addresses: true });
     read = { ...read, addresses: a.addresses!, links: a.links! };
   }
+  const addresses = desired.addresses ? diffAddresses(desired.addresses, read.addresses ?? [], read.links ?? [], addressPredicate(scope.addresses)) : [];
+  const ipvs = desired.ipvs ? planIpvs(desired.ipvs, read.ipvs ?? [], servicesInScope) : undefined;
   const plan: ReconcilePlan = {
-    addresses: desired.addresses ? diffAddresses(desired.addresses, read.addresses ?? [], read.links ?? [], addressPredicate(scope.addresses)) : [],
-    ipvs: desired.ipvs ? diffIpvs(desired.ipvs, read.ipvs ?? [], servicesInScope) : [],
+    addresses,
+    ipvs: ipvs?.plan ?? [],
     sets: desired.sets ? diffSets(desired.sets, read.sets ?? [], setsInScope) : [],
   };
   const changes = plan.ipvs.length + plan.sets.filter((s) => s.kind !== 'conflict').length
@@ -271,7 +279,7 @@ export async function reconcile(host: ReconcileHost, desired: DesiredState, opti
     result.drained = await drainDestinations(host, items, options.drain as DrainOptions);
     result.ok = result.drained.destinations.every((d) => d.outcome !== 'error');
   }
-  if (result.ok) result.state = after(read, desired, plan);
+  if (result.ok) result.state = after(read, desired, plan, ipvs);
   return result;
 }
 

@@ -10,6 +10,7 @@
 // W5 (addresses add/list/delete), W6 (hash:ip,port add/list/destroy), W7 (reconcile 1% change).
 import { execFileSync, spawnSync } from 'node:child_process';
 import inspector from 'node:inspector/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +136,16 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_INTERVAL_US ?? 1000) });
 const PROFILE = process.env.PROF !== '0';
 const walls = [];
+// GC pauses during the timed part, per repetition: { ms, major }
+let gcNow = null;
+const gcs = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (!gcNow) continue;
+    gcNow.ms += e.duration;
+    if (e.detail?.kind !== 1) gcNow.major++; // 1: minor (scavenge)
+  }
+}).observe({ entryTypes: ['gc'] });
 const profiles = [];
 for (let r = 0; r <= reps; r++) {
   const ns = netns();
@@ -145,9 +156,16 @@ for (let r = 0; r <= reps; r++) {
     globalThis.gc?.({ type: 'minor' }); // as bench/run.mjs: a full GC would shrink the heap the timed part then faults in again
     // repetition 0 warms up; only the timed part is profiled
     if (r > 0 && PROFILE) await session.post('Profiler.start');
+    gcNow = { ms: 0, major: 0 };
     const t0 = performance.now();
     await run(h);
-    if (r > 0) walls.push(performance.now() - t0);
+    const wall = performance.now() - t0;
+    await new Promise((res) => setImmediate(res)); // GC entries are delivered asynchronously
+    if (r > 0) {
+      walls.push(wall);
+      gcs.push(`${wall.toFixed(0)}:${gcNow.ms.toFixed(0)}${gcNow.major ? `(${gcNow.major} major)` : ''}`);
+    }
+    gcNow = null;
     if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
   } finally {
     h.close();
@@ -157,6 +175,7 @@ for (let r = 0; r <= reps; r++) {
 walls.sort((a, b) => a - b);
 console.log(`${workload} ${n}x${m}: wall ms per rep ${walls.map((w) => w.toFixed(0)).join(' ')} (median ${walls[walls.length >> 1].toFixed(0)})`);
 if (workload === 'W1') console.log(`queueing ms per rep: ${queued.map((w) => w.toFixed(0)).join(' ')}`);
+console.log(`wall:gc ms per rep ${gcs.join(' ')}`);
 if (phases.length) console.log(phases.join('; '));
 if (!PROFILE) process.exit(0);
 const self = new Map();

@@ -38,8 +38,9 @@ constexpr size_t kDefaultChunkBytes = 256 * 1024;
 constexpr double kDefaultTimeoutMs = 10000;
 constexpr int kMaxReadsPerWake = 64;
 constexpr size_t kRxSlack = 64 * 1024;
-// The largest buffer a socket keeps between transacts (see Conn::TakeSpare).
+// The largest buffer kept between transacts, and how many of each kind (see Conn::TakeSpare).
 constexpr size_t kKeepSpareBytes = 16 << 20;
+constexpr size_t kKeepSpares = 2;
 
 // RecvDatagram's results other than a length.
 constexpr ssize_t kRecvError = -1;    // *err says what
@@ -176,21 +177,31 @@ bool Conn::closed() {
   return closed_;
 }
 
+namespace {
+std::mutex spare_mu;
+// Never destroyed: a worker may still return its buffers while the process exits.
+std::vector<std::vector<uint8_t>>* const spares = new std::vector<std::vector<uint8_t>>[2];  // guarded by spare_mu
+}  // namespace
+
 std::vector<uint8_t> Conn::TakeSpare(Spare which) {
   std::vector<uint8_t> v;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    v.swap(spare_[static_cast<int>(which)]);
+    std::lock_guard<std::mutex> lock(spare_mu);
+    auto& pool = spares[static_cast<int>(which)];
+    if (!pool.empty()) {
+      v.swap(pool.back());
+      pool.pop_back();
+    }
   }
   v.clear();
   return v;
 }
 
 void Conn::ReturnSpare(Spare which, std::vector<uint8_t> v) {
-  if (v.capacity() > kKeepSpareBytes) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint8_t>& spare = spare_[static_cast<int>(which)];
-  if (v.capacity() > spare.capacity()) spare.swap(v);
+  if (v.capacity() == 0 || v.capacity() > kKeepSpareBytes) return;
+  std::lock_guard<std::mutex> lock(spare_mu);
+  auto& pool = spares[static_cast<int>(which)];
+  if (pool.size() < kKeepSpares) pool.push_back(std::move(v));
 }
 
 int Conn::Acquire() {

@@ -63,10 +63,11 @@ class Conn {
   // Buffers a transact may reuse, holding the capacity an earlier one gave back: pages already
   // touched. Fresh memory costs a page fault per 4 KiB, and under User-Mode Linux (~23 us each)
   // faulting in a megabyte request or 20 MB of dump replies cost more than the kernel's work.
+  // Shared by every socket of the process (a handle per network namespace is common).
   enum class Spare { kRequest = 0, kReplies = 1 };
-  std::vector<uint8_t> TakeSpare(Spare which);
-  // Keeps `v`'s capacity for the next transact when it is the largest seen, up to a bound.
-  void ReturnSpare(Spare which, std::vector<uint8_t> v);
+  static std::vector<uint8_t> TakeSpare(Spare which);
+  // Keeps `v`'s capacity for a later transact, up to a bound in size and count.
+  static void ReturnSpare(Spare which, std::vector<uint8_t> v);
   // Claims the socket for one transact: 0, EBADF (closed) or EBUSY (another transact runs).
   int Acquire();
   // Lets go of the claim; closes the fds if close() came meanwhile.
@@ -83,7 +84,6 @@ class Conn {
   const int sndbuf_;
   std::vector<uint8_t> rx_;
   std::mutex mu_;
-  std::vector<uint8_t> spare_[2];  // guarded by mu_
   bool busy_ = false;
   bool closed_ = false;
   std::atomic<int> stop_{0};

@@ -1,5 +1,5 @@
 import type { HandleContext } from '../handle-context';
-import { runOne, runOperations, type Operation } from '../netlink/operation';
+import { refusal, runOne, runOperations, type Operation } from '../netlink/operation';
 import type { ExchangeOptions } from '../netlink/connection';
 import { NetlinkError } from '../netlink/errors';
 import { NETLINK_NETFILTER } from '../native';
@@ -53,6 +53,39 @@ export class Ipset {
 
   private one<T>(o: Operation<T>, extra: ExchangeOptions = {}): Promise<T> {
     return runOne(this.conn(), o, { ...this.ctx.exchangeOptions, ...extra });
+  }
+
+  /**
+   * {@link runOne} for a LIST dump, received into the process's reusable reply buffer: a set of
+   * 50,000 entries is about 2 MB of replies, and fresh memory costs a page fault per 4 KiB, which
+   * in the VM cost more than decoding it. Same results and errors as runOne: a refusal in the
+   * operation's terms, a transport failure as `unknown`, an interrupted dump read again (three
+   * times at most) before EDUMPINTR. The decoded sets keep nothing of the buffer.
+   */
+  private async dump<T>(o: Operation<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const ex = await this.conn().exchange([o.message], { ...this.ctx.exchangeOptions, borrowReplies: true });
+      let error: NetlinkError;
+      try {
+        const outcome = ex.outcomes[0]!;
+        if (outcome.status === 'error') error = refusal(o as Operation<unknown>, outcome, undefined, ex.replies);
+        else if (outcome.status === 'unknown') {
+          const e = ex.error ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
+          error = new NetlinkError({ code: e.code, errno: e.errno, op: o.op, syscall: e.syscall });
+        } else if (outcome.interrupted) {
+          error = new NetlinkError({
+            code: 'EDUMPINTR', errno: -4, op: o.op,
+            detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
+          });
+        } else {
+          return o.decode!(ex.replies, outcome);
+        }
+      } finally {
+        ex.release?.();
+      }
+      if (error.code === 'EDUMPINTR' && attempt < 3) continue;
+      throw error;
+    }
   }
 
   /**
@@ -142,7 +175,7 @@ export class Ipset {
 
   /** A set with all its entries, however many dump messages they take. Equivalent to `ipset list NAME`. Errors: ENOENT no such set. */
   async list(name: string): Promise<IpsetSet> {
-    const [s] = await this.one(ops.listOp(await this.protocol(), name));
+    const [s] = await this.dump(ops.listOp(await this.protocol(), name));
     if (!s) throw new NetlinkError({ code: 'ENOENT', errno: -2, op: 'ipset.list', detail: `set ${name}: the set does not exist` });
     this.learn(s);
     return s;
@@ -150,7 +183,7 @@ export class Ipset {
 
   /** Every set, with entries unless `headerOnly`. Equivalent to `ipset list` (`-t`). */
   async listAll(options: ops.IpsetListOptions = {}): Promise<IpsetSet[]> {
-    const sets = await this.one(ops.listOp(await this.protocol(), undefined, options));
+    const sets = await this.dump(ops.listOp(await this.protocol(), undefined, options));
     for (const s of sets) this.learn(s);
     return sets;
   }

@@ -217,12 +217,14 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
   const v: FastValues = { ip: 0, portProto: 0 };
   const six = t?.family === 'inet6';
+  const type = t?.type, family = t?.family;
   for (let k = 0; k < n; k++) {
-    const e = entries[k] = toEntryObject(run.inputs[k]!, t?.type, op);
+    const input = run.inputs[k]!;
+    const e = entries[k] = typeof input === 'string' ? toEntryObject(input, type, op) : input;
     const shape = fastShape(e, v);
-    if (!shape || six) checkEntryFamily(e, t?.family, op);
+    if (!shape || six) checkEntryFamily(e, family, op);
     if (shape) {
-      shapes[k] = SHAPES.indexOf(shape);
+      shapes[k] = shape === 'ip,port,proto' ? 3 : SHAPES.indexOf(shape);
       ips[k] = v.ip;
       portProtos[k] = v.portProto;
     }

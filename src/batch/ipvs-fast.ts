@@ -247,6 +247,7 @@ export function serviceEntry(service: IpvsServiceKey, op: string): ServiceEntry 
   const rec = { service: key };
   const nest = Buffer.alloc(recordSize(ipvsCmd, rec));
   writeRecord(nest, 0, ipvsCmd, rec);
+  if (nest.length > KEY_NEST_MAX) throw new Error(`ipvs: a service key nest of ${nest.length} bytes`);
   return new ServiceEntry(nest, key.af as number);
 }
 
@@ -269,34 +270,43 @@ function ipv4KeyTemplate(): KeyTemplate | null {
   const S = ipvsService.attrs;
   const at = (k: string) => byId.get(S[k]!.id) ?? -1;
   const t = { nest, protocol: at('protocol'), addr: at('addr'), port: at('port') };
-  keyTemplate = t.protocol >= 0 && t.addr >= 0 && t.port >= 0 && byId.size === 4 ? t : null;
+  keyTemplate = t.protocol >= 0 && t.addr >= 0 && t.port >= 0 && byId.size === 4 && nest.length <= KEY_NEST_MAX ? t : null;
   return keyTemplate;
 }
 
 const KEY_PROTOCOLS = new Map<unknown, number>([['tcp', IPPROTO_TCP], ['udp', IPPROTO_UDP], ['sctp', IPPROTO_SCTP]]);
 
 /**
- * The entry of a valid IPVS IPv4 address key, patched into the builder's template; null for
- * anything else (fwmark and IPv6 keys, invalid input), which the builder checks and writes.
+ * Writes the key nest of a valid IPVS IPv4 address key at `off` (the builder's template, patched),
+ * returning its length; 0 for anything else (fwmark and IPv6 keys, invalid input), which the
+ * builder checks and writes. `buf` must have room for {@link KEY_NEST_MAX} bytes.
  */
-function ipv4KeyEntry(k: IpvsServiceKey): ServiceEntry | null {
-  if ('fwmark' in k) return null;
+export function writeIPv4KeyNest(k: IpvsServiceKey, buf: Buffer, off: number): number {
+  if ('fwmark' in k) return 0;
   const a = k as { protocol?: unknown; address?: unknown; port?: unknown };
   const proto = KEY_PROTOCOLS.get(a.protocol);
   const port = a.port;
   if (proto === undefined || typeof a.address !== 'string' || typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    return null;
+    return 0;
   }
   const addr = parseIPv4(a.address);
   const t = ipv4KeyTemplate();
-  if (addr < 0 || !t) return null;
+  if (addr < 0 || !t) return 0;
+  t.nest.copy(buf, off);
+  buf.writeUInt16LE(proto, off + t.protocol);
+  buf.writeUInt32BE(addr, off + t.addr);
+  buf.writeUInt16BE(port, off + t.port);
+  return t.nest.length;
+}
+/** An upper bound of any service key nest (an IPv6 one is 48 bytes). */
+export const KEY_NEST_MAX = 64;
+
+/** The entry of a valid IPv4 address key, or null (see {@link writeIPv4KeyNest}). */
+function ipv4KeyEntry(k: IpvsServiceKey): ServiceEntry | null {
   // from the shared pool: a small Buffer per service key, without an ArrayBuffer of its own
-  const nest = Buffer.allocUnsafe(t.nest.length);
-  t.nest.copy(nest);
-  nest.writeUInt16LE(proto, t.protocol);
-  nest.writeUInt32BE(addr, t.addr);
-  nest.writeUInt16BE(port, t.port);
-  return new ServiceEntry(nest, AF_INET);
+  const nest = Buffer.allocUnsafe(KEY_NEST_MAX);
+  const n = writeIPv4KeyNest(k, nest, 0);
+  return n > 0 ? new ServiceEntry(nest.subarray(0, n), AF_INET) : null;
 }
 
 /**

@@ -63,7 +63,8 @@ function statsRecord(buf: Buffer, start: number, end: number, wide: boolean, wha
     const key = STATS_KEY[buf.readUInt16LE(a + 2) & NLA_TYPE_MASK];
     if (key !== undefined) {
       if (len - 4 < (wide ? 8 : 4)) throw new DecodeError(`${what}.${key}`, `attribute length ${len - 4} < ${wide ? 8 : 4}`);
-      rec[key] = wide ? buf.readBigUInt64LE(a + 4) : buf.readUInt32LE(a + 4);
+      // idle counters and rates are zero: one shared 0n rather than a new bigint each
+      rec[key] = !wide ? buf.readUInt32LE(a + 4) : (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 ? 0n : buf.readBigUInt64LE(a + 4);
     }
     a += (len + 3) & ~3;
   }

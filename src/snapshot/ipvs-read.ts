@@ -14,7 +14,7 @@ import { NetlinkError, errnoName } from '../netlink/errors';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
-import { serviceEntry } from '../batch/ipvs-fast';
+import { KEY_NEST_MAX, serviceEntry, writeIPv4KeyNest } from '../batch/ipvs-fast';
 import { decodeDestinationDumps, decodeServiceDump, type IpvsDestinationState } from './ipvs-decode';
 
 /** A service with its destinations. */
@@ -60,19 +60,17 @@ export function keyOf(s: IpvsService): IpvsServiceKey {
  */
 export function destinationDumpRequests(family: GenlFamily, keys: readonly IpvsServiceKey[], firstSeq: number): Buffer {
   const header = encodeMessages([ops.listDestinationsOp(family, SAMPLE_KEY).message], 0).subarray(0, 20);
-  const nests = keys.map((k) => serviceEntry(k, 'ipvs.listDestinations').keyNest);
-  let total = 0;
-  for (const n of nests) total += 20 + n.length;
-  const buf = Buffer.allocUnsafe(total);
+  const buf = Buffer.allocUnsafe(keys.length * (20 + KEY_NEST_MAX));
   let off = 0;
-  nests.forEach((n, k) => {
+  keys.forEach((k, i) => {
+    // fwmark and IPv6 keys: the builder's nest (which also checks the key)
+    const n = writeIPv4KeyNest(k, buf, off + 20) || serviceEntry(k, 'ipvs.listDestinations').keyNest.copy(buf, off + 20);
     header.copy(buf, off);
-    buf.writeUInt32LE(20 + n.length, off);
-    buf.writeUInt32LE((firstSeq + k) >>> 0, off + 8);
-    n.copy(buf, off + 20);
-    off += 20 + n.length;
+    buf.writeUInt32LE(20 + n, off);
+    buf.writeUInt32LE((firstSeq + i) >>> 0, off + 8);
+    off += 20 + n;
   });
-  return buf;
+  return buf.subarray(0, off);
 }
 const SAMPLE_KEY: IpvsServiceKey = { protocol: 'tcp', address: '10.0.0.1', port: 1 };
 
@@ -89,7 +87,7 @@ async function dumps(
     const again: number[] = [];
     for (let g = 0; g < todo.length; g += DUMPS_PER_EXCHANGE) {
       const group = todo.slice(g, g + DUMPS_PER_EXCHANGE);
-      const keys = group.map((i) => keyOf(services[i]!));
+      const keys: IpvsServiceKey[] = group.map((i) => services[i]!); // a service is a key with more fields
       const afs = group.map((i) => (services[i]!.family === 'inet6' ? AF_INET6 : AF_INET));
       let first = 0;
       const ex = await conn.exchangeEncoded(keys.length, (seq) => {

@@ -46,13 +46,6 @@ export interface IpvsReadOptions {
  */
 const DUMPS_PER_EXCHANGE = 250;
 
-/** The key of a service as read back. */
-export function keyOf(s: IpvsService): IpvsServiceKey {
-  return 'fwmark' in s && s.fwmark !== undefined
-    ? { fwmark: s.fwmark, family: s.family }
-    : { protocol: (s as { protocol: 'tcp' }).protocol, address: (s as { address: string }).address, port: (s as { port: number }).port };
-}
-
 /**
  * The destination dump request of every key, numbered from `firstSeq`: the op builder's message
  * (its header, then the service key nest as the batch writes it), without building an operation

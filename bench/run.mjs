@@ -137,6 +137,16 @@ function inputs(n, m) {
   return services;
 }
 
+/** W1's batch: every service, each followed by its destinations (`services` as inputs() makes them). */
+function create(h, services) {
+  const b = h.batch();
+  for (const s of services) {
+    b.ipvs.addService(s.settings);
+    for (const d of s.dests) b.ipvs.addDestination(s.key, d);
+  }
+  return b.commit();
+}
+
 function ipvsadmRules(n, m, kind) {
   const lines = [];
   for (let s = 0; s < n; s++) {
@@ -183,12 +193,7 @@ async function w1(n, m, size) {
     try {
       await withHandle(ns, async (h) => {
         const t0 = performance.now();
-        const b = h.batch();
-        for (const s of input) {
-          b.ipvs.addService(s.settings);
-          for (const d of s.dests) b.ipvs.addDestination(s.key, d);
-        }
-        must(await b.commit(), 'W1 cold');
+        must(await create(h, input), 'W1 cold');
         samples.push({ workload: 'W1', size: `${n}x${m}`, tool: 'library, first run in a fresh process', rep: 0, ms: performance.now() - t0 });
       });
     } finally { ns.del(); }
@@ -200,12 +205,7 @@ async function w1(n, m, size) {
       await withHandle(ns, async (h) => {
         settle();
         const t0 = performance.now();
-        const b = h.batch();
-        for (const s of input) {
-          b.ipvs.addService(s.settings);
-          for (const d of s.dests) b.ipvs.addDestination(s.key, d);
-        }
-        const r = await b.commit();
+        const r = await create(h, input);
         const ms = performance.now() - t0;
         must(r, 'W1 library');
         record('W1', size, 'library', ms);
@@ -468,6 +468,10 @@ async function w7(n, m, size) {
     destinations: s.dests.map((d, k) => (i % 50 === 0 && k < 5 ? { ...d, address: `10.250.${(i >> 8) & 255}.${(i & 255)}`, port: 9000 + k } : d)),
   }));
   const changed = desired.reduce((a, s, i) => a + (i % 50 === 0 ? 5 : 0), 0);
+  // the same state as a W1 batch builds it, for the rebuild W7 is compared with
+  const rebuild = desired.map(({ destinations, ...settings }) => ({
+    settings, key: { protocol: settings.protocol, address: settings.address, port: settings.port }, dests: destinations,
+  }));
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     const ns = netns();
@@ -498,13 +502,7 @@ async function w7(n, m, size) {
       await withHandle(ns3, async (h) => {
         settle();
         const t0 = performance.now();
-        const b = h.batch();
-        for (const s of desired) {
-          const { destinations, ...svc } = s;
-          b.ipvs.addService(svc);
-          for (const d of destinations) b.ipvs.addDestination({ protocol: svc.protocol, address: svc.address, port: svc.port }, d);
-        }
-        must(await b.commit(), 'W7 rebuild');
+        must(await create(h, rebuild), 'W7 rebuild');
         if (!WARMING) samples.push({ workload: 'W7', size, tool: 'W1 library, same boot', rep: currentRep, ms: performance.now() - t0, hidden: true });
       });
     } finally { ns3.del(); }

@@ -240,6 +240,12 @@ export interface IpvsDiff {
   desiredTouched: Uint8Array;
   /** The current service each desired one matched (of equal ids the last, as a Map keeps them), or undefined. */
   matched: (IpvsServiceState | undefined)[];
+  /**
+   * Per desired service, how its destinations matched the current ones: 1 one for one in the same
+   * order, -1 in the reversed order (each then has the same address text and port as its match),
+   * 0 by id.
+   */
+  orders: Int8Array;
 }
 
 /**
@@ -266,61 +272,110 @@ const VISITED = 4;
 const NO_DESTINATIONS: readonly IpvsDestinationOptions[] = [];
 
 /**
- * The service ids of one diff, as numbered slots: plain ids (see {@link plainProtocol}) found by
- * address, then protocol and port; the others by their text. One table is kept and reused: V8
- * holds the hidden classes of optimized code weakly and throws the code away at a GC once the
- * last object of such a class is gone, which a table per diff would make happen between diffs.
+ * The service ids of one diff, as numbered slots. Ids are {@link quickServiceId}'s, found without
+ * building the text where its parts can be compared instead: a plain id (see
+ * {@link plainProtocol}) of tcp, udp or sctp with a dotted quad and an integer port is one number
+ * (the quad is one u32, so equal numbers are equal ids) in an open-addressing table of numbers;
+ * other plain ids are found by address, then protocol and port; the rest by their text.
+ *
+ * One table is kept and reused: V8 holds the hidden classes of optimized code weakly and throws
+ * the code away at a GC once the last object of such a class is gone, which a table per diff
+ * would make happen between diffs; and its arrays stay allocated.
  */
 class SlotTable {
+  /** Numeric keys and their slot numbers side by side (one cache line for both); slot -1: free. */
+  private table = new Float64Array(2 << 12);
   private readonly byAddress = new Map<string, number>();
   private readonly byId = new Map<string, number>();
+  /** Protocol text, port and the next slot of the same address (-1: none), of slots found by address. */
   private readonly protocols: string[] = [];
   private readonly ports: number[] = [];
-  /** The next slot of the same address, or -1. */
   private readonly chain: number[] = [];
+  private count = 0;
   /** The current service of a slot: of equal ids the last. */
   readonly curs: (IpvsServiceState | undefined)[] = [];
   /** LISTED, TOUCHED, VISITED. */
-  readonly flags: number[] = [];
+  flags = new Uint8Array(1 << 12);
+  /**
+   * The last key {@link slotOf} looked up was a valid IPv4 key of tcp, udp or sctp (what
+   * {@link serviceKeyAttrs} accepts, so it need not be checked again).
+   */
+  numericKey = false;
   inUse = false;
 
-  clear(): void {
+  /** Empties the table for a diff of `services` services at most. */
+  reset(services: number): void {
+    this.count = 0;
+    let size = this.table.length >> 1;
+    while (size < services * 2) size *= 2;
+    if (size !== this.table.length >> 1) this.table = new Float64Array(size * 2);
+    this.table.fill(-1);
+    if (this.flags.length < services) this.flags = new Uint8Array(size);
+  }
+
+  /** Lets go of the services and texts of the last diff. */
+  release(): void {
+    this.curs.fill(undefined);
     this.byAddress.clear();
     this.byId.clear();
     this.protocols.length = 0;
     this.ports.length = 0;
     this.chain.length = 0;
-    this.curs.length = 0;
-    this.flags.length = 0;
   }
 
   /** The slot of a service key's id, new when there is none yet. */
   slotOf(s: IpvsServiceKey): number {
+    this.numericKey = false;
     const protocol = plainProtocol(s);
     if (protocol === undefined) {
       const id = quickServiceId(s);
       let k = this.byId.get(id);
-      if (k === undefined) this.byId.set(id, k = this.add('', 0, -1));
+      if (k === undefined) this.byId.set(id, k = this.add());
       return k;
     }
     const address = (s as { address: string }).address;
     const port = (s as { port: number }).port;
+    const index = protocol === 'tcp' ? 1 : protocol === 'udp' ? 2 : protocol === 'sctp' ? 3 : 0;
+    const ip = index !== 0 && isPort(port) ? parseIPv4(address) : -1;
+    if (ip >= 0) {
+      this.numericKey = true;
+      return this.numeric((ip * 4 + index) * 65536 + port);
+    }
     const first = this.byAddress.get(address) ?? -1;
     for (let k = first; k >= 0; k = this.chain[k]!) {
       const p = this.ports[k]!;
       if (this.protocols[k] === protocol && (p === port || (p !== p && port !== port))) return k;
     }
-    const k = this.add(protocol, port, first);
+    const k = this.add();
+    this.protocols[k] = protocol;
+    this.ports[k] = port;
+    this.chain[k] = first;
     this.byAddress.set(address, k);
     return k;
   }
 
-  private add(protocol: string, port: number, next: number): number {
-    this.protocols.push(protocol);
-    this.ports.push(port);
-    this.chain.push(next);
-    this.curs.push(undefined);
-    return this.flags.push(0) - 1;
+  /** The slot of a numeric key (below 2^50), by linear probing from its hash. */
+  private numeric(key: number): number {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let h = Math.imul((key >>> 0) ^ Math.imul(Math.floor(key / 0x100000000), 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = table[2 * i + 1]!;
+      if (k < 0) {
+        table[2 * i] = key;
+        return table[2 * i + 1] = this.add();
+      }
+      if (table[2 * i] === key) return k;
+    }
+  }
+
+  private add(): number {
+    const k = this.count++;
+    this.flags[k] = 0;
+    if (k < this.curs.length) this.curs[k] = undefined;
+    else this.curs.push(undefined);
+    return k;
   }
 }
 
@@ -345,11 +400,12 @@ export function planIpvs(
   // a scope predicate could diff again from inside: then that diff gets a table of its own
   const slots = sharedSlots.inUse ? new SlotTable() : sharedSlots;
   slots.inUse = true;
+  slots.reset(desired.length + current.length);
   try {
     return planWith(slots, desired, current, inScope);
   } finally {
+    slots.release();
     slots.inUse = false;
-    slots.clear();
   }
 }
 
@@ -366,6 +422,7 @@ function planWith(
     currentSlots[j] = k;
   }
   const desiredTouched = new Uint8Array(desired.length);
+  const orders = new Int8Array(desired.length);
   const matched = new Array<IpvsServiceState | undefined>(desired.length);
   const plan: IpvsPlanStep[] = [];
   for (let i = 0; i < desired.length; i++) {
@@ -389,9 +446,11 @@ function planWith(
         if (fields.length) plan.push({ kind: 'editService', service: settingsOf(s), fields });
       }
     }
-    checkServiceKey(s);
+    if (!slots.numericKey) checkServiceKey(s);
     if (!cur) plan.push({ kind: 'addService', service: settingsOf(s) });
-    if (!cur || !editsInPlace(destinations, cur.destinations, s, af, plan)) diffDestinations(s, destinations, cur, af, plan);
+    const order = cur ? editsInPlace(destinations, cur.destinations, s, af, plan) : 0;
+    if (order === 0) diffDestinations(s, destinations, cur, af, plan);
+    else orders[i] = order;
     if (plan.length !== before) {
       flags[k]! |= TOUCHED;
       desiredTouched[i] = 1;
@@ -411,7 +470,7 @@ function planWith(
   }
   const currentTouched = new Uint8Array(current.length);
   for (let j = 0; j < current.length; j++) if (flags[currentSlots[j]!]! & TOUCHED) currentTouched[j] = 1;
-  return { plan, currentTouched, desiredTouched, matched };
+  return { plan, currentTouched, desiredTouched, matched, orders };
 }
 
 /** A desired service as its plan steps list it: without its destinations. */
@@ -450,8 +509,8 @@ let scratch = new Float64Array(64);
 /**
  * The common case without ids, maps or sets: a service lists exactly the destinations the kernel
  * has, in the kernel's order (or reversed), so at most weights and such differ. Pushes the edits
- * and returns true; returns false having pushed nothing when the case does not apply: then
- * {@link diffDestinations} decides, and reports errors, as always.
+ * and returns 1 (-1 for the reversed order); returns 0 having pushed nothing when the case does
+ * not apply: then {@link diffDestinations} decides, and reports errors, as always.
  *
  * It is the same plan: a listed address equal as text to the kernel's and without a `:` is its
  * own canonical form, so both sides' ids are equal, and each listed destination matches its
@@ -463,23 +522,23 @@ let scratch = new Float64Array(64);
  */
 function editsInPlace(
   ds: readonly IpvsDestinationOptions[], cs: readonly IpvsDestinationState[], s: IpvsServiceKey, af: number, plan: IpvsPlanStep[],
-): boolean {
+): number {
   const n = ds.length;
-  if (n === 0 || n !== cs.length) return false;
+  if (n === 0 || n !== cs.length) return 0;
   const d0 = ds[0];
-  if (d0 === null || typeof d0 !== 'object') return false;
+  if (d0 === null || typeof d0 !== 'object') return 0;
   const reversed = !(d0.address === cs[0]!.address && d0.port === cs[0]!.port);
   if (n > scratch.length) scratch = new Float64Array(n * 2);
   const keys = scratch;
   for (let i = 0; i < n; i++) {
     const d = ds[i];
-    if (d === null || typeof d !== 'object') return false;
+    if (d === null || typeof d !== 'object') return 0;
     const c = cs[reversed ? n - 1 - i : i]!;
     const a = d.address;
     const p = d.port;
-    if (a !== c.address || p !== c.port || typeof a !== 'string' || !isPort(p)) return false;
+    if (a !== c.address || p !== c.port || typeof a !== 'string' || !isPort(p)) return 0;
     const len = a.length;
-    if (len < 5 || a.includes(':')) return false;
+    if (len < 5 || a.includes(':')) return 0;
     // 7 bits of each of the last five characters and two of the length: under 2^37, times 2^16, plus the port
     const fp = (a.charCodeAt(len - 1) & 127) + (a.charCodeAt(len - 2) & 127) * 0x80 + (a.charCodeAt(len - 3) & 127) * 0x4000
       + (a.charCodeAt(len - 4) & 127) * 0x200000 + (a.charCodeAt(len - 5) & 127) * 0x10000000 + (len & 3) * 0x800000000;
@@ -488,12 +547,12 @@ function editsInPlace(
   if (n <= 32) {
     for (let i = 1; i < n; i++) {
       const k = keys[i];
-      for (let j = 0; j < i; j++) if (keys[j] === k) return false;
+      for (let j = 0; j < i; j++) if (keys[j] === k) return 0;
     }
   } else {
     const seen = new Set<number>();
     for (let i = 0; i < n; i++) {
-      if (seen.has(keys[i]!)) return false;
+      if (seen.has(keys[i]!)) return 0;
       seen.add(keys[i]!);
     }
   }
@@ -505,7 +564,7 @@ function editsInPlace(
     const changed = destinationChanges(d, c, af);
     if (changed.length) plan.push({ kind: 'editDestination', service: key ??= keyOf(s), destination: d, fields: changed });
   }
-  return true;
+  return reversed ? -1 : 1;
 }
 
 /** Forwarding methods without tunnel attributes (all four are distinct numbers to the kernel). */

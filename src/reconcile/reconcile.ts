@@ -10,10 +10,11 @@ import { destinationOptions, destinationId, serviceId } from '../batch/ipvs';
 import type { Ipset } from '../ipset/ipset';
 import type { IpsetSet } from '../ipset/set';
 import { toEntryObject } from '../ipset/entry';
-import type { IpvsDestination } from '../ipvs/destination';
+import type { IpvsDestination, IpvsDestinationOptions } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
 import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
+import type { IpvsDestinationState } from '../snapshot/ipvs-decode';
 import {
   addressPredicate, diffAddresses, diffSets, planIpvs, quickDestinationId, servicePredicate, setPredicate, type IpvsDiff,
   type AddressPlanStep, type AddressScope, type DesiredLinkAddresses,
@@ -177,21 +178,65 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
   return drained;
 }
 
-/** A listed service the plan touched, as it will be: what was asked for, over what was read. */
-function serviceAfter(want: DesiredService, cur: IpvsServiceState | undefined): IpvsServiceState {
+/**
+ * True when `{ ...defaults, ...cur, ...want, family }` (what {@link serviceAfter} builds) would
+ * equal `cur`: `cur` is a plain object with every default field and `family`, and each field of
+ * `want` is an option `cur` holds with the same value (none undefined, inherited or a symbol).
+ * Then `cur` serves as it is.
+ */
+function unchanged(cur: IpvsDestinationState, want: IpvsDestinationOptions, family: string): boolean {
+  if (cur.family !== family || cur.activeConns === undefined || cur.inactiveConns === undefined || cur.persistentConns === undefined
+    || cur.upperThreshold === undefined || cur.lowerThreshold === undefined || cur.weight === undefined || cur.forwarding === undefined
+    || Object.getPrototypeOf(cur) !== Object.prototype) {
+    return false;
+  }
+  let options = 0;
+  if (want.address !== undefined) { if (!Object.is(want.address, cur.address)) return false; options++; }
+  if (want.port !== undefined) { if (!Object.is(want.port, cur.port)) return false; options++; }
+  if (want.forwarding !== undefined) { if (!Object.is(want.forwarding, cur.forwarding)) return false; options++; }
+  if (want.weight !== undefined) { if (!Object.is(want.weight, cur.weight)) return false; options++; }
+  if (want.upperThreshold !== undefined) { if (!Object.is(want.upperThreshold, cur.upperThreshold)) return false; options++; }
+  if (want.lowerThreshold !== undefined) { if (!Object.is(want.lowerThreshold, cur.lowerThreshold)) return false; options++; }
+  if (want.tunnelType !== undefined) { if (!Object.is(want.tunnelType, cur.tunnelType)) return false; options++; }
+  if (want.tunnelPort !== undefined) { if (!Object.is(want.tunnelPort, cur.tunnelPort)) return false; options++; }
+  if (want.tunnelChecksum !== undefined) { if (!Object.is(want.tunnelChecksum, cur.tunnelChecksum)) return false; options++; }
+  // no other fields (a spread copies own enumerable ones, symbols included)
+  let fields = 0;
+  for (const k in want) {
+    if (!Object.prototype.hasOwnProperty.call(want, k)) return false;
+    fields++;
+  }
+  return fields === options && Object.getOwnPropertySymbols(want).length === 0;
+}
+
+/**
+ * A listed service the plan touched, as it will be: what was asked for, over what was read.
+ * `order` says how its destinations matched the current ones (see {@link IpvsDiff.orders}).
+ */
+function serviceAfter(want: DesiredService, cur: IpvsServiceState | undefined, order: number): IpvsServiceState {
   const { destinations = [], ...settings } = want;
   const family = 'fwmark' in want ? (want.family ?? 'inet') : (want.address.includes(':') ? 'inet6' : 'inet');
-  const curDests = new Map((cur?.destinations ?? []).map((d) => [quickDestinationId(d), d]));
+  const curs = cur?.destinations ?? [];
+  const n = destinations.length;
+  let byId: Map<string, IpvsDestinationState> | undefined;
+  if (order === 0) byId = new Map(curs.map((d) => [quickDestinationId(d), d]));
+  const dests = new Array<IpvsDestinationState>(n);
+  for (let i = 0; i < n; i++) {
+    const d = destinations[i]!;
+    const c = byId ? byId.get(quickDestinationId(d)) : curs[order > 0 ? i : n - 1 - i];
+    const dFamily = d.address.includes(':') ? 'inet6' : 'inet';
+    dests[i] = c !== undefined && unchanged(c, d, dFamily) ? c : {
+      activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
+      ...(c ?? {}),
+      ...d, family: dFamily,
+    } as IpvsDestinationState;
+  }
   return {
     ...(cur ?? {}),
     scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
     ...settings,
     family,
-    destinations: destinations.map((d) => ({
-      activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
-      ...(curDests.get(quickDestinationId(d)) ?? {}),
-      ...d, family: d.address.includes(':') ? 'inet6' : 'inet',
-    })),
+    destinations: dests,
   } as never;
 }
 
@@ -204,10 +249,10 @@ function after(read: Snapshot, desired: DesiredState, plan: ReconcilePlan, ipvs:
     if (!ipvs) next = read.ipvs.slice();
     else {
       next = [];
-      const { currentTouched, desiredTouched, matched } = ipvs;
+      const { currentTouched, desiredTouched, matched, orders } = ipvs;
       for (let j = 0; j < read.ipvs.length; j++) if (!currentTouched[j]) next.push(read.ipvs[j]!);
       const wanted = desired.ipvs ?? [];
-      for (let i = 0; i < wanted.length; i++) if (desiredTouched[i]) next.push(serviceAfter(wanted[i]!, matched[i]));
+      for (let i = 0; i < wanted.length; i++) if (desiredTouched[i]) next.push(serviceAfter(wanted[i]!, matched[i], orders[i]!));
     }
     out.ipvs = next;
   }

@@ -199,6 +199,8 @@ function desiredFrom(r: Rng, current: readonly IpvsServiceState[], bad: number):
       const what = r();
       if (what < 0.1) return [];
       if (what < 0.3) return [editDestination(r, d, bad)];
+      // fields a spread copies into the state: unknown ones, undefined ones, symbols
+      if (what < 0.34) return [{ ...d, ...pick(r, [{ note: 'x' }, { tunnelPort: undefined }, { [Symbol.for('tag')]: 1 }, { weight: -0 }]) }];
       return [d];
     });
     if (chance(r, 0.2)) {
@@ -227,13 +229,14 @@ function desiredFrom(r: Rng, current: readonly IpvsServiceState[], bad: number):
  * twice, fields missing, odd keys. The diff must treat it as the reference does.
  */
 function handMade(r: Rng, state: IpvsServiceState[]): IpvsServiceState[] {
-  const out = state.map((s) => ({ ...s, destinations: [...s.destinations] }));
+  const out = state.map((s) => ({ ...s, destinations: s.destinations.map((d) => ({ ...d })) }));
   if (!out.length) return out;
   const s = pick(r, out);
   const what = r();
   if (what < 0.2) out.push({ ...s, scheduler: 'rr' });
   else if (what < 0.4 && s.destinations.length) s.destinations.push({ ...s.destinations[0]!, weight: 3 });
-  else if (what < 0.55 && s.destinations.length) delete (s.destinations[0] as { forwarding?: unknown }).forwarding;
+  else if (what < 0.5 && s.destinations.length) delete (s.destinations[0] as { forwarding?: unknown }).forwarding;
+  else if (what < 0.55 && s.destinations.length) delete (s.destinations[0] as { activeConns?: unknown }).activeConns;
   else if (what < 0.7 && s.destinations.length) s.destinations[0] = { ...s.destinations[0]!, weight: -1 };
   else if ('protocol' in s) {
     Object.assign(s, pick(r, [
@@ -295,7 +298,7 @@ describe('fast IPVS diff', () => {
   it('returns the same plan and state through reconcile, also from the state of the last reconcile', async () => {
     for (let seed = 1; seed <= 1500; seed++) {
       const r = random(seed * 7919);
-      const kernel = kernelState(r);
+      const kernel = seed % 5 === 0 ? handMade(r, kernelState(r)) : kernelState(r);
       const scope = pick(r, SCOPES);
       let readRef = kernel;
       let readNew: Snapshot = { readAt: new Date(0), durationMs: 0, ipvs: kernel };

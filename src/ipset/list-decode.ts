@@ -198,7 +198,7 @@ export function decodeSetsGeneric(replies: Buffer, outcome: MessageOutcome, head
  * One dump message `b[off, end)` (its attributes) into `sets` with the fast path; false, with
  * `sets` untouched, when the message is to be decoded generically.
  */
-function fastMessage(b: Buffer, off: number, end: number, sets: Map<string, IpsetSet>): boolean {
+function fastMessage(b: Buffer, off: number, end: number, sets: Map<string, IpsetSet>, filled: Map<IpsetSet, number>): boolean {
   let adt = -1, adtLen = 0;
   for (let a = off; a < end;) {
     if (end - a < 4) return false;
@@ -224,29 +224,49 @@ function fastMessage(b: Buffer, off: number, end: number, sets: Map<string, Ipse
   if (typeof setname !== 'string') return false;
   const known = sets.get(setname);
   const s = known ?? toSet(rec);
-  const entries = (s.entries ??= []);
-  const before = entries.length;
+  if (!known) {
+    // Sized from the header's count: growing an array to 50,000 by appends cost twice as much in
+    // the VM (each larger copy is fresh memory). The slots past what arrives are cut off at the end.
+    s.entries = s.elements > 0 ? new Array<IpsetEntry>(Math.min(s.elements, PREALLOCATE_MAX)) : [];
+    filled.set(s, 0);
+  }
+  const entries = s.entries!;
+  const before = filled.get(s) ?? entries.length;
+  let at = before;
+  const undo = (): false => {
+    if (known) {
+      if (filled.has(s)) filled.set(s, before);
+      else entries.length = before;
+    } else filled.delete(s);
+    return false;
+  };
   const q = adt + adtLen;
   for (let o = adt + 4; o < q;) {
     const l = q - o < 4 ? 0 : b[o]! | (b[o + 1]! << 8);
-    if (l < 4 || o + l > q) {
-      entries.length = before;
-      return false;
-    }
+    if (l < 4 || o + l > q) return undo();
     let e = fastEntry(b, o + 4, o + l);
     if (e === undefined) {
       try {
-        e = toEntry(decodeRecord(b, o + 4, o + l, ENTRY, `ipset.adt[${entries.length - before}]`));
+        e = toEntry(decodeRecord(b, o + 4, o + l, ENTRY, `ipset.adt[${at - before}]`));
       } catch {
-        entries.length = before;
-        return false;
+        return undo();
       }
     }
-    entries.push(e);
+    entries[at++] = e;
     o += (l + 3) & ~3;
   }
+  if (filled.has(s)) filled.set(s, at);
   if (!known) sets.set(setname, s);
   return true;
+}
+
+/** Largest entries array sized ahead from a header's count (a larger set grows past it). */
+const PREALLOCATE_MAX = 1 << 22;
+
+/** Cuts the sized-ahead entries arrays to what arrived; afterwards they are appended to. */
+function trim(filled: Map<IpsetSet, number>): void {
+  for (const [s, n] of filled) s.entries!.length = n;
+  filled.clear();
 }
 
 /**
@@ -255,10 +275,13 @@ function fastMessage(b: Buffer, off: number, end: number, sets: Map<string, Ipse
  */
 export function decodeSets(replies: Buffer, outcome: MessageOutcome, headerOnly = false): IpsetSet[] {
   const sets = new Map<string, IpsetSet>();
+  const filled = new Map<IpsetSet, number>();
   for (const r of outcome.replies) {
     const off = r.payload + align4(SIZEOF_NFGENMSG);
-    if (!headerOnly && fastMessage(replies, off, r.end, sets)) continue;
+    if (!headerOnly && fastMessage(replies, off, r.end, sets, filled)) continue;
+    trim(filled);
     addRecord(sets, decodeRecord(replies, off, r.end, SET, 'ipset'), headerOnly);
   }
+  trim(filled);
   return [...sets.values()];
 }

@@ -163,6 +163,23 @@ describe('fast LIST decoding equals the schema decoder', () => {
     expect(decodeSets(buf, outcomeOf(buf))[0]!.entries!.map((e) => e.ip)).toEqual(adt.map((e) => e.ip.ipv4));
   });
 
+  it('a header count that is not what arrives, and a message without entries between two with', () => {
+    const r = rng(21);
+    const shape = SHAPES[0]!;
+    for (const elements of [0, 3, 15, 1000]) {
+      const buf = encodeMessages([
+        dumpMessage('N', { typename: 'hash:ip,port', revision: 6, family: 2, data: { elements } }, Array.from({ length: 10 }, () => entryRecord(r, shape))),
+        dumpMessage('N', {}, []),
+        dumpMessage('M', { typename: 'hash:ip', revision: 1, family: 2, data: { elements: 7 } }, [entryRecord(r, SHAPES[4]!)]),
+        dumpMessage('N', undefined, Array.from({ length: 5 }, () => entryRecord(r, shape))),
+      ], 1);
+      both(buf, outcomeOf(buf));
+      const sets = decodeSets(buf, outcomeOf(buf));
+      expect(sets.map((x) => [x.name, x.entries!.length])).toEqual([['N', 15], ['M', 1]]);
+      expect(sets[0]!.entries!.every((e) => e !== undefined)).toBe(true);
+    }
+  });
+
   it('several sets in one dump, interleaved shapes', () => {
     const r = rng(7);
     const buf = dump(r, SHAPES.map((shape, i) => ({ name: `set-${i}`, shape, n: 1 + int(r, 50) })), 16);

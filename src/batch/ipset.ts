@@ -213,14 +213,22 @@ interface SetInfo {
 function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const n = run.inputs.length;
   const op = OPS[run.kind];
-  const entries = new Array<IpsetEntry>(n);
+  // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.
+  let entries: IpsetEntry[] | undefined;
   const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
   const v: FastValues = { ip: 0, portProto: 0 };
   const six = t?.family === 'inet6';
   const type = t?.type, family = t?.family;
   for (let k = 0; k < n; k++) {
     const input = run.inputs[k]!;
-    const e = entries[k] = typeof input === 'string' ? toEntryObject(input, type, op) : input;
+    let e: IpsetEntry;
+    if (typeof input === 'string') {
+      entries ??= run.inputs.slice(0, k) as IpsetEntry[];
+      entries.push(e = toEntryObject(input, type, op));
+    } else {
+      e = input;
+      if (entries) entries.push(e);
+    }
     const shape = fastShape(e, v);
     if (!shape || six) checkEntryFamily(e, family, op);
     if (shape) {
@@ -229,7 +237,7 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
       portProtos[k] = v.portProto;
     }
   }
-  run.entries = entries;
+  run.entries = entries ?? (run.inputs as IpsetEntry[]);
   run.shapes = shapes;
   run.ips = ips;
   run.portProtos = portProtos;

@@ -105,6 +105,7 @@ describe('batch ipset packing equals the op builder, byte for byte', () => {
       ['bitmap:port', (k) => ({ port: k })],
       ['hash:ip,port', (k) => `${ip4(r)},${['tcp', 'udp'][k % 2]}:${k}`],
       ['hash:ip', () => ip4(r)],
+      ['hash:ip,port', (k) => (k % 3 === 2 ? `${ip4(r)},udp:${k}` : { ip: ip4(r), proto: 'udp', port: k })],
     ];
     for (const [type, make] of cases) {
       for (const n of [1, 2, 3, 2047, 2048, 2049, 5000]) {

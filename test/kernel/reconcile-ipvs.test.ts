@@ -132,4 +132,44 @@ describe('reconcile', () => {
     expect(await save(ns)).toContain('-A -u 10.96.0.3:53 -s sh');
     expect((await save(ns)).filter((l) => l.startsWith('-A'))).toHaveLength(4);
   });
+
+  it('plans from the state it returned what it plans from a fresh read: IPv4, IPv6, fwmark, any order', async () => {
+    const { h } = await setup();
+    const dests = (prefix: string, n: number, port: number, weight = 1) => Array.from({ length: n }, (_, i) => ({
+      address: `${prefix}${i + 1}`, port, forwarding: 'masq' as const, weight,
+    }));
+    const first: DesiredState = {
+      ipvs: [
+        { protocol: 'tcp', address: '10.96.1.1', port: 80, scheduler: 'rr', destinations: dests('172.16.5.', 12, 8080) },
+        { protocol: 'udp', address: '10.96.1.1', port: 53, scheduler: 'rr', destinations: dests('172.16.6.', 3, 53) },
+        { protocol: 'tcp', address: 'FD00:0::96:1', port: 443, destinations: dests('fd00::5:', 4, 8443) },
+        { fwmark: 7, scheduler: 'sh', schedFlags: ['sh-port'], destinations: dests('172.16.7.', 2, 0) },
+        { fwmark: 8, family: 'inet6', persistent: 60, destinations: dests('fd00::8:', 2, 0) },
+      ],
+    };
+    const r = await h.reconcile(first, { scope });
+    expect(r.ok, r.commit?.firstError?.message).toBe(true);
+    const [web, dns, v6, mark7, mark8] = first.ipvs!;
+    const second: DesiredState = {
+      ipvs: [
+        { ...web!, destinations: web!.destinations!.map((d, i) => (i === 3 ? { ...d, weight: 4 } : d)).reverse() },
+        { ...dns!, destinations: [...dns!.destinations!.slice(1), { address: '172.16.6.9', port: 53, forwarding: 'masq' }] },
+        { ...v6!, address: 'fd00::96:1', destinations: v6!.destinations!.map((d) => ({ ...d, address: d.address.toUpperCase(), weight: 2 })) },
+        { ...mark7!, destinations: [mark7!.destinations![1]!, { ...mark7!.destinations![0]!, upperThreshold: 50 }] },
+        { ...mark8!, destinations: mark8!.destinations },
+      ],
+    };
+    const fromState = await h.reconcile(second, { scope, current: r.state!, dryRun: true });
+    const fromKernel = await h.reconcile(second, { scope, dryRun: true });
+    expect(fromState.plan.ipvs).toEqual(fromKernel.plan.ipvs);
+    expect(fromKernel.plan.ipvs.map((s) => s.kind)).toEqual([
+      'editDestination', // web: one weight, listed in reverse
+      'addDestination', 'deleteDestination', // dns: one swapped
+      'editDestination', 'editDestination', 'editDestination', 'editDestination', // v6: weights, addresses spelt otherwise
+      'editDestination', // mark 7: a threshold, listed in another order
+    ]);
+    const applied = await h.reconcile(second, { scope, current: r.state! });
+    expect(applied.ok, applied.commit?.firstError?.message).toBe(true);
+    expect((await h.reconcile(second, { scope })).changes).toBe(0);
+  });
 });

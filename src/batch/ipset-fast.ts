@@ -1,6 +1,8 @@
 /**
  * The ipset fast path of a batch: bulk messages of plain entries (an IPv4 address, optionally a
- * protocol and port: what kube-proxy's sets hold) written from a template instead of a record per
+ * prefix length, a protocol and port, a second IPv4 address and its prefix length: what
+ * kube-proxy's hash:ip, hash:net, hash:ip,port, hash:ip,port,ip and hash:ip,port,net sets hold)
+ * written from a template instead of a record per
  * entry through the schema encoder. As for IPVS, nothing here knows the wire format on its own:
  * the template and the offsets of the values come from the op builder's own message for a sample,
  * and the messages are cut where the builder cuts them, so a refusal is explained by the builder's
@@ -18,16 +20,23 @@ import { ipsetSchemas } from '../schema/ipset';
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK } from '../uapi/netlink';
 import type { PackedMessage } from './change';
 
-/** The entry shapes the fast path writes. */
-export type Shape = 'ip' | 'ip,proto' | 'ip,port,proto';
+/** Which fields a fast entry has, as bits of its shape code (0: not a fast entry). */
+const PORT = 1, PROTO = 2, CIDR = 4, IP2 = 8, CIDR2 = 16, FAST = 32;
 
-/** The shapes by code (0: not a fast entry), for per-entry typed arrays. */
-export const SHAPES: readonly (Shape | undefined)[] = [undefined, 'ip', 'ip,proto', 'ip,port,proto'];
+/** The name of a shape code: its fields in the builder's order (`'ip,port,proto'`). */
+export type Shape = string;
 
-/** The values of a fast entry: the IPv4 address (as an int32) and `port << 8 | protocol`. */
+const SHAPE_NAMES: string[] = [];
+for (let c = 0; c < 2 * FAST; c++) {
+  SHAPE_NAMES.push(c < FAST ? '' : `ip${c & CIDR ? ',cidr' : ''}${c & PORT ? ',port' : ''}${c & PROTO ? ',proto' : ''}${c & IP2 ? ',ip2' : ''}${c & CIDR2 ? ',cidr2' : ''}`);
+}
+
+/** The values of a fast entry: the IPv4 addresses (as int32s), `port << 8 | protocol` and `cidr << 8 | cidr2`. */
 export interface FastValues {
   ip: number;
   portProto: number;
+  ip2: number;
+  cidrs: number;
 }
 
 /** The protocol numbers the fast path names (anything else, or a protocol number, goes to the builder); -1 otherwise. */
@@ -35,40 +44,76 @@ function protocolOf(p: unknown): number {
   return p === 'tcp' ? IPPROTO_TCP : p === 'udp' ? IPPROTO_UDP : p === 'sctp' ? IPPROTO_SCTP : -1;
 }
 
+const isPrefix = (c: unknown): c is number => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= 32;
+
 /**
- * The shape of an entry the fast path can write, or undefined; with `out`, its values are stored
- * there (an entry with a port and no protocol is tcp, as the builder writes it).
+ * The shape code of an entry the fast path can write, or 0 (the builder then writes it, or
+ * names what is wrong with it); with `out`, its values are stored there (an entry with a port and
+ * no protocol is tcp, as the builder writes it).
  */
-export function fastShape(e: IpsetEntry, out?: FastValues): Shape | undefined {
-  if (e === null || typeof e !== 'object') return undefined;
+export function fastCode(e: IpsetEntry, out?: FastValues): number {
+  if (e === null || typeof e !== 'object') return 0;
   const ip = e.ip;
-  if (typeof ip !== 'string') return undefined;
+  if (typeof ip !== 'string') return 0;
   const v = parseIPv4(ip);
-  if (v < 0) return undefined;
+  if (v < 0) return 0;
   for (const k in e) {
-    if (k !== 'ip' && k !== 'port' && k !== 'proto' && (e as Record<string, unknown>)[k] !== undefined) return undefined;
+    if (k !== 'ip' && k !== 'port' && k !== 'proto' && k !== 'cidr' && k !== 'ip2' && k !== 'cidr2' &&
+      (e as Record<string, unknown>)[k] !== undefined) return 0;
   }
-  let proto = -1;
-  if (e.proto !== undefined && (proto = protocolOf(e.proto)) < 0) return undefined;
+  let code = FAST, proto = -1, cidrs = 0, v2 = 0;
+  if (e.proto !== undefined) {
+    if ((proto = protocolOf(e.proto)) < 0) return 0;
+    code |= PROTO;
+  }
   const port = e.port;
-  let shape: Shape;
   if (port !== undefined) {
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-    shape = 'ip,port,proto';
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) return 0;
+    code |= PORT | PROTO;
     if (proto < 0) proto = IPPROTO_TCP;
-  } else {
-    shape = proto >= 0 ? 'ip,proto' : 'ip';
+  }
+  if (e.cidr !== undefined) {
+    if (!isPrefix(e.cidr)) return 0;
+    code |= CIDR;
+    cidrs = e.cidr << 8;
+  }
+  if (e.ip2 !== undefined) {
+    if (typeof e.ip2 !== 'string' || (v2 = parseIPv4(e.ip2)) < 0) return 0;
+    code |= IP2;
+    if (e.cidr2 !== undefined) {
+      if (!isPrefix(e.cidr2)) return 0;
+      code |= CIDR2;
+      cidrs |= e.cidr2;
+    }
+  } else if (e.cidr2 !== undefined) {
+    return 0; // the builder drops it without ip2
   }
   if (out) {
     out.ip = v | 0;
     out.portProto = ((port ?? 0) << 8) | (proto < 0 ? 0 : proto);
+    out.ip2 = v2 | 0;
+    out.cidrs = cidrs;
   }
-  return shape;
+  return code;
+}
+
+/** The shape of an entry the fast path can write (`'ip,port,proto'`), or undefined; see {@link fastCode}. */
+export function fastShape(e: IpsetEntry, out?: FastValues): Shape | undefined {
+  const code = fastCode(e, out);
+  return code ? SHAPE_NAMES[code] : undefined;
+}
+
+/** Whether entries of shape `code` carry a second address or prefix lengths (values beyond ip and port/protocol). */
+export function hasMore(code: number): boolean {
+  return (code & (CIDR | IP2 | CIDR2)) !== 0;
 }
 
 const ADT = ipsetSchemas.adt.attrs.adt!.id;
 const DATA_ATTRS = ipsetSchemas.adtData.attrs;
-const ID = { ip: DATA_ATTRS.ip!.id, port: DATA_ATTRS.port!.id, proto: DATA_ATTRS.proto!.id, lineno: DATA_ATTRS.lineno!.id };
+const ID = {
+  ip: DATA_ATTRS.ip!.id, port: DATA_ATTRS.port!.id, proto: DATA_ATTRS.proto!.id, lineno: DATA_ATTRS.lineno!.id,
+  cidr: DATA_ATTRS.cidr!.id, ip2: DATA_ATTRS.ip2!.id, cidr2: DATA_ATTRS.cidr2!.id,
+};
 const TOP_LINENO = ipsetSchemas.adt.attrs.lineno!.id;
 
 /** A bulk message's prefix (everything before the first entry) and an entry's nest, with offsets. */
@@ -82,6 +127,10 @@ interface Layout {
   port: number;
   proto: number;
   lineno: number;
+  /** Offsets of the second address's value and of the prefix lengths' bytes; -1 when absent. */
+  ip2: number;
+  cidr: number;
+  cidr2: number;
 }
 
 function attrsIn(buf: Buffer, start: number, end: number): [number, number, number][] {
@@ -97,15 +146,18 @@ function attrsIn(buf: Buffer, start: number, end: number): [number, number, numb
 
 const layouts = new Map<string, Layout | null>();
 
-/** The layout for entries of `shape` in a set of `type`, learnt from the builder's message for two samples. */
-function layoutFor(cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined, shape: Shape): Layout | null {
-  const key = `${cmd} ${proto} ${set} ${exist} ${type ?? ''} ${shape}`;
+/** The layout for entries of shape `code` in a set of `type`, learnt from the builder's message for two samples. */
+function layoutFor(cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined, code: number): Layout | null {
+  const key = `${cmd} ${proto} ${set} ${exist} ${type ?? ''} ${code}`;
   let l = layouts.get(key);
   if (l !== undefined) return l;
   l = null;
-  const sample = (ip: string): IpsetEntry => (shape === 'ip' ? { ip } : shape === 'ip,proto' ? { ip, proto: 'udp' } : { ip, proto: 'udp', port: 4242 });
+  const sample = (ip: string, ip2: string): IpsetEntry => ({
+    ip, ...(code & CIDR && { cidr: 24 }), ...(code & PORT && { port: 4242 }), ...(code & PROTO && { proto: 'udp' }),
+    ...(code & IP2 && { ip2 }), ...(code & CIDR2 && { cidr2: 16 }),
+  });
   const build = cmd === 'add' ? ops.addOps : ops.delOps;
-  const [op] = build(proto, set, [sample('10.1.2.3'), sample('10.4.5.6')], { ...(type && { type }), exist, firstIndex: 0x01020304 - 1 });
+  const [op] = build(proto, set, [sample('10.1.2.3', '10.7.8.9'), sample('10.4.5.6', '10.10.11.12')], { ...(type && { type }), exist, firstIndex: 0x01020304 - 1 });
   if (op) {
     const msg = encodeMessages([op.message], 0);
     const top = attrsIn(msg, 20, msg.length);
@@ -117,14 +169,21 @@ function layoutFor(cmd: 'add' | 'del', proto: number, set: string, exist: boolea
       const data = Buffer.from(msg.subarray(ds, (de + 3) & ~3));
       const inner = attrsIn(data, 4, data.length);
       const at = (id: number) => inner.find(([i]) => i === id);
-      const ipNest = at(ID.ip);
-      const ipv4 = ipNest ? attrsIn(data, ipNest[1] + 4, ipNest[2])[0] : undefined;
-      const port = at(ID.port), protoAttr = at(ID.proto), line = at(ID.lineno);
-      const ok = ipv4 && ipv4[2] - ipv4[1] === 8 && line && (shape === 'ip' ? !port && !protoAttr : shape === 'ip,proto' ? !port && protoAttr : port && protoAttr);
+      const v4In = (nest: [number, number, number] | undefined) => {
+        const a = nest ? attrsIn(data, nest[1] + 4, nest[2]) : [];
+        return a.length === 1 && a[0]![2] - a[0]![1] === 8 ? a[0]![1] + 4 : -1;
+      };
+      const ip = v4In(at(ID.ip)), ip2 = v4In(at(ID.ip2));
+      const port = at(ID.port), protoAttr = at(ID.proto), line = at(ID.lineno), cidr = at(ID.cidr), cidr2 = at(ID.cidr2);
+      // Exactly the attributes the shape has, each where a value can be patched in.
+      const want = 2 + [PORT, PROTO, CIDR, IP2, CIDR2].filter((b) => code & b).length;
+      const ok = ip >= 0 && line && inner.length === want && !!port === !!(code & PORT) && !!protoAttr === !!(code & PROTO) &&
+        !!cidr === !!(code & CIDR) && (ip2 >= 0) === !!(code & IP2) && !!cidr2 === !!(code & CIDR2);
       if (ok) {
         l = {
           prefix: Buffer.from(msg.subarray(0, ds)), topLineno: lineno[1] + 4, adt: adt[1],
-          data, ip: ipv4[1] + 4, port: port ? port[1] + 4 : -1, proto: protoAttr ? protoAttr[1] + 4 : -1, lineno: line[1] + 4,
+          data, ip, port: port ? port[1] + 4 : -1, proto: protoAttr ? protoAttr[1] + 4 : -1, lineno: line[1] + 4,
+          ip2, cidr: cidr ? cidr[1] + 4 : -1, cidr2: cidr2 ? cidr2[1] + 4 : -1,
         };
       }
     }
@@ -149,8 +208,7 @@ interface Pack {
   exist: boolean;
   type: string | undefined;
   layout: Layout;
-  ips: Int32Array;
-  portProtos: Int32Array;
+  values: FastArrays;
   n: number;
   firstIndex: number;
   entries: (start: number, end: number) => IpsetEntry[];
@@ -183,7 +241,7 @@ class FastMessage implements FastPacked {
 
   write(buf: Buffer, off: number, seq: number): void {
     const l = this.pack.layout;
-    const { ips, portProtos } = this.pack;
+    const { ips, portProtos, ip2s, cidrs } = this.pack.values;
     const { size, count, first, at } = this;
     buf.set(l.prefix, off);
     buf.writeUInt32LE(size, off);
@@ -197,7 +255,8 @@ class FastMessage implements FastPacked {
     const total = count * d;
     buf.set(l.data, base);
     for (let done = d; done < total; done *= 2) buf.copyWithin(base + done, base, base + Math.min(done, total - done));
-    const ip = l.ip, port = l.port, protocol = l.proto, line = l.lineno;
+    const ip = l.ip, port = l.port, protocol = l.proto, line = l.lineno, ip2 = l.ip2, cidr = l.cidr, cidr2 = l.cidr2;
+    const more = ip2 >= 0 || cidr >= 0 || cidr2 >= 0;
     let p = base;
     for (let k = 0; k < count; k++) {
       const a = ips[at + k]!, pp = portProtos[at + k]!;
@@ -210,6 +269,17 @@ class FastMessage implements FastPacked {
         buf[p + port + 1] = (pp >>> 8) & 255;
       }
       if (protocol >= 0) buf[p + protocol] = pp & 255;
+      if (more) {
+        if (ip2 >= 0) {
+          const b2 = ip2s[at + k]!;
+          buf[p + ip2] = b2 >>> 24;
+          buf[p + ip2 + 1] = (b2 >>> 16) & 255;
+          buf[p + ip2 + 2] = (b2 >>> 8) & 255;
+          buf[p + ip2 + 3] = b2 & 255;
+        }
+        if (cidr >= 0) buf[p + cidr] = cidrs[at + k]! >>> 8;
+        if (cidr2 >= 0) buf[p + cidr2] = cidrs[at + k]! & 255;
+      }
       const no = first + k + 1;
       buf[p + line] = no >>> 24;
       buf[p + line + 1] = (no >>> 16) & 255;
@@ -221,22 +291,32 @@ class FastMessage implements FastPacked {
 }
 
 /**
- * Bulk messages for the entries whose values are `ips[from, from + n)` and `portProtos[...]` (all
- * of shape `shape`; see {@link FastValues}), the first being batch change `firstIndex`, cut as the
- * builder cuts them; null when the builder's layout is not one the fast path knows.
+ * Per-entry {@link FastValues} side by side; `ip2s` and `cidrs` may be empty when no entry has them.
+ */
+export interface FastArrays {
+  ips: Int32Array;
+  portProtos: Int32Array;
+  ip2s: Int32Array;
+  cidrs: Uint16Array;
+}
+
+/**
+ * Bulk messages for the entries whose values are `values[from, from + n)` (all of shape `code`;
+ * see {@link fastCode}), the first being batch change `firstIndex`, cut as the builder cuts them;
+ * null when the builder's layout is not one the fast path knows.
  * `entries(start, end)` gives entries `[start, end)` of the `n` themselves, for the builder's
  * operations that explain a refusal.
  */
 export function packValues(
-  cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined, shape: Shape,
-  ips: Int32Array, portProtos: Int32Array, from: number, n: number, firstIndex: number,
+  cmd: 'add' | 'del', proto: number, set: string, exist: boolean, type: string | undefined, code: number,
+  values: FastArrays, from: number, n: number, firstIndex: number,
   entries: (start: number, end: number) => IpsetEntry[],
 ): FastPacked[] | null {
   // One entry travels as plain IPSET_ATTR_DATA (as `ipset add` sends it): the builder's form.
   if (n < 2 || type === 'bitmap:port') return null;
-  const layout = layoutFor(cmd, proto, set, exist, type, shape);
+  const layout = layoutFor(cmd, proto, set, exist, type, code);
   if (!layout) return null;
-  const pack: Pack = { cmd, proto, set, exist, type, layout, ips, portProtos, n, firstIndex, entries };
+  const pack: Pack = { cmd, proto, set, exist, type, layout, values, n, firstIndex, entries };
   const d = layout.data.length;
   const per = Math.max(1, Math.floor((LIMIT - layout.prefix.length) / d));
   const out: FastPacked[] = [];
@@ -257,15 +337,17 @@ export function fastPack(
 ): FastPacked[] | null {
   const n = entries.length;
   if (n < 2) return null;
-  const ips = new Int32Array(n), portProtos = new Int32Array(n);
-  const v: FastValues = { ip: 0, portProto: 0 };
-  let shape: Shape | undefined;
+  const values: FastArrays = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: new Int32Array(n), cidrs: new Uint16Array(n) };
+  const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
+  let code = 0;
   for (let k = 0; k < n; k++) {
-    const s = fastShape(entries[k]!, v);
-    if (!s || (k > 0 && s !== shape)) return null;
-    shape = s;
-    ips[k] = v.ip;
-    portProtos[k] = v.portProto;
+    const c = fastCode(entries[k]!, v);
+    if (!c || (k > 0 && c !== code)) return null;
+    code = c;
+    values.ips[k] = v.ip;
+    values.portProtos[k] = v.portProto;
+    values.ip2s[k] = v.ip2;
+    values.cidrs[k] = v.cidrs;
   }
-  return packValues(cmd, proto, set, exist, type, shape!, ips, portProtos, 0, n, firstIndex, (a, b) => entries.slice(a, b));
+  return packValues(cmd, proto, set, exist, type, code, values, 0, n, firstIndex, (a, b) => entries.slice(a, b));
 }

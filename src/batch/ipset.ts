@@ -16,7 +16,7 @@ import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetE
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import type { BoundFamily, Change, Compensation, FamilyDriver, PackedMessage, PackedVerdict, UndoPlanner } from './change';
-import { fastShape, packValues, SHAPES, type FastValues } from './ipset-fast';
+import { fastCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
 
 type SetKind = 'create' | 'destroy' | 'flush';
 type EntryKind = 'add' | 'del';
@@ -64,13 +64,14 @@ export class EntryRun {
   entries: IpsetEntry[] = [];
   /** At commit: the set's type, when known (shapes entries and names type-specific errors). */
   setType: string | undefined = undefined;
-  /** At commit, per entry: index in {@link SHAPES} (0: not for the fast path), and its {@link FastValues}. */
+  /** At commit, per entry: its fast shape code (0: not for the fast path, see fastCode), and its values. */
   shapes = new Uint8Array(0);
-  ips = new Int32Array(0);
-  portProtos = new Int32Array(0);
+  values: FastArrays = NO_VALUES;
 
   constructor(readonly kind: EntryKind, readonly set: string, readonly inputs: readonly IpsetEntryInput[], readonly exist: boolean) {}
 }
+
+const NO_VALUES: FastArrays = { ips: new Int32Array(0), portProtos: new Int32Array(0), ip2s: new Int32Array(0), cidrs: new Uint16Array(0) };
 
 /** A queued entry to add or delete: entry `k` of its {@link EntryRun}. */
 export class IpsetEntryChange implements Change {
@@ -171,7 +172,7 @@ export class BatchIpset {
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
       // Text waits for the set's type; plain IPv4 entries are checked by the fast path's own test.
-      if (typeof e === 'string' || fastShape(e)) continue;
+      if (typeof e === 'string' || fastCode(e)) continue;
       try {
         entryAttrs(e, op);
       } catch (err) {
@@ -216,7 +217,9 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.
   let entries: IpsetEntry[] | undefined;
   const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
-  const v: FastValues = { ip: 0, portProto: 0 };
+  // Second addresses and prefix lengths only for runs that have them (fresh memory costs in the VM).
+  let ip2s = NO_VALUES.ip2s, cidrs = NO_VALUES.cidrs;
+  const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
   const six = t?.family === 'inet6';
   const type = t?.type, family = t?.family;
   for (let k = 0; k < n; k++) {
@@ -229,18 +232,25 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
       e = input;
       if (entries) entries.push(e);
     }
-    const shape = fastShape(e, v);
-    if (!shape || six) checkEntryFamily(e, family, op);
-    if (shape) {
-      shapes[k] = shape === 'ip,port,proto' ? 3 : SHAPES.indexOf(shape);
+    const code = fastCode(e, v);
+    if (!code || six) checkEntryFamily(e, family, op);
+    if (code) {
+      shapes[k] = code;
       ips[k] = v.ip;
       portProtos[k] = v.portProto;
+      if (hasMore(code)) {
+        if (ip2s.length === 0) {
+          ip2s = new Int32Array(n);
+          cidrs = new Uint16Array(n);
+        }
+        ip2s[k] = v.ip2;
+        cidrs[k] = v.cidrs;
+      }
     }
   }
   run.entries = entries ?? (run.inputs as IpsetEntry[]);
   run.shapes = shapes;
-  run.ips = ips;
-  run.portProtos = portProtos;
+  run.values = { ips, portProtos, ip2s, cidrs };
   run.setType = t?.type;
 }
 
@@ -280,24 +290,28 @@ function fastMessages(
   const code = run.shapes[c.k]!;
   if (code === 0) return null;
   const n = j - i;
-  let ips = run.ips, portProtos = run.portProtos, from = c.k;
+  let values: FastArrays = run.values, from = c.k;
   if (single) {
     const shapes = run.shapes;
     for (let k = from + 1; k < from + n; k++) if (shapes[k] !== code) return null;
   } else {
     // Entries of several calls in one message: their values side by side.
-    ips = new Int32Array(n);
-    portProtos = new Int32Array(n);
+    const more = hasMore(code);
+    values = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: new Int32Array(more ? n : 0), cidrs: new Uint16Array(more ? n : 0) };
     from = 0;
     for (let x = i; x < j; x++) {
       const e = changes[x] as IpsetEntryChange;
+      const r = e.run.values;
       if (e.run.shapes[e.k] !== code) return null;
-      ips[x - i] = e.run.ips[e.k]!;
-      portProtos[x - i] = e.run.portProtos[e.k]!;
+      values.ips[x - i] = r.ips[e.k]!;
+      values.portProtos[x - i] = r.portProtos[e.k]!;
+      if (more) {
+        values.ip2s[x - i] = r.ip2s[e.k]!;
+        values.cidrs[x - i] = r.cidrs[e.k]!;
+      }
     }
   }
-  return packValues(run.kind, proto, run.set, run.exist, run.setType, SHAPES[code]!, ips, portProtos, from, n, i,
-    (a, b) => entriesOf(i + a, i + b));
+  return packValues(run.kind, proto, run.set, run.exist, run.setType, code, values, from, n, i, (a, b) => entriesOf(i + a, i + b));
 }
 
 async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promise<BoundFamily> {

@@ -9,6 +9,7 @@ import * as ops from '../../src/ipset/ops';
 import { encodeMessages } from '../../src/netlink/message';
 import { IpsetEntryError } from '../../src/ipset/errors';
 import type { IpsetEntry, IpsetEntryInput } from '../../src/ipset/entry';
+import { fastPack, fastShape } from '../../src/batch/ipset-fast';
 
 // The kernel's part of bind (protocol negotiation, type revisions, set headers), answered here.
 const known = vi.hoisted(() => new Map<string, { type: string; family?: 'inet' | 'inet6' }>());
@@ -130,6 +131,10 @@ describe('batch ipset packing equals the op builder, byte for byte', () => {
       (k) => ({ ip: ip4(r), proto: 6, port: k }),
       (k) => ({ ip: ip4(r), proto: 'icmp', port: k & 0xff }),
       (k) => ({ ip: ip4(r), proto: 'tcp', port: k, timeout: undefined }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: k, cidr2: 8 }), // dropped by the builder without ip2
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: k, ip2: `2001:db8::${k.toString(16)}` }),
+      (k) => ({ ip: ip4(r), proto: 'tcp', port: k, ip2: ip4(r), ip2To: ip4(r) }),
+      (k) => ({ ip: ip4(r), cidr: k % 33, ipTo: ip4(r) }),
     ];
     for (const [i, f] of make.entries()) {
       const six = i === 0;
@@ -158,8 +163,13 @@ describe('batch ipset packing equals the op builder, byte for byte', () => {
       b.add('K', [a[0]!]); // one entry: plain IPSET_ATTR_DATA
       b.flush('K');
       b.add('K', a.slice(0, 3));
+      // Two calls packed together, with second addresses and prefix lengths side by side.
+      b.add('L', a.slice(0, 700).map((e, k) => ({ ...e, ip2: ip4(r), cidr2: k % 33 })));
+      b.add('L', a.slice(0, 900).map((e) => ({ ...e, ip2: ip4(r), cidr2: 32 })));
+      b.add('L', a.slice(0, 20).map((e) => ({ ...e, ip2: ip4(r) }))); // another shape: the builder's path
     });
-    await checkPacked(changes, { K: 'hash:ip,port', U: undefined });
+    known.set('L', { type: 'hash:ip,port,net' });
+    await checkPacked(changes, { K: 'hash:ip,port', U: undefined, L: 'hash:ip,port,net' });
   });
 
   it('runs longer than one packing pass, and packing resumed inside a run', async () => {
@@ -189,6 +199,40 @@ describe('batch ipset packing equals the op builder, byte for byte', () => {
   });
 });
 
+describe('the fast path writes kube-proxy\'s set shapes itself', () => {
+  it('hash:ip, hash:net, hash:ip,port, hash:ip,port,ip and hash:ip,port,net entries, byte for byte the builder\'s', () => {
+    const r = rng(9);
+    const cases: [string, string, (k: number) => IpsetEntry][] = [
+      ['hash:ip', 'ip', () => ({ ip: ip4(r) })],
+      ['hash:net', 'ip,cidr', (k) => ({ ip: ip4(r), cidr: k % 33 })],
+      ['hash:ip,port', 'ip,port,proto', (k) => ({ ip: ip4(r), proto: 'sctp', port: k })],
+      ['hash:ip,port,ip', 'ip,port,proto,ip2', (k) => ({ ip: ip4(r), proto: 'tcp', port: k, ip2: ip4(r) })],
+      ['hash:ip,port,net', 'ip,port,proto,ip2,cidr2', (k) => ({ ip: ip4(r), proto: 'udp', port: k, ip2: ip4(r), cidr2: k % 33 })],
+      ['hash:net,port', 'ip,cidr,port,proto', (k) => ({ ip: ip4(r), cidr: 24, port: k })],
+    ];
+    for (const [type, shape, make] of cases) {
+      const entries = Array.from({ length: 4000 }, (_, k) => make(k));
+      expect(fastShape(entries[0]!)).toBe(shape);
+      for (const [cmd, exist] of [['add', false], ['del', true]] as const) {
+        const fast = fastPack(cmd, 7, 'KUBE-SET', exist, type, entries, 3);
+        expect(fast, type).not.toBeNull();
+        const generic = (cmd === 'add' ? ops.addOps : ops.delOps)(7, 'KUBE-SET', entries, { type, exist, firstIndex: 3 });
+        expect(fast!).toHaveLength(generic.length);
+        fast!.forEach((m, k) => {
+          const buf = Buffer.alloc(m.size);
+          m.write(buf, 0, 50 + k);
+          expect(buf.toString('hex'), `${type} ${cmd} message ${k}`).toBe(encodeMessages([generic[k]!.message], 50 + k).toString('hex'));
+        });
+      }
+    }
+    // Left to the builder: prefix lengths out of range, IPv6 second addresses, ranges, cidr2 without ip2.
+    for (const e of [{ ip: '10.0.0.1', cidr: 33 }, { ip: '10.0.0.1', cidr: 1.5 }, { ip: '10.0.0.1', ip2: '::1' },
+      { ip: '10.0.0.1', ip2: '10.0.0.2', cidr2: -1 }, { ip: '10.0.0.1', cidr2: 8 }, { ip: '10.0.0.1', ip2: 5 as unknown as string }]) {
+      expect(fastShape(e), JSON.stringify(e)).toBeUndefined();
+    }
+  });
+});
+
 describe('batch ipset input errors are the builder\'s', () => {
   const bad: [IpsetEntryInput, string][] = [
     [{ ip: '10.0.0.256' }, 'not an IPv4 or IPv6 address'],
@@ -196,6 +240,8 @@ describe('batch ipset input errors are the builder\'s', () => {
     [{ ip: '10.0.0.1', port: 1.5 }, 'port must be 0-65535'],
     [{ ip: '10.0.0.1', proto: 'nosuch', port: 1 }, 'unknown protocol'],
     [{ ip: '10.0.0.1', cidr: 40 }, 'cidr must be 0-32'],
+    [{ ip: '10.0.0.1', port: 1, ip2: '10.0.0.2', cidr2: 33 }, 'cidr2 must be 0-32'],
+    [{ ip: '10.0.0.1', port: 1, ip2: '10.0.0.300' }, 'not an IPv4 or IPv6 address'],
     [null as unknown as IpsetEntryInput, 'an entry object or text is required'],
   ];
   it('at queue time, naming the entry', () => {

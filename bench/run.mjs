@@ -66,11 +66,68 @@ function skip(workload, tool, why) {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------
+// Every command of the measurements runs in one long-lived shell, not through spawnSync: Node forks itself to spawn,
+// and after a fork the first write to each page of the process costs a copy-on-write fault (~25 us
+// in the guest), so the library's next measurement paid for the setup's commands (16 x 64 KiB
+// copies: 0.08 ms normally, 5.9 ms right after a spawnSync). Node only talks to the shell by pipes.
+const TMP = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+const quote = (a) => `'${String(a).replace(/'/g, `'\\''`)}'`;
+class Shell {
+  constructor() {
+    this.proc = spawn('sh', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.out = '';
+    this.waiting = null;
+    this.proc.stdout.on('data', (d) => {
+      this.out += d;
+      const m = /__END (\d+)\n/.exec(this.out);
+      if (m && this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        this.out = '';
+        w(Number(m[1]));
+      }
+    });
+    this.tail = Promise.resolve();
+    this.file = (k) => path.join(TMP, `bench-${process.pid}-${k}`);
+  }
+
+  /** Runs a shell command line; resolves with its exit code, stdout, stderr and wall ms. */
+  line(cmd, input) {
+    const run = this.tail.then(() => new Promise((resolve) => {
+      if (input !== undefined) fs.writeFileSync(this.file('in'), input);
+      const t0 = performance.now();
+      this.waiting = (code) => {
+        const ms = performance.now() - t0;
+        const read = (k) => fs.readFileSync(this.file(k), 'utf8');
+        resolve({ code, ms, stdout: read('out'), stderr: read('err') });
+      };
+      const stdin = input === undefined ? '/dev/null' : this.file('in');
+      this.proc.stdin.write(`{ ${cmd}\n} <${stdin} >${this.file('out')} 2>${this.file('err')}; echo "__END $?"\n`);
+    }));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs argv; throws unless it exits 0 (or `ok` says the code is fine). */
+  async run(argv, { input, ok = (c) => c === 0 } = {}) {
+    const r = await this.line(argv.map(quote).join(' '), input);
+    if (!ok(r.code)) throw new Error(`${argv.join(' ').slice(0, 200)} exited ${r.code}: ${r.stderr.slice(-600)}`);
+    return r;
+  }
+
+  close() {
+    this.proc.stdin.end();
+    for (const k of ['in', 'out', 'err']) fs.rmSync(this.file(k), { force: true });
+  }
+}
+const sh = new Shell();
+
 let nsCounter = 0;
-function netns() {
+async function netns() {
   const name = `bench-${process.pid}-${++nsCounter}`;
-  execFileSync('ip', ['netns', 'add', name]);
-  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  await sh.run(['ip', 'netns', 'add', name]);
+  await sh.run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
   return { name, path: `/run/netns/${name}`, del: () => dropNetns(name) };
 }
 
@@ -79,22 +136,15 @@ function netns() {
  * down in a background worker, which on the guest's one CPU would otherwise run during the next
  * measurement (W5 1000x10 deletes varied 7-40 ms with it).
  */
-function dropNetns(name) {
-  spawnSync('ip', ['netns', 'exec', name, 'ipvsadm', '-C']);
-  spawnSync('ip', ['netns', 'exec', name, 'ipset', 'destroy']);
-  spawnSync('ip', ['-n', name, 'link', 'del', 'kube-ipvs0'], { stdio: 'ignore' });
-  spawnSync('ip', ['netns', 'del', name]);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+async function dropNetns(name) {
+  const n = quote(name);
+  await sh.line(`ip netns pids ${n} | xargs -r kill; ip netns exec ${n} ipvsadm -C; ip netns exec ${n} ipset destroy; `
+    + `ip -n ${n} link del kube-ipvs0 2>/dev/null; ip netns del ${n}; sleep 0.1`);
 }
 
 /** Runs a command (inside a namespace when given), stdin from `input`; returns wall ms and stdout. */
 function timed(ns, cmd, cmdArgs, input) {
-  const argv = ns ? ['ip', ['netns', 'exec', ns.name, cmd, ...cmdArgs]] : [cmd, cmdArgs];
-  const t0 = performance.now();
-  const r = spawnSync(argv[0], argv[1], { input, maxBuffer: 1 << 30, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} exited ${r.status}: ${(r.stderr ?? '').slice(0, 400)}`);
-  return { ms, stdout: r.stdout };
+  return sh.run(ns ? ['ip', 'netns', 'exec', ns.name, cmd, ...cmdArgs] : [cmd, ...cmdArgs], { input });
 }
 
 let floorBin;
@@ -108,15 +158,12 @@ function buildFloor() {
     execFileSync('cc', ['-O2', '-o', floorBin, src], { stdio: 'inherit' });
   }
 }
-function floor(ns, ...a) {
-  const r = spawnSync(floorBin, [ns.path, ...a.map(String)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`floor ${a.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+async function floor(ns, ...a) {
+  return JSON.parse((await sh.run([floorBin, ns.path, ...a.map(String)])).stdout);
 }
 
-function python(ns, script) {
-  const r = spawnSync('ip', ['netns', 'exec', ns.name, PY, '-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`python exited ${r.status}: ${(r.stderr ?? '').slice(-600)}`);
+async function python(ns, script) {
+  const r = await sh.run(['ip', 'netns', 'exec', ns.name, PY, '-c', script]);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
@@ -189,18 +236,18 @@ async function w1(n, m, size) {
   if (!coldDone && !QUICK) {
     // The very first commit of this process, before any warm-up: what a short-lived script pays.
     coldDone = true;
-    const ns = netns();
+    const ns = await netns();
     try {
       await withHandle(ns, async (h) => {
         const t0 = performance.now();
         must(await create(h, input), 'W1 cold');
         samples.push({ workload: 'W1', size: `${n}x${m}`, tool: 'library, first run in a fresh process', rep: 0, ms: performance.now() - t0 });
       });
-    } finally { ns.del(); }
+    } finally { await ns.del(); }
   }
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = netns();
+    const ns = await netns();
     try {
       await withHandle(ns, async (h) => {
         settle();
@@ -210,41 +257,42 @@ async function w1(n, m, size) {
         must(r, 'W1 library');
         record('W1', size, 'library', ms);
       });
-    } finally { ns.del(); }
-    const ns2 = netns();
-    try { record('W1', size, 'floor', floor(ns2, 'ipvs-create', n, m).ms); } finally { ns2.del(); }
+    } finally { await ns.del(); }
+    const ns2 = await netns();
+    try { record('W1', size, 'floor', (await floor(ns2, 'ipvs-create', n, m)).ms); } finally { await ns2.del(); }
   }
   const rules = ipvsadmRules(n, m, 'create');
   for (let rep = 0; rep < PEER_REPS(n); rep++) {
     currentRep = rep;
-    const ns = netns();
-    try { record('W1', size, 'ipvsadm -R', timed(ns, 'ipvsadm', ['-R'], rules).ms); } finally { ns.del(); }
+    const ns = await netns();
+    try { record('W1', size, 'ipvsadm -R', (await timed(ns, 'ipvsadm', ['-R'], rules)).ms); } finally { await ns.del(); }
   }
   if (!pyroute2HasIpvs) skip('W1-W4', 'pyroute2', hasPyroute2 ? `pyroute2 ${pyroute2Version} (Debian) has no IPVS module` : 'python3-pyroute2 is not installed');
 }
 
 /** One ipvsadm process per change (how simple scripts drive IPVS), for a small N: per-change cost. */
-function w1PerChange() {
+async function w1PerChange() {
   const n = PER_CHANGE_N, m = 10;
-  const ns = netns();
+  const ns = await netns();
   try {
-    const t0 = performance.now();
+    const ipvsadm = `ip netns exec ${quote(ns.name)} ipvsadm`;
+    const lines = [];
     for (let s = 0; s < n; s++) {
-      spawnSync('ip', ['netns', 'exec', ns.name, 'ipvsadm', '-A', '-t', `${vip(s)}:80`, '-s', 'rr']);
-      for (let d = 0; d < m; d++) spawnSync('ip', ['netns', 'exec', ns.name, 'ipvsadm', '-a', '-t', `${vip(s)}:80`, '-r', `${rip(s, m, d)}:8080`, '-m', '-w', '1']);
+      lines.push(`${ipvsadm} -A -t ${vip(s)}:80 -s rr`);
+      for (let d = 0; d < m; d++) lines.push(`${ipvsadm} -a -t ${vip(s)}:80 -r ${rip(s, m, d)}:8080 -m -w 1`);
     }
-    const ms = performance.now() - t0;
-    record('W1', `${n}x${m}`, 'ipvsadm per change', ms, { perChangeMs: ms / (n * (m + 1)) });
-  } finally { ns.del(); }
+    const r = await sh.line(lines.join(' && '));
+    if (r.code !== 0) throw new Error(`ipvsadm per change exited ${r.code}: ${r.stderr.slice(-400)}`);
+    record('W1', `${n}x${m}`, 'ipvsadm per change', r.ms, { perChangeMs: r.ms / (n * (m + 1)) });
+  } finally { await ns.del(); }
 }
 
 async function w2(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = netns();
-    let sleeper;
+    const ns = await netns();
     try {
-      floor(ns, 'ipvs-create', n, m);
+      await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         for (const [tool, ipvs] of [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]]) {
           // memory: resident growth over a read after a full GC (untimed)
@@ -262,10 +310,11 @@ async function w2(n, m, size) {
           record('W2', size, tool, ms, { rssMB: rss / 2 ** 20 });
         }
         // /proc/net/ip_vs of the namespace, through a process inside it
-        sleeper = spawn('ip', ['netns', 'exec', ns.name, 'sleep', '600'], { stdio: 'ignore' });
+        // (the namespace's deletion kills it)
+        await sh.line(`ip netns exec ${quote(ns.name)} sleep 600 </dev/null >/dev/null 2>&1 &`);
         let pid = '';
         for (let i = 0; i < 100 && !pid; i++) {
-          pid = execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
+          pid = (await sh.run(['ip', 'netns', 'pids', ns.name])).stdout.trim().split('\n')[0] ?? '';
           if (!pid) await new Promise((r) => setTimeout(r, 50));
         }
         settle();
@@ -274,14 +323,13 @@ async function w2(n, m, size) {
         record('W2', size, '/proc/net/ip_vs (library parse)', performance.now() - t0);
         if (proc.length !== n) throw new Error(`W2 proc: ${proc.length} services`);
       });
-      record('W2', size, 'floor', floor(ns, 'ipvs-read').ms);
+      record('W2', size, 'floor', (await floor(ns, 'ipvs-read')).ms);
       if (rep < PEER_REPS(n)) {
-        record('W2', size, 'ipvsadm -Ln', timed(ns, 'ipvsadm', ['-Ln']).ms);
-        record('W2', size, 'ipvsadm -Sn', timed(ns, 'ipvsadm', ['-Sn']).ms);
+        record('W2', size, 'ipvsadm -Ln', (await timed(ns, 'ipvsadm', ['-Ln'])).ms);
+        record('W2', size, 'ipvsadm -Sn', (await timed(ns, 'ipvsadm', ['-Sn'])).ms);
       }
     } finally {
-      sleeper?.kill();
-      ns.del();
+      await ns.del();
     }
   }
 }
@@ -290,9 +338,9 @@ async function w3(n, m, size) {
   const input = inputs(n, m);
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = netns();
+    const ns = await netns();
     try {
-      floor(ns, 'ipvs-create', n, m);
+      await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         settle();
         const t0 = performance.now();
@@ -303,13 +351,13 @@ async function w3(n, m, size) {
         must(r, 'W3 library');
         record('W3', size, 'library', ms);
       });
-    } finally { ns.del(); }
-    const ns2 = netns();
+    } finally { await ns.del(); }
+    const ns2 = await netns();
     try {
-      floor(ns2, 'ipvs-create', n, m);
-      record('W3', size, 'floor', floor(ns2, 'ipvs-weight', n, m).ms);
-      if (rep < PEER_REPS(n)) record('W3', size, 'ipvsadm -R', timed(ns2, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'weight')).ms);
-    } finally { ns2.del(); }
+      await floor(ns2, 'ipvs-create', n, m);
+      record('W3', size, 'floor', (await floor(ns2, 'ipvs-weight', n, m)).ms);
+      if (rep < PEER_REPS(n)) record('W3', size, 'ipvsadm -R', (await timed(ns2, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'weight'))).ms);
+    } finally { await ns2.del(); }
   }
 }
 
@@ -318,9 +366,9 @@ async function w4(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipvsadm -R'] : [])]) {
-      const ns = netns();
+      const ns = await netns();
       try {
-        floor(ns, 'ipvs-create', n, m);
+        await floor(ns, 'ipvs-create', n, m);
         if (tool === 'library') {
           await withHandle(ns, async (h) => {
             settle();
@@ -332,9 +380,9 @@ async function w4(n, m, size) {
             must(r, 'W4 library');
             record('W4', size, 'library', ms);
           });
-        } else if (tool === 'floor') record('W4', size, 'floor', floor(ns, 'ipvs-delete', n).ms);
-        else record('W4', size, tool, timed(ns, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'delete')).ms);
-      } finally { ns.del(); }
+        } else if (tool === 'floor') record('W4', size, 'floor', (await floor(ns, 'ipvs-delete', n)).ms);
+        else record('W4', size, tool, (await timed(ns, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'delete'))).ms);
+      } finally { await ns.del(); }
     }
   }
 }
@@ -344,10 +392,10 @@ async function w5(n, _m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ip -batch', ...(hasPyroute2 ? ['pyroute2'] : [])] : [])]) {
-      const ns = netns();
+      const ns = await netns();
       try {
-        execFileSync('ip', ['-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
-        const ifindex = Number(execFileSync('ip', ['-n', ns.name, '-o', 'link', 'show', 'kube-ipvs0'], { encoding: 'utf8' }).split(':')[0]);
+        await sh.run(['ip', '-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
+        const ifindex = Number((await sh.run(['ip', '-n', ns.name, '-o', 'link', 'show', 'kube-ipvs0'])).stdout.split(':')[0]);
         if (tool === 'library') {
           await withHandle(ns, async (h) => {
             settle();
@@ -366,15 +414,15 @@ async function w5(n, _m, size) {
             record('W5', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2 });
           });
         } else if (tool === 'floor') {
-          const f = floor(ns, 'addr', ifindex, n);
+          const f = await floor(ns, 'addr', ifindex, n);
           record('W5', size, 'floor', f.ms, { addMs: f.addMs, listMs: f.listMs, deleteMs: f.deleteMs });
         } else if (tool === 'ip -batch') {
-          const add = timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr add ${c} dev kube-ipvs0`).join('\n') + '\n').ms;
-          const list = timed(ns, 'ip', ['-j', 'addr', 'show', 'dev', 'kube-ipvs0']).ms;
-          const del = timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr del ${c} dev kube-ipvs0`).join('\n') + '\n').ms;
+          const add = (await timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr add ${c} dev kube-ipvs0`).join('\n') + '\n')).ms;
+          const list = (await timed(ns, 'ip', ['-j', 'addr', 'show', 'dev', 'kube-ipvs0'])).ms;
+          const del = (await timed(ns, 'ip', ['-batch', '-'], cidrs.map((c) => `addr del ${c} dev kube-ipvs0`).join('\n') + '\n')).ms;
           record('W5', size, tool, add + list + del, { addMs: add, listMs: list, deleteMs: del });
         } else {
-          const r = python(ns, `
+          const r = await python(ns, `
 import json, time
 from pyroute2 import IPRoute
 ip = IPRoute()
@@ -390,7 +438,7 @@ t3 = time.perf_counter()
 print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
           record('W5', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
         }
-      } finally { ns.del(); }
+      } finally { await ns.del(); }
     }
   }
   if (!hasPyroute2) skip('W5-W6', 'pyroute2', 'python3-pyroute2 is not installed (apt-get install python3-pyroute2)');
@@ -406,7 +454,7 @@ async function w6(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])]) {
-      const ns = netns();
+      const ns = await netns();
       try {
         if (tool === 'library') {
           await withHandle(ns, async (h) => {
@@ -426,15 +474,15 @@ async function w6(n, m, size) {
             record('W6', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2 });
           });
         } else if (tool === 'floor') {
-          const f = floor(ns, 'ipset', 'KUBE-BENCH', n, m);
+          const f = await floor(ns, 'ipset', 'KUBE-BENCH', n, m);
           record('W6', size, 'floor', f.ms, { addMs: f.createMs + f.addMs, listMs: f.listMs, deleteMs: f.destroyMs });
         } else if (tool === 'ipset restore/save') {
-          const add = timed(ns, 'ipset', ['restore'], restore).ms;
-          const list = timed(ns, 'ipset', ['save', 'KUBE-BENCH']).ms;
-          const del = timed(ns, 'ipset', ['destroy', 'KUBE-BENCH']).ms;
+          const add = (await timed(ns, 'ipset', ['restore'], restore)).ms;
+          const list = (await timed(ns, 'ipset', ['save', 'KUBE-BENCH'])).ms;
+          const del = (await timed(ns, 'ipset', ['destroy', 'KUBE-BENCH'])).ms;
           record('W6', size, tool, add + list + del, { addMs: add, listMs: list, deleteMs: del });
         } else {
-          const r = python(ns, `
+          const r = await python(ns, `
 import json, time
 import socket
 from pyroute2 import IPSet
@@ -456,7 +504,7 @@ t3 = time.perf_counter()
 print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
           record('W6', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
         }
-      } finally { ns.del(); }
+      } finally { await ns.del(); }
     }
   }
 }
@@ -474,9 +522,9 @@ async function w7(n, m, size) {
   }));
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = netns();
+    const ns = await netns();
     try {
-      floor(ns, 'ipvs-create', n, m);
+      await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         settle();
         const scope = { services: { addresses: ['10.96.0.0/12'] } };
@@ -495,9 +543,9 @@ async function w7(n, m, size) {
         must(r2.commit ?? { ok: true }, 'W7 from state');
         record('W7', size, 'library reconcile (from the last state)', ms2, { changes: r2.changes });
       });
-    } finally { ns.del(); }
+    } finally { await ns.del(); }
     // A full rebuild at the same size, right after: what W7 is compared with.
-    const ns3 = netns();
+    const ns3 = await netns();
     try {
       await withHandle(ns3, async (h) => {
         settle();
@@ -505,7 +553,7 @@ async function w7(n, m, size) {
         must(await create(h, rebuild), 'W7 rebuild');
         if (!WARMING) samples.push({ workload: 'W7', size, tool: 'W1 library, same boot', rep: currentRep, ms: performance.now() - t0, hidden: true });
       });
-    } finally { ns3.del(); }
+    } finally { await ns3.del(); }
   }
 }
 
@@ -656,7 +704,7 @@ async function main() {
   }
   if (want('W1') && !QUICK) {
     log(`W1 one ipvsadm per change, ${PER_CHANGE_N}x10`);
-    w1PerChange();
+    await w1PerChange();
   }
   if (want('W7')) {
     const [n, m] = QUICK ? SIZES[0] : [5000, 10];
@@ -685,7 +733,7 @@ async function main() {
   if (failures.length) process.exitCode = 1;
 }
 
-main().catch((err) => {
+main().finally(() => sh.close()).catch((err) => {
   process.stderr.write(`bench: ${err.stack ?? err}\n`);
   process.exit(1);
 });

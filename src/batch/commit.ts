@@ -143,8 +143,9 @@ export async function commitChanges(
     throw new TypeError('batch.commit: onProgress must be a function');
   }
   const ctx: Ctx = { handle, drivers, bound: new Map(), options };
-  for (const key of familiesOf(changes)) {
-    ctx.bound.set(key, await driverOf(drivers, key).bind(handle, changes.filter((c) => c.family === key)));
+  const families = familiesOf(changes);
+  for (const key of families) {
+    ctx.bound.set(key, await driverOf(drivers, key).bind(handle, ownChanges(changes, key, families)));
   }
 
   let planners: Map<FamilyKey, UndoPlanner> | undefined;
@@ -152,7 +153,7 @@ export async function commitChanges(
     options.onProgress?.({ phase: 'read', done: 0, total: changes.length, failed: 0 });
     planners = new Map();
     for (const [key, bound] of ctx.bound) {
-      const own = changes.filter((c) => c.family === key);
+      const own = ownChanges(changes, key, families);
       planners.set(key, await driverOf(drivers, key).prepareUndo(handle, bound, own, options.signal));
     }
     options.onProgress?.({ phase: 'read', done: changes.length, total: changes.length, failed: 0 });
@@ -204,6 +205,11 @@ class Tally {
     for (let i = 0; i < out.length; i++) out[i] = this.result(i);
     return out;
   }
+}
+
+/** The changes of one family; the batch itself when it has no other (no copy of 50,000 slots). */
+function ownChanges(changes: readonly Change[], key: FamilyKey, families: Set<FamilyKey>): readonly Change[] {
+  return families.size === 1 ? changes : changes.filter((c) => c.family === key);
 }
 
 function familiesOf(changes: readonly Change[]): Set<FamilyKey> {
@@ -460,8 +466,9 @@ async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Ma
     }
   }
   const undoCtx: Ctx = { ...ctx, bound: new Map(), options: { ...ctx.options } };
-  for (const key of familiesOf(plan)) {
-    undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, plan.filter((c) => c.family === key)));
+  const planFamilies = familiesOf(plan);
+  for (const key of planFamilies) {
+    undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, ownChanges(plan, key, planFamilies)));
   }
   const r = await run(undoCtx, plan, 'continue', 'undo', undefined);
   let all = maybeApplied.every((i) => t.undo.get(i)!.status === 'undone');

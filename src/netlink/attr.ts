@@ -1,7 +1,7 @@
 import { DecodeError } from './errors';
 import { align4 } from './header';
 import { AF_INET, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
-import { addressLength, formatAddress, writeAddress } from './address';
+import { addressLength, dottedQuad, formatAddress, writeAddress } from './address';
 
 /**
  * Wire types an attribute can have. Byte order is part of the type: `u16` is host order (as
@@ -265,7 +265,7 @@ export function decodeRecord(
 /** {@link formatAddress} of `buf[p, q)`, without a Buffer view for the common IPv4 case. */
 function formatAddressAt(buf: Buffer, p: number, q: number, family: number | undefined, parent: string, key: string): string {
   if ((family === AF_INET && q - p >= 4) || (family === undefined && q - p === 4)) {
-    return `${buf[p]}.${buf[p + 1]}.${buf[p + 2]}.${buf[p + 3]}`;
+    return dottedQuad(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
   }
   return formatAddress(buf.subarray(p, q), family, `${parent}.${key}`);
 }

@@ -11,7 +11,7 @@
  * @internal
  */
 import { decodeRecord, type AttrRecord } from '../netlink/attr';
-import { formatAddress } from '../netlink/address';
+import { dottedQuad, formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
@@ -107,7 +107,7 @@ function serviceRecord(buf: Buffer, start: number, end: number): AttrRecord {
   if (addrAt >= 0) {
     const family = rec.af as number | undefined;
     rec.addr = family === AF_INET && addrEnd - addrAt >= 4
-      ? `${buf[addrAt]}.${buf[addrAt + 1]}.${buf[addrAt + 2]}.${buf[addrAt + 3]}`
+      ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
       : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.service.addr');
   }
   return rec;
@@ -208,7 +208,7 @@ function destRecord(buf: Buffer, start: number, end: number, serviceAf: number):
   if (addrAt >= 0) {
     const family = (rec.addrFamily as number | undefined) ?? serviceAf;
     rec.addr = family === AF_INET && addrEnd - addrAt >= 4
-      ? `${buf[addrAt]}.${buf[addrAt + 1]}.${buf[addrAt + 2]}.${buf[addrAt + 3]}`
+      ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
       : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.dest.addr');
   }
   return rec;
@@ -242,7 +242,7 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
     a += (len + 3) & ~3;
   }
   const address = addrAt < 0 ? (undefined as unknown as string)
-    : af === AF_INET && addrEnd - addrAt >= 4 ? `${buf[addrAt]}.${buf[addrAt + 1]}.${buf[addrAt + 2]}.${buf[addrAt + 3]}`
+    : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
       : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.dest.addr');
   return destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
 }

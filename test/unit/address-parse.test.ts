@@ -2,6 +2,7 @@
 // no kernel needed.
 import { describe, expect, it } from 'vitest';
 import { parseCidr, scopeName, scopeNumber, toAddress } from '../../src/address/address';
+import { dottedQuad } from '../../src/netlink/address';
 import { addAddressOp, deleteAddressOp, listAddressesOp, replaceAddressOp } from '../../src/address/ops';
 import { parseAddrArgs } from '../../src/cli/addr-commands';
 import * as F from '../../src/uapi/if-addr';
@@ -54,5 +55,15 @@ describe('ipvs addr arguments', () => {
     expect(parseAddrArgs(['3', 'fd00::1', 'valid_lft', 'forever', 'preferred_lft', '30'], 'add').options).toEqual({ preferredLft: 30 });
     expect(() => parseAddrArgs([], 'add')).toThrow(/which link/);
     expect(() => parseAddrArgs(['kube-ipvs0'], 'add')).toThrow(/which address/);
+  });
+});
+
+describe('dottedQuad', () => {
+  it('prints every octet value in every position as the template literal does, as one flat string', () => {
+    for (let v = 0; v < 256; v++) {
+      for (const [a, b, c, d] of [[v, 0, 0, 0], [0, v, 0, 0], [1, 22, v, 255], [255, 255, 255, v], [v, v, v, v]]) {
+        expect(dottedQuad(a!, b!, c!, d!)).toBe(`${a}.${b}.${c}.${d}`);
+      }
+    }
   });
 });

@@ -12,6 +12,7 @@ import type { IpsetSet } from '../ipset/set';
 import { toEntryObject } from '../ipset/entry';
 import type { IpvsDestination, IpvsDestinationOptions } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
+import { canonicalAddress } from '../netlink/address';
 import type { Snapshot, SnapshotOptions } from '../snapshot/snapshot';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
 import type { IpvsDestinationState } from '../snapshot/ipvs-decode';
@@ -228,13 +229,15 @@ function serviceAfter(want: DesiredService, cur: IpvsServiceState | undefined, o
     dests[i] = c !== undefined && unchanged(c, d, dFamily) ? c : {
       activeConns: 0, inactiveConns: 0, persistentConns: 0, upperThreshold: 0, lowerThreshold: 0, weight: 1, forwarding: 'route',
       ...(c ?? {}),
-      ...d, family: dFamily,
+      // the kernel's spelling, so that a reconcile from this state matches it (fd00::5:1, not FD00::5:1)
+      ...d, address: dFamily === 'inet6' ? canonicalAddress(d.address) : d.address, family: dFamily,
     } as IpvsDestinationState;
   }
   return {
     ...(cur ?? {}),
     scheduler: 'wlc', persistent: 0, netmask: family === 'inet6' ? 128 : '255.255.255.255', onePacket: false, schedFlags: [],
     ...settings,
+    ...(family === 'inet6' && 'address' in settings && { address: canonicalAddress(settings.address) }),
     family,
     destinations: dests,
   } as never;

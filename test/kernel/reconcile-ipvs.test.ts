@@ -171,5 +171,7 @@ describe('reconcile', () => {
     const applied = await h.reconcile(second, { scope, current: r.state! });
     expect(applied.ok, applied.commit?.firstError?.message).toBe(true);
     expect((await h.reconcile(second, { scope })).changes).toBe(0);
+    // the state it returns holds the kernel's spelling: nothing left to do from it either
+    expect((await h.reconcile(second, { scope, current: applied.state!, dryRun: true })).changes).toBe(0);
   });
 });

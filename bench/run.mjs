@@ -295,11 +295,16 @@ async function w2(n, m, size) {
       await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         for (const [tool, ipvs] of [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]]) {
-          // memory: resident growth over a read after a full GC (untimed)
+          // memory (untimed): resident growth over a read after a full GC, and what the snapshot
+          // holds once read (heap and buffers after another full GC, with the snapshot alive)
           gc();
-          const rss0 = process.memoryUsage().rss;
+          const m0 = process.memoryUsage();
           let snap = await h.snapshot({ ipvs });
-          const rss = process.memoryUsage().rss - rss0;
+          const rss = process.memoryUsage().rss - m0.rss;
+          gc();
+          const m1 = process.memoryUsage();
+          const held = m1.heapUsed + m1.external - m0.heapUsed - m0.external;
+          if (!snap.ipvs) throw new Error('W2: no IPVS state');
           snap = undefined;
           settle();
           const t0 = performance.now();
@@ -307,7 +312,7 @@ async function w2(n, m, size) {
           const ms = performance.now() - t0;
           const dests = snap.ipvs.reduce((a, s) => a + s.destinations.length, 0);
           if (snap.ipvs.length !== n || dests !== n * m) throw new Error(`W2 ${tool}: read ${snap.ipvs.length} services, ${dests} destinations`);
-          record('W2', size, tool, ms, { rssMB: rss / 2 ** 20 });
+          record('W2', size, tool, ms, { rssMB: rss / 2 ** 20, heldMB: held / 2 ** 20 });
         }
         // /proc/net/ip_vs of the namespace, through a process inside it
         // (the namespace's deletion kills it)
@@ -580,6 +585,7 @@ function summarise() {
       if (xs[0][f] !== undefined) row[f] = median(xs.map((x) => x[f]));
     }
     if (xs[0].rssMB !== undefined) row.maxRssMB = Math.max(...xs.map((x) => x.rssMB));
+    if (xs[0].heldMB !== undefined) row.maxHeldMB = Math.max(...xs.map((x) => x.heldMB));
     rows.push(row);
   }
   // Ratios are medians of per-repetition ratios (samples of one repetition are taken close
@@ -615,7 +621,7 @@ function table(rows) {
     if (r.addMs !== undefined) notes.push(`add ${fmt(r.addMs)}, list ${fmt(r.listMs)}, delete ${fmt(r.deleteMs)}`);
     if (r.readMs !== undefined) notes.push(`read ${fmt(r.readMs)}`);
     if (r.perChangeMs !== undefined) notes.push(`${r.perChangeMs.toFixed(1)} ms per change`);
-    if (r.maxRssMB !== undefined) notes.push(`+${r.maxRssMB.toFixed(0)} MB RSS`);
+    if (r.maxRssMB !== undefined) notes.push(`+${r.maxRssMB.toFixed(0)} MB RSS, ${r.maxHeldMB.toFixed(0)} MB held`);
     if (r.vsW1Library !== undefined) notes.push(`${(100 * r.vsW1Library).toFixed(1)}% of W1 library`);
     return [r.workload, r.size, r.tool, String(r.n), fmt(r.medianMs), fx(r.vsFloor), fx(r.vsLibrary), notes.join('; ')];
   });

@@ -10,6 +10,7 @@ import { encodeMessages } from '../../src/netlink/message';
 import { IpsetEntryError } from '../../src/ipset/errors';
 import type { IpsetEntry, IpsetEntryInput } from '../../src/ipset/entry';
 import { fastPack, fastShape } from '../../src/batch/ipset-fast';
+import { mulberry32 } from './random';
 
 // The kernel's part of bind (protocol negotiation, type revisions, set headers), answered here.
 const known = vi.hoisted(() => new Map<string, { type: string; family?: 'inet' | 'inet6' }>());
@@ -32,16 +33,7 @@ vi.mock('../../src/netlink/operation', async (importOriginal) => {
 
 const ctx = { connection: () => ({}), exchangeOptions: {} } as unknown as Parameters<typeof ipsetDriver.bind>[0];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Queues with a BatchIpset as a Batch does; returns the changes. */
 function queue(fn: (b: InstanceType<typeof BatchIpset>) => void): Change[] {

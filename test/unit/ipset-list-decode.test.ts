@@ -12,18 +12,9 @@ import { ipsetMessageType, nfgenmsg } from '../../src/ipset/ops';
 import { IPSET_CMD_LIST } from '../../src/uapi/ipset';
 import { readHex } from '../golden/ipset-rtnl-golden';
 import { SIZEOF_NLMSGHDR } from '../../src/uapi/netlink';
+import { mulberry32 } from './random';
 
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);

@@ -1,7 +1,7 @@
 // The IPVS diff and the state after a commit as they were before the fast paths (commit 0847875),
 // kept as the reference the fast ones must agree with: every id built as text, every changed
 // setting compared through the attribute builders. Not a test file itself.
-import { canonicalAddress, parseAddress } from '../../src/netlink/address';
+import { parseAddress } from '../../src/netlink/address';
 import { describeService, serviceAttrs, serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../../src/ipvs/service';
 import { destinationAttrs, type IpvsDestinationOptions } from '../../src/ipvs/destination';
 import { destinationOptions, serviceOptions } from '../../src/batch/ipvs';

@@ -11,7 +11,7 @@
  */
 import type { AttrRecord } from '../netlink/attr';
 import { AF_INET } from '../uapi/netlink';
-import { familyOf, parseAddress, parseIPv4 } from '../netlink/address';
+import { familyOf, formatIPv6, parseAddress, parseIPv4 } from '../netlink/address';
 import {
   serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
 } from '../ipvs/service';
@@ -829,20 +829,9 @@ export function canonicalCidr(text: string): string {
   return `${f === AF_INET ? addr : canonicalV6(addr!)}/${prefix}`;
 }
 
+/** RFC 5952 text of an IPv6 address, as the snapshot decodes the kernel's (formatIPv6). */
 function canonicalV6(a: string): string {
-  const b = parseAddress(a);
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
-  let best = -1, len = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > len && j - i >= 2) { best = i; len = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+  return formatIPv6(parseAddress(a));
 }
 
 /**

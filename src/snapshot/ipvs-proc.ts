@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DecodeError } from '../netlink/errors';
+import { formatIPv6 } from '../netlink/address';
 import type { IpvsForwarding } from '../ipvs/destination';
 import type { IpFamily, IpvsProtocol, IpvsServiceKey } from '../ipvs/service';
 
@@ -61,20 +62,10 @@ function hexIPv4(h: string): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** `[fd00:0000:...:0001]` as the kernel's %pI6 prints it, to RFC 5952 text. */
-function ipv6(text: string): string {
-  const groups = text.split(':').map((g) => parseInt(g, 16));
-  let best = -1, len = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > len && j - i >= 2) { best = i; len = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+/** `[fd00:0000:...:0001]` as the kernel's %pI6 prints it (eight groups of four hex digits), to RFC 5952 text. */
+function ipv6(text: string, path: string): string {
+  if (!/^[0-9a-f]{4}(:[0-9a-f]{4}){7}$/i.test(text)) throw new DecodeError(path, `bad IPv6 address '${text}'`);
+  return formatIPv6(Buffer.from(text.replace(/:/g, ''), 'hex'));
 }
 
 /** An address and port: `0A000001:0050` or `[fd00:...:0001]:0050`. */
@@ -82,7 +73,7 @@ function addrPort(text: string, path: string): [string, number, IpFamily] {
   if (text.startsWith('[')) {
     const end = text.indexOf(']:');
     if (end < 0) throw new DecodeError(path, `bad address '${text}'`);
-    return [ipv6(text.slice(1, end)), parseInt(text.slice(end + 2), 16), 'inet6'];
+    return [ipv6(text.slice(1, end), path), parseInt(text.slice(end + 2), 16), 'inet6'];
   }
   const [a, p] = text.split(':');
   if (!a || !p || a.length !== 8) throw new DecodeError(path, `bad address '${text}'`);

@@ -165,5 +165,7 @@ describe('diffAddresses', () => {
     expect(all.map((s) => (s as { cidr: string }).cidr)).toEqual(['10.96.0.1/32', '10.96.0.2/32', '192.168.9.9/32', 'fe80::1/64']);
     expect(() => diffAddresses([{ link: 'x', addresses: ['10.0.0.1/40'] }], [], links, () => false)).toThrow(RangeError);
     expect(canonicalCidr('FD00:0::1')).toBe('fd00::1/128');
+    // an IPv4-mapped address as the snapshot decodes the kernel's (formatIPv6)
+    expect(canonicalCidr('::FFFF:a00:1/128')).toBe('::ffff:10.0.0.1/128');
   });
 });

@@ -95,6 +95,7 @@ describe('parseProcIpvs', () => {
       'UDP  0A600002:0035 wlc ops ',
       'TCP  [fd00:0000:0000:0000:0000:0000:0000:0001]:01BB sh persistent 30000 FFFFFF00',
       '  -> [fd00:0000:0000:0000:0000:0000:0000:0002]:01BB      Tunnel  7      0          0         ',
+      'UDP  [0000:0000:0000:0000:0000:ffff:0a00:0001]:0035 rr ',
       'FWM  00000005 rr ',
       '  -> 7F000001:0000      Local   1      0          0         ',
       '',
@@ -113,11 +114,19 @@ describe('parseProcIpvs', () => {
         persistent: { jiffies: 30000, netmask: 'FFFFFF00' },
         destinations: [{ address: 'fd00::2', port: 443, forwarding: 'tunnel', weight: 7, activeConns: 0, inactiveConns: 0 }],
       },
+      { protocol: 'udp', address: '::ffff:10.0.0.1', port: 53, family: 'inet6', scheduler: 'rr', onePacket: false, destinations: [] },
       {
         fwmark: 5, family: 'inet', scheduler: 'rr', onePacket: false,
         destinations: [{ address: '127.0.0.1', port: 0, forwarding: 'local', weight: 1, activeConns: 0, inactiveConns: 0 }],
       },
     ]);
+  });
+});
+
+describe('parseProcIpvs, malformed', () => {
+  it('refuses an IPv6 address that is not eight groups of four hex digits', () => {
+    const head = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+    expect(() => parseProcIpvs(`${head}TCP  [fd00::1]:01BB rr \n`)).toThrow(/bad IPv6 address/);
   });
 });
 

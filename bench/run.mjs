@@ -131,6 +131,16 @@ async function netns() {
   return { name, path: `/run/netns/${name}`, del: () => dropNetns(name) };
 }
 
+/** Runs `fn` in a fresh namespace, deleted afterwards whatever happens. */
+async function inNetns(fn) {
+  const ns = await netns();
+  try {
+    return await fn(ns);
+  } finally {
+    await ns.del();
+  }
+}
+
 /**
  * Deletes a namespace with its state emptied first, then pauses: the kernel tears a namespace
  * down in a background worker, which on the guest's one CPU would otherwise run during the next
@@ -236,19 +246,17 @@ async function w1(n, m, size) {
   if (!coldDone && !QUICK) {
     // The very first commit of this process, before any warm-up: what a short-lived script pays.
     coldDone = true;
-    const ns = await netns();
-    try {
+    await inNetns(async (ns) => {
       await withHandle(ns, async (h) => {
         const t0 = performance.now();
         must(await create(h, input), 'W1 cold');
         samples.push({ workload: 'W1', size: `${n}x${m}`, tool: 'library, first run in a fresh process', rep: 0, ms: performance.now() - t0 });
       });
-    } finally { await ns.del(); }
+    });
   }
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = await netns();
-    try {
+    await inNetns(async (ns) => {
       await withHandle(ns, async (h) => {
         settle();
         const t0 = performance.now();
@@ -257,15 +265,13 @@ async function w1(n, m, size) {
         must(r, 'W1 library');
         record('W1', size, 'library', ms);
       });
-    } finally { await ns.del(); }
-    const ns2 = await netns();
-    try { record('W1', size, 'floor', (await floor(ns2, 'ipvs-create', n, m)).ms); } finally { await ns2.del(); }
+    });
+    await inNetns(async (ns2) => record('W1', size, 'floor', (await floor(ns2, 'ipvs-create', n, m)).ms));
   }
   const rules = ipvsadmRules(n, m, 'create');
   for (let rep = 0; rep < PEER_REPS(n); rep++) {
     currentRep = rep;
-    const ns = await netns();
-    try { record('W1', size, 'ipvsadm -R', (await timed(ns, 'ipvsadm', ['-R'], rules)).ms); } finally { await ns.del(); }
+    await inNetns(async (ns) => record('W1', size, 'ipvsadm -R', (await timed(ns, 'ipvsadm', ['-R'], rules)).ms));
   }
   if (!pyroute2HasIpvs) skip('W1-W4', 'pyroute2', hasPyroute2 ? `pyroute2 ${pyroute2Version} (Debian) has no IPVS module` : 'python3-pyroute2 is not installed');
 }
@@ -273,8 +279,7 @@ async function w1(n, m, size) {
 /** One ipvsadm process per change (how simple scripts drive IPVS), for a small N: per-change cost. */
 async function w1PerChange() {
   const n = PER_CHANGE_N, m = 10;
-  const ns = await netns();
-  try {
+  await inNetns(async (ns) => {
     const ipvsadm = `ip netns exec ${quote(ns.name)} ipvsadm`;
     const lines = [];
     for (let s = 0; s < n; s++) {
@@ -284,14 +289,13 @@ async function w1PerChange() {
     const r = await sh.line(lines.join(' && '));
     if (r.code !== 0) throw new Error(`ipvsadm per change exited ${r.code}: ${r.stderr.slice(-400)}`);
     record('W1', `${n}x${m}`, 'ipvsadm per change', r.ms, { perChangeMs: r.ms / (n * (m + 1)) });
-  } finally { await ns.del(); }
+  });
 }
 
 async function w2(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = await netns();
-    try {
+    await inNetns(async (ns) => {
       await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         for (const [tool, ipvs] of [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]]) {
@@ -333,9 +337,7 @@ async function w2(n, m, size) {
         record('W2', size, 'ipvsadm -Ln', (await timed(ns, 'ipvsadm', ['-Ln'])).ms);
         record('W2', size, 'ipvsadm -Sn', (await timed(ns, 'ipvsadm', ['-Sn'])).ms);
       }
-    } finally {
-      await ns.del();
-    }
+    });
   }
 }
 
@@ -343,8 +345,7 @@ async function w3(n, m, size) {
   const input = inputs(n, m);
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = await netns();
-    try {
+    await inNetns(async (ns) => {
       await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         settle();
@@ -356,13 +357,12 @@ async function w3(n, m, size) {
         must(r, 'W3 library');
         record('W3', size, 'library', ms);
       });
-    } finally { await ns.del(); }
-    const ns2 = await netns();
-    try {
+    });
+    await inNetns(async (ns2) => {
       await floor(ns2, 'ipvs-create', n, m);
       record('W3', size, 'floor', (await floor(ns2, 'ipvs-weight', n, m)).ms);
       if (rep < PEER_REPS(n)) record('W3', size, 'ipvsadm -R', (await timed(ns2, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'weight'))).ms);
-    } finally { await ns2.del(); }
+    });
   }
 }
 
@@ -371,8 +371,7 @@ async function w4(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipvsadm -R'] : [])]) {
-      const ns = await netns();
-      try {
+      await inNetns(async (ns) => {
         await floor(ns, 'ipvs-create', n, m);
         if (tool === 'library') {
           await withHandle(ns, async (h) => {
@@ -387,7 +386,7 @@ async function w4(n, m, size) {
           });
         } else if (tool === 'floor') record('W4', size, 'floor', (await floor(ns, 'ipvs-delete', n)).ms);
         else record('W4', size, tool, (await timed(ns, 'ipvsadm', ['-R'], ipvsadmRules(n, m, 'delete'))).ms);
-      } finally { await ns.del(); }
+      });
     }
   }
 }
@@ -397,8 +396,7 @@ async function w5(n, _m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ip -batch', ...(hasPyroute2 ? ['pyroute2'] : [])] : [])]) {
-      const ns = await netns();
-      try {
+      await inNetns(async (ns) => {
         await sh.run(['ip', '-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
         const ifindex = Number((await sh.run(['ip', '-n', ns.name, '-o', 'link', 'show', 'kube-ipvs0'])).stdout.split(':')[0]);
         if (tool === 'library') {
@@ -443,7 +441,7 @@ t3 = time.perf_counter()
 print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
           record('W5', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
         }
-      } finally { await ns.del(); }
+      });
     }
   }
   if (!hasPyroute2) skip('W5-W6', 'pyroute2', 'python3-pyroute2 is not installed (apt-get install python3-pyroute2)');
@@ -459,8 +457,7 @@ async function w6(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])]) {
-      const ns = await netns();
-      try {
+      await inNetns(async (ns) => {
         if (tool === 'library') {
           await withHandle(ns, async (h) => {
             await h.ipset.protocol();
@@ -509,7 +506,7 @@ t3 = time.perf_counter()
 print(json.dumps({'add': (t1-t0)*1e3, 'list': (t2-t1)*1e3, 'del': (t3-t2)*1e3, 'n': n}))`);
           record('W6', size, 'pyroute2', r.add + r.list + r.del, { addMs: r.add, listMs: r.list, deleteMs: r.del });
         }
-      } finally { await ns.del(); }
+      });
     }
   }
 }
@@ -527,8 +524,7 @@ async function w7(n, m, size) {
   }));
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    const ns = await netns();
-    try {
+    await inNetns(async (ns) => {
       await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
         settle();
@@ -548,17 +544,16 @@ async function w7(n, m, size) {
         must(r2.commit ?? { ok: true }, 'W7 from state');
         record('W7', size, 'library reconcile (from the last state)', ms2, { changes: r2.changes });
       });
-    } finally { await ns.del(); }
+    });
     // A full rebuild at the same size, right after: what W7 is compared with.
-    const ns3 = await netns();
-    try {
+    await inNetns(async (ns3) => {
       await withHandle(ns3, async (h) => {
         settle();
         const t0 = performance.now();
         must(await create(h, rebuild), 'W7 rebuild');
         if (!WARMING) samples.push({ workload: 'W7', size, tool: 'W1 library, same boot', rep: currentRep, ms: performance.now() - t0, hidden: true });
       });
-    } finally { await ns3.del(); }
+    });
   }
 }
 

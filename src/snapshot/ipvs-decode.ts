@@ -4,18 +4,19 @@
  * counter sets as bigints, a reply object per message) costs seconds inside a VM.
  *
  * Attribute ids and types come from the schema; the meaning of the record stays
- * {@link toDestination}'s (without counters, {@link destinationSettings}'s); unit tests compare
+ * `toDestination`'s (without counters, {@link destinationSettings}'s); unit tests compare
  * both with the general decoder.
  *
  * @module
  * @internal
  */
-import { decodeRecord, type AttrRecord } from '../netlink/attr';
+import type { AttrRecord } from '../netlink/attr';
 import { dottedQuad, formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
-import { destinationSettings, toDestination, type IpvsDestination } from '../ipvs/destination';
+import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
+import { decodeStats } from '../ipvs/stats';
 import type { IpvsStats } from '../ipvs/stats';
 import { toService, type IpvsService } from '../ipvs/service';
 
@@ -172,50 +173,12 @@ function endOfDump(replies: Buffer, off: number, len: number, type: number, r: {
   }
 }
 
-/** The flat attributes of one IPVS_CMD_ATTR_DEST nest, keyed as the schema keys them. */
-function destRecord(buf: Buffer, start: number, end: number, serviceAf: number): AttrRecord {
-  const rec: AttrRecord = {};
-  let addrAt = -1, addrEnd = -1;
-  for (let a = start; a < end;) {
-    const len = check(buf, a, end, 'ipvs.dest');
-    const id = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
-    const p = a + 4;
-    const n = len - 4;
-    switch (id) {
-      case ID.addr: addrAt = p; addrEnd = p + n; break;
-      case ID.port: if (n >= 2) rec.port = buf.readUInt16BE(p); break;
-      case ID.fwdMethod: if (n >= 4) rec.fwdMethod = buf.readUInt32LE(p); break;
-      case ID.weight: if (n >= 4) rec.weight = buf.readUInt32LE(p); break;
-      case ID.uThresh: if (n >= 4) rec.uThresh = buf.readUInt32LE(p); break;
-      case ID.lThresh: if (n >= 4) rec.lThresh = buf.readUInt32LE(p); break;
-      case ID.activeConns: if (n >= 4) rec.activeConns = buf.readUInt32LE(p); break;
-      case ID.inactConns: if (n >= 4) rec.inactConns = buf.readUInt32LE(p); break;
-      case ID.persistConns: if (n >= 4) rec.persistConns = buf.readUInt32LE(p); break;
-      case ID.addrFamily: if (n >= 2) rec.addrFamily = buf.readUInt16LE(p); break;
-      case ID.tunType: if (n >= 1) rec.tunType = buf[p]; break;
-      case ID.tunPort: if (n >= 2) rec.tunPort = buf.readUInt16BE(p); break;
-      case ID.tunFlags: if (n >= 2) rec.tunFlags = buf.readUInt16LE(p); break;
-      case ID.stats:
-      case ID.stats64: {
-        const [key, spec] = ipvsDest.byId.get(id)!;
-        rec[key] = decodeRecord(buf, p, p + n, spec.nested!, `ipvs.dest.${key}`);
-        break;
-      }
-      default: break;
-    }
-    a += (len + 3) & ~3;
-  }
-  if (addrAt >= 0) {
-    const family = (rec.addrFamily as number | undefined) ?? serviceAf;
-    rec.addr = family === AF_INET && addrEnd - addrAt >= 4
-      ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
-      : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.dest.addr');
-  }
-  return rec;
-}
-
-/** One IPVS_CMD_ATTR_DEST nest straight to its object, counters skipped (no record in between). */
-function destinationAt(buf: Buffer, start: number, end: number, serviceAf: number): IpvsDestinationState {
+/**
+ * One IPVS_CMD_ATTR_DEST nest straight to its object (no record in between), with its counters
+ * when asked for (as `toDestination` reads them), else without.
+ */
+function destinationAt(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): IpvsDestinationState {
+  let counters: AttrRecord | undefined;
   let addrAt = -1, addrEnd = -1, af = serviceAf, port = 0, fwd = 0, weight = 0, u = 0, l = 0, active = 0, inact = 0, persist = 0;
   let tunType: number | undefined, tunPort = 0, tunFlags = 0;
   for (let a = start; a < end;) {
@@ -237,6 +200,8 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
       case ID.tunType: if (n >= 1) tunType = buf[p]; break;
       case ID.tunPort: if (n >= 2) tunPort = buf.readUInt16BE(p); break;
       case ID.tunFlags: if (n >= 2) tunFlags = buf.readUInt16LE(p); break;
+      case ID.stats: if (stats) (counters ??= {}).stats = statsRecord(buf, p, p + n, false, 'ipvs.dest.stats'); break;
+      case ID.stats64: if (stats) (counters ??= {}).stats64 = statsRecord(buf, p, p + n, true, 'ipvs.dest.stats64'); break;
       default: break;
     }
     a += (len + 3) & ~3;
@@ -244,7 +209,8 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
   const address = addrAt < 0 ? (undefined as unknown as string)
     : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
       : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.dest.addr');
-  return destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
+  const d = destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
+  return stats ? { ...d, stats: decodeStats(counters ?? {}) } : d;
 }
 
 /**
@@ -266,7 +232,7 @@ export function decodeDestinationDumps(
       for (let a = off + 20; a + 4 <= off + len;) {
         const alen = check(replies, a, off + len, 'ipvs');
         if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === DEST_NEST) {
-          r.destinations.push(stats ? toDestination(destRecord(replies, a + 4, a + alen, af), af) : destinationAt(replies, a + 4, a + alen, af));
+          r.destinations.push(destinationAt(replies, a + 4, a + alen, af, stats));
         }
         a += (alen + 3) & ~3;
       }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { NativeError } from '../native';
 import type { Connection, ExchangeOptions } from '../netlink/connection';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
@@ -95,15 +96,7 @@ async function dumps(
       }
       res.forEach((r, k) => {
         const i = group[k]!;
-        if (!r.done) {
-          const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
-          throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listDestinations', syscall: e.syscall });
-        }
-        if (r.errno < 0) {
-          const code = errnoName(r.errno);
-          const detail = ops.listDestinationsOp(family, keys[k]!).explain?.(code);
-          throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listDestinations', ...(detail && { detail }) });
-        }
+        checkDump(r, ex.error, 'ipvs.listDestinations', (code) => ops.listDestinationsOp(family, keys[k]!).explain?.(code));
         if (r.interrupted && attempt < 3) again.push(i);
         else out[i] = r.destinations;
       });
@@ -111,6 +104,24 @@ async function dumps(
     todo = again;
   }
   return out;
+}
+
+/**
+ * Throws for a dump that did not end (the transport's error, else EPROTO) or that the kernel
+ * refused (its errno, with the operation's explanation).
+ */
+function checkDump(
+  r: { done: boolean; errno: number }, transport: NativeError | null, op: string, explain: (code: string) => string | undefined,
+): void {
+  if (!r.done) {
+    const e = transport ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
+    throw new NetlinkError({ code: e.code, errno: e.errno, op, syscall: e.syscall });
+  }
+  if (r.errno < 0) {
+    const code = errnoName(r.errno);
+    const detail = explain(code);
+    throw new NetlinkError({ code, errno: r.errno, op, ...(detail && { detail }) });
+  }
 }
 
 /** The service dump, decoded in one pass; read again (up to three times) when interrupted, as runOne does. */
@@ -125,15 +136,7 @@ async function listServices(conn: Connection, family: GenlFamily, exchange: Exch
     } finally {
       ex.release?.();
     }
-    if (!r.done) {
-      const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
-      throw new NetlinkError({ code: e.code, errno: e.errno, op: 'ipvs.listServices', syscall: e.syscall });
-    }
-    if (r.errno < 0) {
-      const code = errnoName(r.errno);
-      const detail = op.explain?.(code);
-      throw new NetlinkError({ code, errno: r.errno, op: 'ipvs.listServices', ...(detail && { detail }) });
-    }
+    checkDump(r, ex.error, 'ipvs.listServices', (code) => op.explain?.(code));
     if (!r.interrupted) return r.services;
     if (attempt >= 3) {
       throw new NetlinkError({

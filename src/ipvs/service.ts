@@ -218,10 +218,30 @@ const SCHED_FLAG_BITS_ALL = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_
 
 /** Decoded IPVS_CMD_ATTR_SERVICE attributes to the typed object. */
 export function toService(rec: AttrRecord): IpvsService {
-  const af = (rec.af as number | undefined) ?? AF_INET;
+  return serviceOf(
+    rec.af as number | undefined, rec.protocol as number, rec.addr as string, rec.port as number | undefined,
+    rec.fwmark as number | undefined, rec.schedName as string | undefined, rec.peName as string | undefined,
+    (rec.flags as { flags: number } | undefined)?.flags, rec.timeout as number | undefined, rec.netmask as number | undefined,
+    decodeStats(rec),
+  );
+}
+
+/** The common netmask's text, made once (a string per service otherwise). */
+const HOST_NETMASK = '255.255.255.255';
+
+/**
+ * The typed service from its attribute values (undefined: the kernel did not send the attribute):
+ * what {@link toService} makes of a decoded record, and the snapshot's one-pass decoder of its values.
+ */
+export function serviceOf(
+  afAttr: number | undefined, protocol: number, address: string, port: number | undefined, fwmark: number | undefined,
+  schedName: string | undefined, peName: string | undefined, flagsAttr: number | undefined, timeout: number | undefined,
+  mask: number | undefined, stats: IpvsStats,
+): IpvsService {
+  const af = afAttr ?? AF_INET;
   const family = familyName(af);
-  const flags = ((rec.flags as { flags: number } | undefined)?.flags) ?? 0;
-  const scheduler = (rec.schedName as string | undefined) ?? '';
+  const flags = flagsAttr ?? 0;
+  const scheduler = schedName ?? '';
   const schedFlags: IpvsSchedFlag[] = [];
   // named as ipvsadm prints them (print_sched_flags): by the scheduler that gives the bits a meaning
   if (flags & SCHED_FLAG_BITS_ALL) {
@@ -231,22 +251,18 @@ export function toService(rec: AttrRecord): IpvsService {
       for (const [bit, generic] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(generic);
     }
   }
-  const rawMask = (rec.netmask as number | undefined) ?? (af === AF_INET6 ? 128 : 0xffffffff);
+  const rawMask = mask ?? (af === AF_INET6 ? 128 : 0xffffffff);
   // IPv4: a __be32 read as a host u32 (see netmaskAttr), so its first byte is the lowest
-  const netmask: string | number = af === AF_INET6
-    ? rawMask
-    : `${rawMask & 255}.${(rawMask >>> 8) & 255}.${(rawMask >>> 16) & 255}.${rawMask >>> 24}`;
-  const persistent = flags & IP_VS_SVC_F_PERSISTENT ? ((rec.timeout as number | undefined) ?? 0) : 0;
+  const netmask: string | number = af === AF_INET6 ? rawMask
+    : rawMask === 0xffffffff ? HOST_NETMASK
+      : `${rawMask & 255}.${(rawMask >>> 8) & 255}.${(rawMask >>> 16) & 255}.${rawMask >>> 24}`;
+  const persistent = flags & IP_VS_SVC_F_PERSISTENT ? (timeout ?? 0) : 0;
   const onePacket = (flags & IP_VS_SVC_F_ONEPACKET) !== 0;
-  const stats = decodeStats(rec);
   // key fields first, as serviceKey orders them
-  const svc: IpvsService = rec.fwmark
-    ? { fwmark: rec.fwmark as number, family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats }
-    : {
-      protocol: protocolName(rec.protocol as number), address: rec.addr as string, port: (rec.port as number | undefined) ?? 0,
-      family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats,
-    };
-  if (rec.peName) svc.pe = rec.peName as string;
+  const svc: IpvsService = fwmark
+    ? { fwmark, family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats }
+    : { protocol: protocolName(protocol), address, port: port ?? 0, family, scheduler, persistent, netmask, onePacket, schedFlags, flags, stats };
+  if (peName) svc.pe = peName;
   return svc;
 }
 

@@ -10,15 +10,13 @@
  * @module
  * @internal
  */
-import type { AttrRecord } from '../netlink/attr';
 import { dottedQuad, formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
-import { decodeStats } from '../ipvs/stats';
 import type { IpvsStats } from '../ipvs/stats';
-import { toService, type IpvsService } from '../ipvs/service';
+import { serviceOf, type IpvsService } from '../ipvs/service';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
 export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & {
@@ -45,8 +43,8 @@ const idsOf = (schema: { attrs: Record<string, { id: number }> }) =>
 const ID = idsOf(ipvsDest);
 const SVC = idsOf(ipvsService);
 // counter key by attribute id; both sets use the same ids
-const STATS_KEY: string[] = [];
-for (const [k, spec] of Object.entries(ipvsStats.attrs)) STATS_KEY[spec.id] = k;
+const STATS_KEY: (keyof IpvsStats)[] = [];
+for (const [k, spec] of Object.entries(ipvsStats.attrs)) STATS_KEY[spec.id] = k as keyof IpvsStats;
 for (const [k, spec] of Object.entries(ipvsStats64.attrs)) if (STATS_KEY[spec.id] !== k) throw new Error(`ipvs stats ids differ at ${k}`);
 
 function check(buf: Buffer, a: number, end: number, what: string): number {
@@ -56,20 +54,33 @@ function check(buf: Buffer, a: number, end: number, what: string): number {
   return len;
 }
 
-/** A counters nest, as the general decoder gives it: u32 values as numbers, u64 as bigints. */
-function statsRecord(buf: Buffer, start: number, end: number, wide: boolean, what: string): AttrRecord {
-  const rec: AttrRecord = {};
+/**
+ * A counters nest checked as the general decoder checks it; with `into`, its values stored there
+ * (u32 values widened to bigints, as decodeStats does). Idle counters and rates are zero: one
+ * shared 0n rather than a new bigint each.
+ */
+function statsAt(buf: Buffer, start: number, end: number, wide: boolean, what: string, into: IpvsStats | null): void {
   for (let a = start; a < end;) {
     const len = check(buf, a, end, what);
     const key = STATS_KEY[buf.readUInt16LE(a + 2) & NLA_TYPE_MASK];
     if (key !== undefined) {
       if (len - 4 < (wide ? 8 : 4)) throw new DecodeError(`${what}.${key}`, `attribute length ${len - 4} < ${wide ? 8 : 4}`);
-      // idle counters and rates are zero: one shared 0n rather than a new bigint each
-      rec[key] = !wide ? buf.readUInt32LE(a + 4) : (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 ? 0n : buf.readBigUInt64LE(a + 4);
+      if (into) {
+        const v = wide ? (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 ? 0n : buf.readBigUInt64LE(a + 4)
+          : buf.readUInt32LE(a + 4);
+        into[key] = typeof v === 'bigint' ? v : v === 0 ? 0n : BigInt(v);
+      }
     }
     a += (len + 3) & ~3;
   }
-  return rec;
+}
+
+/** The counters of a service or destination: the 64-bit set when the kernel sent it, else the 32-bit one, else zeros. */
+function statsOf(buf: Buffer, at32: number, end32: number, at64: number, end64: number, what: string): IpvsStats {
+  const s: IpvsStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+  if (at32 >= 0) statsAt(buf, at32, end32, false, `${what}.stats`, at64 < 0 ? s : null);
+  if (at64 >= 0) statsAt(buf, at64, end64, true, `${what}.stats64`, s);
+  return s;
 }
 
 /** NUL-terminated text of an attribute payload. */
@@ -79,39 +90,38 @@ function text(buf: Buffer, p: number, q: number): string {
   return buf.toString('utf8', p, e);
 }
 
-/** The attributes of one IPVS_CMD_ATTR_SERVICE nest, keyed as the schema keys them. */
-function serviceRecord(buf: Buffer, start: number, end: number): AttrRecord {
-  const rec: AttrRecord = {};
-  let addrAt = -1, addrEnd = -1;
+/** One IPVS_CMD_ATTR_SERVICE nest straight to its object (no record in between), as {@link toService} reads it. */
+function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
+  let af: number | undefined, protocol = 0, port: number | undefined, fwmark: number | undefined, flags: number | undefined;
+  let timeout: number | undefined, netmask: number | undefined, sched: string | undefined, pe: string | undefined;
+  let addrAt = -1, addrEnd = -1, s32 = -1, e32 = -1, s64 = -1, e64 = -1;
   for (let a = start; a < end;) {
     const len = check(buf, a, end, 'ipvs.service');
     const id = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
     const p = a + 4;
     const n = len - 4;
     switch (id) {
-      case SVC.af: if (n >= 2) rec.af = buf.readUInt16LE(p); break;
-      case SVC.protocol: if (n >= 2) rec.protocol = buf.readUInt16LE(p); break;
+      case SVC.af: if (n >= 2) af = buf.readUInt16LE(p); break;
+      case SVC.protocol: if (n >= 2) protocol = buf.readUInt16LE(p); break;
       case SVC.addr: addrAt = p; addrEnd = p + n; break;
-      case SVC.port: if (n >= 2) rec.port = buf.readUInt16BE(p); break;
-      case SVC.fwmark: if (n >= 4) rec.fwmark = buf.readUInt32LE(p); break;
-      case SVC.schedName: rec.schedName = text(buf, p, p + n); break;
-      case SVC.peName: rec.peName = text(buf, p, p + n); break;
-      case SVC.flags: if (n >= 8) rec.flags = { flags: buf.readUInt32LE(p), mask: buf.readUInt32LE(p + 4) }; break;
-      case SVC.timeout: if (n >= 4) rec.timeout = buf.readUInt32LE(p); break;
-      case SVC.netmask: if (n >= 4) rec.netmask = buf.readUInt32LE(p); break;
-      case SVC.stats: rec.stats = statsRecord(buf, p, p + n, false, 'ipvs.service.stats'); break;
-      case SVC.stats64: rec.stats64 = statsRecord(buf, p, p + n, true, 'ipvs.service.stats64'); break;
+      case SVC.port: if (n >= 2) port = buf.readUInt16BE(p); break;
+      case SVC.fwmark: if (n >= 4) fwmark = buf.readUInt32LE(p); break;
+      case SVC.schedName: sched = text(buf, p, p + n); break;
+      case SVC.peName: pe = text(buf, p, p + n); break;
+      case SVC.flags: if (n >= 8) flags = buf.readUInt32LE(p); break;
+      case SVC.timeout: if (n >= 4) timeout = buf.readUInt32LE(p); break;
+      case SVC.netmask: if (n >= 4) netmask = buf.readUInt32LE(p); break;
+      case SVC.stats: s32 = p; e32 = p + n; break;
+      case SVC.stats64: s64 = p; e64 = p + n; break;
       default: break;
     }
     a += (len + 3) & ~3;
   }
-  if (addrAt >= 0) {
-    const family = rec.af as number | undefined;
-    rec.addr = family === AF_INET && addrEnd - addrAt >= 4
-      ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
-      : formatAddress(buf.subarray(addrAt, addrEnd), family, 'ipvs.service.addr');
-  }
-  return rec;
+  const stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.service');
+  const address = addrAt < 0 ? (undefined as unknown as string)
+    : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
+      : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.service.addr');
+  return serviceOf(af, protocol, address, port, fwmark, sched, pe, flags, timeout, netmask, stats);
 }
 
 /** What the service dump came to. */
@@ -138,7 +148,7 @@ export function decodeServiceDump(replies: Buffer, seq: number, familyId: number
     if (type === familyId) {
       for (let a = off + 20; a + 4 <= off + len;) {
         const alen = check(replies, a, off + len, 'ipvs');
-        if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === SERVICE_NEST) r.services.push(toService(serviceRecord(replies, a + 4, a + alen)));
+        if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === SERVICE_NEST) r.services.push(serviceAt(replies, a + 4, a + alen));
         a += (alen + 3) & ~3;
       }
     } else endOfDump(replies, off, len, type, r);
@@ -178,7 +188,7 @@ function endOfDump(replies: Buffer, off: number, len: number, type: number, r: {
  * when asked for (as `toDestination` reads them), else without.
  */
 function destinationAt(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): IpvsDestinationState {
-  let counters: AttrRecord | undefined;
+  let s32 = -1, e32 = -1, s64 = -1, e64 = -1;
   let addrAt = -1, addrEnd = -1, af = serviceAf, port = 0, fwd = 0, weight = 0, u = 0, l = 0, active = 0, inact = 0, persist = 0;
   let tunType: number | undefined, tunPort = 0, tunFlags = 0;
   for (let a = start; a < end;) {
@@ -200,8 +210,8 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
       case ID.tunType: if (n >= 1) tunType = buf[p]; break;
       case ID.tunPort: if (n >= 2) tunPort = buf.readUInt16BE(p); break;
       case ID.tunFlags: if (n >= 2) tunFlags = buf.readUInt16LE(p); break;
-      case ID.stats: if (stats) (counters ??= {}).stats = statsRecord(buf, p, p + n, false, 'ipvs.dest.stats'); break;
-      case ID.stats64: if (stats) (counters ??= {}).stats64 = statsRecord(buf, p, p + n, true, 'ipvs.dest.stats64'); break;
+      case ID.stats: s32 = p; e32 = p + n; break;
+      case ID.stats64: s64 = p; e64 = p + n; break;
       default: break;
     }
     a += (len + 3) & ~3;
@@ -210,7 +220,9 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
     : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
       : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.dest.addr');
   const d = destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
-  return stats ? { ...d, stats: decodeStats(counters ?? {}) } : d;
+  if (!stats) return d;
+  (d as IpvsDestinationState).stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.dest');
+  return d;
 }
 
 /**

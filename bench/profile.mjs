@@ -134,7 +134,11 @@ const session = new inspector.Session();
 session.connect();
 await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_INTERVAL_US ?? 1000) });
+// PROF=0: timing only; PROF=alloc: sampled allocations (bytes per allocating function) instead of CPU time
 const PROFILE = process.env.PROF !== '0';
+const ALLOC = process.env.PROF === 'alloc';
+if (ALLOC) await session.post('HeapProfiler.enable');
+const allocs = new Map();
 const walls = [];
 // GC pauses during the timed part, per repetition: { ms, major }
 let gcNow = null;
@@ -155,18 +159,29 @@ for (let r = 0; r <= reps; r++) {
     const run = await WORKLOADS[workload](h, ns);
     globalThis.gc?.({ type: 'minor' }); // as bench/run.mjs: a full GC would shrink the heap the timed part then faults in again
     // repetition 0 warms up; only the timed part is profiled
-    if (r > 0 && PROFILE) await session.post('Profiler.start');
+    if (r > 0 && PROFILE) await session.post(ALLOC ? 'HeapProfiler.startSampling' : 'Profiler.start', ALLOC ? { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } : {});
     gcNow = { ms: 0, major: 0 };
+    const faults0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     await run(h);
     const wall = performance.now() - t0;
+    const faults = process.resourceUsage().minorPageFault - faults0;
     await new Promise((res) => setImmediate(res)); // GC entries are delivered asynchronously
     if (r > 0) {
       walls.push(wall);
-      gcs.push(`${wall.toFixed(0)}:${gcNow.ms.toFixed(0)}${gcNow.major ? `(${gcNow.major} major)` : ''}`);
+      gcs.push(`${wall.toFixed(0)}:${gcNow.ms.toFixed(0)}${gcNow.major ? `(${gcNow.major} major)` : ''}:${faults}`);
     }
     gcNow = null;
-    if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
+    if (r > 0 && ALLOC) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      const walk = (node) => {
+        const f = node.callFrame;
+        const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+        allocs.set(k, (allocs.get(k) ?? 0) + node.selfSize);
+        for (const c of node.children) walk(c);
+      };
+      walk(profile.head);
+    } else if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
   } finally {
     h.close();
     ns.del();
@@ -175,9 +190,17 @@ for (let r = 0; r <= reps; r++) {
 walls.sort((a, b) => a - b);
 console.log(`${workload} ${n}x${m}: wall ms per rep ${walls.map((w) => w.toFixed(0)).join(' ')} (median ${walls[walls.length >> 1].toFixed(0)})`);
 if (workload === 'W1') console.log(`queueing ms per rep: ${queued.map((w) => w.toFixed(0)).join(' ')}`);
-console.log(`wall:gc ms per rep ${gcs.join(' ')}`);
+console.log(`wall:gc ms:page faults per rep ${gcs.join(' ')}`);
 if (phases.length) console.log(phases.join('; '));
 if (!PROFILE) process.exit(0);
+if (ALLOC) {
+  const total = [...allocs.values()].reduce((a, b) => a + b, 0);
+  console.log(`sampled allocations ${(total / reps / 1048576).toFixed(1)} MB/rep; by allocating function, top 30:`);
+  for (const [k, b] of [...allocs].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`${(b / reps / 1024).toFixed(0).padStart(8)} KB/rep  ${(100 * b / total).toFixed(1).padStart(5)}%  ${k}`);
+  }
+  process.exit(0);
+}
 const self = new Map();
 let total = 0;
 for (const profile of profiles) {
@@ -189,6 +212,24 @@ for (const profile of profiles) {
     self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
     total += dt[i] ?? 0;
   });
+}
+if (process.env.PROF_STACKS) {
+  // the call paths of the named functions' samples (PROF_STACKS=dispatch,receive)
+  const want = new Set(process.env.PROF_STACKS.split(','));
+  const paths = new Map();
+  for (const profile of profiles) {
+    const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+    const parent = new Map();
+    for (const x of profile.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+    profile.samples.forEach((id, i) => {
+      if (!want.has(byId.get(id).callFrame.functionName)) return;
+      const names = [];
+      for (let at = id; at !== undefined; at = parent.get(at)) names.push(byId.get(at).callFrame.functionName || '(anon)');
+      const k = names.slice(0, 8).join(' < ');
+      paths.set(k, (paths.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
+  }
+  for (const [k, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`${(us / 1000 / reps).toFixed(1).padStart(8)} ms/rep  ${k}`);
 }
 console.log(`profiled ${(total / 1000).toFixed(0)} ms over ${reps} reps; self time, top 30:`);
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {

@@ -13,7 +13,7 @@
  * @internal
  */
 import { writeRecord, recordSize } from '../netlink/attr';
-import { parseIPv4 } from '../netlink/address';
+import { dottedQuad, parseIPv4 } from '../netlink/address';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
 import type { Operation } from '../netlink/operation';
@@ -34,7 +34,7 @@ export const PROVISIONAL: GenlFamily = {
   name: IPVS_GENL_NAME, id: 0, version: IPVS_GENL_VERSION, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map(),
 };
 
-const OP_NAMES: Record<IpvsKind, string> = {
+export const OP_NAMES: Record<IpvsKind, string> = {
   addService: 'ipvs.addService', editService: 'ipvs.editService', deleteService: 'ipvs.deleteService',
   addDestination: 'ipvs.addDestination', editDestination: 'ipvs.editDestination', deleteDestination: 'ipvs.deleteDestination',
 };
@@ -49,17 +49,27 @@ interface DestOffsets {
   lThresh: number;
 }
 
+/** The genl header and a key nest: the start of every IPVS message of a batch. */
+function writeHead(buf: Buffer, off: number, size: number, seq: number, genlId: number, cmd: number, key: Buffer): void {
+  buf.writeUInt32LE(size, off);
+  buf.writeUInt32LE(genlId | (NLM_F_REQUEST << 16), off + 4);
+  buf.writeUInt32LE(seq >>> 0, off + 8);
+  buf.writeUInt32LE(0, off + 12); // pid
+  buf.writeUInt32LE(cmd, off + 16); // cmd; version below; reserved 0
+  buf[off + 17] = IPVS_GENL_VERSION;
+  buf.set(key, off + 20);
+}
+
 /**
- * A queued IPVS change. With a template it writes its own message (the op builder's bytes). It
- * keeps few fields (a batch holds tens of thousands): a destination's values are read from the
- * caller's object when written, as checked when queued.
+ * A queued IPVS change of a service, or a destination change the fast path does not write
+ * (IPv6, tunnels, invalid input: the builder checked it and built its operation). A service
+ * with a template writes its own message (the op builder's bytes).
  */
 export class IpvsChange implements Change, FastMessage {
   generic?: Operation<unknown>;
   private entry: ServiceEntry | undefined;
-  /** Services: the settings attributes; destinations: the layout of the builder's destination nest. */
-  private extra: Buffer | DestLayout | undefined;
-  private addr = 0;
+  /** The settings attributes, when the change writes its own message. */
+  private settings: Buffer | undefined;
 
   constructor(
     readonly kind: IpvsKind,
@@ -81,62 +91,126 @@ export class IpvsChange implements Change, FastMessage {
 
   /** Itself, when it writes its own message. */
   get fast(): FastMessage | undefined {
-    return this.extra === undefined ? undefined : this;
+    return this.settings === undefined ? undefined : this;
   }
 
   get size(): number {
-    const x = this.extra!;
-    return 20 + this.entry!.keyNest.length + (x instanceof Uint8Array ? x.length : x.nest.length);
+    return 20 + this.entry!.keyNest.length + this.settings!.length;
   }
 
   /** A service message: its key's nest extended with the settings attributes. */
   setService(entry: ServiceEntry, settings: Buffer): void {
     this.entry = entry;
-    this.extra = settings;
-  }
-
-  /** A destination message: its service's key nest, then the builder's destination nest with this one's values. */
-  setDestination(entry: ServiceEntry, layout: DestLayout, addr: number): void {
-    this.entry = entry;
-    this.extra = layout;
-    this.addr = addr | 0; // as int32 (a small integer in V8), not a boxed number per change
+    this.settings = settings;
   }
 
   write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void {
     const key = this.entry!.keyNest;
-    const x = this.extra!;
-    const settings = x instanceof Uint8Array ? x : undefined;
-    buf.writeUInt32LE(20 + key.length + (settings ? settings.length : (x as DestLayout).nest.length), off);
-    buf.writeUInt32LE(bound.genlId | (NLM_F_REQUEST << 16), off + 4);
-    buf.writeUInt32LE(seq >>> 0, off + 8);
-    buf.writeUInt32LE(0, off + 12);
-    buf.writeUInt32LE(settings ? commandOf(this.kind) : (x as DestLayout).cmd, off + 16); // cmd; version below; reserved 0
-    buf[off + 17] = IPVS_GENL_VERSION;
-    buf.set(key, off + 20);
-    const p = off + 20 + key.length;
-    if (settings) {
-      buf.set(settings, p);
-      buf.writeUInt16LE(key.length + settings.length, off + 20);
-      return;
-    }
-    const l = x as DestLayout;
-    buf.set(l.nest, p);
-    const at = l.at;
-    const d = this.dest as IpvsDestinationOptions;
-    buf.writeInt32BE(this.addr, p + at.addr);
-    buf.writeUInt16BE(d.port, p + at.port);
-    if (at.fwd < 0) return;
-    buf.writeUInt32LE(FAST_FORWARDING.get(d.forwarding ?? 'route')!, p + at.fwd);
-    buf.writeUInt32LE(d.weight ?? 1, p + at.weight);
-    buf.writeUInt32LE(d.upperThreshold ?? 0, p + at.uThresh);
-    buf.writeUInt32LE(d.lowerThreshold ?? 0, p + at.lThresh);
+    const settings = this.settings!;
+    writeHead(buf, off, this.size, seq, bound.genlId, commandOf(this.kind), key);
+    buf.set(settings, off + 20 + key.length);
+    buf.writeUInt16LE(key.length + settings.length, off + 20);
   }
 }
+
+/** Thresholds other than 0/0, kept apart: most destinations have none. */
+interface Thresholds {
+  u: number;
+  l: number;
+}
+
+const FORWARDING_OF = new Map<number, 'masq' | 'local' | 'route' | 'bypass'>();
+
+/**
+ * A queued IPv4 destination change of an IPv4 service, written from the builder's template. It
+ * keeps the values, not the caller's object: a batch holds tens of thousands of these until it
+ * commits, and the caller's objects can then die young instead of being copied into the old
+ * generation (fresh pages cost a fault each in a VM). `service` and `dest` are rebuilt on demand
+ * (for undo and for explaining a refusal): the builder writes the same bytes from them.
+ */
+export class FastDestChange implements Change, FastMessage {
+  constructor(
+    private readonly entry: ServiceEntry,
+    private readonly layout: DestLayout,
+    private readonly addr: number,
+    /** `port << 8 | forwarding code` (the code is 0 for deletes). */
+    private readonly portFwd: number,
+    private readonly weight: number,
+    private readonly thresholds: Thresholds | null,
+  ) {}
+
+  get family(): 'ipvs' {
+    return 'ipvs';
+  }
+
+  get kind(): IpvsKind {
+    return this.layout.kind;
+  }
+
+  get op(): string {
+    return OP_NAMES[this.layout.kind];
+  }
+
+  get subject(): FastDestChange {
+    return this;
+  }
+
+  get fast(): FastMessage {
+    return this;
+  }
+
+  /** No operation until one is asked for (see {@link buildOp}). */
+  get generic(): undefined {
+    return undefined;
+  }
+
+  /** The service key (the first object queued with this key's text). */
+  get service(): IpvsServiceKey {
+    return this.entry.key;
+  }
+
+  /** The destination, as the caller's values were read when queued. */
+  get dest(): IpvsDestinationOptions | IpvsDestinationKey {
+    const a = this.addr;
+    const address = dottedQuad(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+    const port = this.portFwd >>> 8;
+    if (this.layout.kind === 'deleteDestination') return { address, port };
+    const t = this.thresholds;
+    return {
+      address, port, forwarding: FORWARDING_OF.get(this.portFwd & 255)!, weight: this.weight,
+      upperThreshold: t ? t.u : 0, lowerThreshold: t ? t.l : 0,
+    };
+  }
+
+  get size(): number {
+    return 20 + this.entry.keyNest.length + this.layout.nest.length;
+  }
+
+  write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void {
+    const key = this.entry.keyNest;
+    const l = this.layout;
+    writeHead(buf, off, this.size, seq, bound.genlId, l.cmd, key);
+    const p = off + 20 + key.length;
+    buf.set(l.nest, p);
+    const at = l.at;
+    buf.writeInt32BE(this.addr, p + at.addr);
+    buf.writeUInt16BE(this.portFwd >>> 8, p + at.port);
+    if (at.fwd < 0) return;
+    const t = this.thresholds;
+    buf.writeUInt32LE(this.portFwd & 255, p + at.fwd);
+    buf.writeUInt32LE(this.weight, p + at.weight);
+    buf.writeUInt32LE(t ? t.u : 0, p + at.uThresh);
+    buf.writeUInt32LE(t ? t.l : 0, p + at.lThresh);
+  }
+}
+
+/** Either kind of queued IPVS change. */
+export type AnyIpvsChange = IpvsChange | FastDestChange;
 
 // ---- templates ------------------------------------------------------------------------------------
 
 /** The generic operation of a change (the builders', with their validation and explanations). */
-export function buildOp(f: GenlFamily, c: IpvsChange): Operation {
+export function buildOp(f: GenlFamily, c: AnyIpvsChange): Operation {
   switch (c.kind) {
     case 'addService': return ops.addServiceOp(f, c.service as IpvsServiceOptions);
     case 'editService': return ops.editServiceOp(f, c.service as IpvsServiceOptions);
@@ -179,6 +253,7 @@ const SAMPLE_DEST: IpvsDestinationOptions = { address: '10.0.0.2', port: 2, forw
 
 /** The builder's destination nest for the sample, where its values sit inside it, and the command. */
 export interface DestLayout {
+  kind: IpvsKind;
   cmd: number;
   nest: Buffer;
   at: DestOffsets;
@@ -200,7 +275,7 @@ export function destLayout(kind: IpvsKind): DestLayout | null {
     const full = kind !== 'deleteDestination';
     const complete = at.addr >= 0 && at.port >= 0 && (!full || (at.fwd >= 0 && at.weight >= 0 && at.uThresh >= 0 && at.lThresh >= 0));
     // A layout the fast path does not understand leaves every destination to the builder.
-    if (complete) l = { cmd: msg[16]!, nest, at: full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 } };
+    if (complete) l = { kind, cmd: msg[16]!, nest, at: full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 } };
   }
   destLayouts.set(kind, l);
   return l;
@@ -212,6 +287,8 @@ export class ServiceEntry {
     /** The IPVS_CMD_ATTR_SERVICE attribute holding only the key. */
     readonly keyNest: Buffer,
     readonly af: number,
+    /** The first key object queued with this key's text. */
+    readonly key: IpvsServiceKey,
   ) {}
 }
 
@@ -248,7 +325,7 @@ export function serviceEntry(service: IpvsServiceKey, op: string): ServiceEntry 
   const nest = Buffer.alloc(recordSize(ipvsCmd, rec));
   writeRecord(nest, 0, ipvsCmd, rec);
   if (nest.length > KEY_NEST_MAX) throw new Error(`ipvs: a service key nest of ${nest.length} bytes`);
-  return new ServiceEntry(nest, key.af as number);
+  return new ServiceEntry(nest, key.af as number, service);
 }
 
 /** The builder's key nest for an IPv4 address key, and where its protocol, address and port sit. */
@@ -306,7 +383,7 @@ function ipv4KeyEntry(k: IpvsServiceKey): ServiceEntry | null {
   // from the shared pool: a small Buffer per service key, without an ArrayBuffer of its own
   const nest = Buffer.allocUnsafe(KEY_NEST_MAX);
   const n = writeIPv4KeyNest(k, nest, 0);
-  return n > 0 ? new ServiceEntry(nest.subarray(0, n), AF_INET) : null;
+  return n > 0 ? new ServiceEntry(nest.subarray(0, n), AF_INET, k) : null;
 }
 
 /**
@@ -329,5 +406,6 @@ export function serviceSettings(kind: IpvsKind, s: IpvsServiceOptions): Buffer |
 export const FAST_FORWARDING = new Map<unknown, number>([
   ['masq', IP_VS_CONN_F_MASQ], ['local', IP_VS_CONN_F_LOCALNODE], ['route', IP_VS_CONN_F_DROUTE], ['bypass', IP_VS_CONN_F_BYPASS],
 ]);
+for (const [name, code] of FAST_FORWARDING) FORWARDING_OF.set(code, name as 'masq' | 'local' | 'route' | 'bypass');
 
 export { parseIPv4 };

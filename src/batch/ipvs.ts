@@ -16,11 +16,11 @@ import type { IpvsService, IpvsServiceKey, IpvsServiceOptions } from '../ipvs/se
 import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from '../ipvs/destination';
 import type { BoundFamily, Change, Compensation, FamilyDriver, UndoPlanner } from './change';
 import {
-  FAST_FORWARDING, IpvsChange, PROVISIONAL, buildOp, destLayout, keyText, parseIPv4, serviceEntry, serviceSettings,
-  type IpvsKind, type ServiceEntry,
+  FAST_FORWARDING, FastDestChange, IpvsChange, OP_NAMES, PROVISIONAL, buildOp, destLayout, keyText, parseIPv4, serviceEntry,
+  serviceSettings, type AnyIpvsChange, type IpvsKind, type ServiceEntry,
 } from './ipvs-fast';
 
-export { IpvsChange, parseIPv4 };
+export { FastDestChange, IpvsChange, parseIPv4, type AnyIpvsChange };
 
 /** The fields of a service's settings; the builder reads no others. */
 const SETTINGS_FIELDS = ['scheduler', 'persistent', 'netmask', 'onePacket', 'schedFlags', 'pe'] as const;
@@ -146,8 +146,7 @@ export class BatchIpvs {
   }
 
   private destination(kind: IpvsKind, service: IpvsServiceKey, d: IpvsDestinationOptions, full: boolean): number {
-    const c = new IpvsChange(kind, service, d);
-    const entry = this.entry(service, c.op);
+    const entry = this.entry(service, OP_NAMES[kind]);
     // An IPv6 service takes IPv4 destinations only through tunnels: those go to the builder.
     const t = entry && entry.af === AF_INET ? destLayout(kind) : null;
     let ok = t !== null && d !== null && typeof d === 'object' && typeof d.address === 'string';
@@ -164,9 +163,11 @@ export class BatchIpvs {
       ok = fwd >= 0 && weight >= 0 && u >= 0 && l >= 0 && l <= u
         && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined;
     }
+    // addr as int32 (a small integer in V8), not a boxed number per change
+    if (ok) return this.push(new FastDestChange(entry!, t!, addr | 0, (d.port << 8) | fwd, weight, u === 0 && l === 0 ? null : { u, l }));
     // Anything unusual (IPv6, tunnels, invalid input) goes through the builder, which also throws its errors.
-    if (ok) c.setDestination(entry!, t!, addr);
-    else c.generic = buildOp(PROVISIONAL, c) as Operation<unknown>;
+    const c = new IpvsChange(kind, service, d);
+    c.generic = buildOp(PROVISIONAL, c) as Operation<unknown>;
     return this.push(c);
   }
 }
@@ -235,7 +236,7 @@ class IpvsUndoPlanner implements UndoPlanner {
       return changes;
     };
     for (const change of applied) {
-      const c = change as IpvsChange;
+      const c = change as AnyIpvsChange;
       const sid = serviceId(c.service);
       let st = this.state.get(sid);
       if (!st) {
@@ -313,7 +314,7 @@ export const ipvsDriver: FamilyDriver = {
       genlId: f.id,
       fixType: (_m: OutMessage) => f.id,
       operation: (c: Change) => {
-        const ic = c as IpvsChange;
+        const ic = c as AnyIpvsChange;
         return ic.generic ?? (buildOp(f, ic) as Operation<unknown>);
       },
     };
@@ -324,7 +325,7 @@ export const ipvsDriver: FamilyDriver = {
     const settings = new Map<string, IpvsServiceKey>();
     const withDests = new Map<string, IpvsServiceKey>();
     for (const change of changes) {
-      const c = change as IpvsChange;
+      const c = change as AnyIpvsChange;
       if (c.kind === 'addService' || c.kind === 'addDestination') continue;
       const id = serviceId(c.service);
       settings.set(id, c.service);
@@ -361,7 +362,7 @@ export const ipvsDriver: FamilyDriver = {
   },
 
   harmlessUndoError(c: Change, code: string): boolean {
-    const kind = (c as IpvsChange).kind;
+    const kind = (c as AnyIpvsChange).kind;
     if (kind === 'deleteService') return code === 'ESRCH';
     if (kind === 'deleteDestination') return code === 'ENOENT';
     if (kind === 'addService' || kind === 'addDestination') return code === 'EEXIST';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { HandleContext } from '../handle-context';
-import type { Change } from './change';
+import { queueInto, type Change, type Queue } from './change';
 import { commitChanges, type CommitOptions, type CommitResult } from './commit';
 import { DRIVERS } from './families';
 import { BatchIpset } from './ipset';
@@ -69,9 +69,9 @@ export class Batch {
 
   /** @internal */
   constructor(private readonly ctx: HandleContext) {
-    const push = (c: Change): number => {
+    const push: Queue = (c, slots) => {
       if (this.committing) throw new Error('batch: already committed; start a new batch');
-      return this.changes.push(c) - 1;
+      return queueInto(this.changes, c, slots);
     };
     this.ipvs = new BatchIpvs(push);
     this.ipset = new BatchIpset(push);

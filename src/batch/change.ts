@@ -26,7 +26,11 @@ export interface FastMessage {
   write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void;
 }
 
-/** One queued change: one netlink message, unless its family packs several into one (ipset bulk). */
+/**
+ * One queued change: one netlink message, unless its family packs several into one (ipset bulk).
+ * A change may fill several consecutive slots of the batch (one object for the entries of one
+ * `ipset.add` call, see {@link Queue}); each slot is still one result.
+ */
 export interface Change {
   readonly family: FamilyKey;
   /** The facade's name for it: `'ipvs.addDestination'`. */
@@ -43,7 +47,8 @@ export interface Change {
 
 /**
  * One netlink message of a commit and the changes it carries: one, or a run of changes that the
- * family packs into a single message (ipset's bulk ADT form).
+ * family packs into a single message (ipset's bulk ADT form). Acknowledged, it applied every change
+ * it carries; only a refusal is split into per-change verdicts ({@link BoundFamily.unpack}).
  */
 export interface PackedMessage {
   /** Index of its first change in the slice being encoded. */
@@ -66,8 +71,11 @@ export interface BoundFamily {
   readonly genlId: number;
   /** nlmsg_type for generic messages built before the family was known (genl ids are dynamic). */
   fixType(m: OutMessage): number;
-  /** The generic operation of a fast change, for explaining a refusal in the user's terms. */
-  operation(c: Change): Operation<unknown>;
+  /**
+   * The generic operation of a fast change, for explaining a refusal in the user's terms; `c` is
+   * slot `index` of `changes` (which tells a change filling several slots which one is meant).
+   */
+  operation(c: Change, index: number, changes: readonly Change[]): Operation<unknown>;
   /**
    * Packs changes from `i` (before `end`) into messages, for a family that carries several changes
    * in one message; absent: one message per change. The messages cover consecutive changes from
@@ -82,7 +90,10 @@ export interface BoundFamily {
   ready?(c: Change, sliceStart: number): boolean;
   /** Called before the slice starting at `start` is planned: resolves what earlier slices made possible. */
   beforeSlice?(changes: readonly Change[], start: number): Promise<void>;
-  /** Splits one packed message's outcome into per-change verdicts (ok, error, or skipped: not applied). */
+  /**
+   * Splits one packed message's refusal into per-change verdicts (ok, error, or skipped: not
+   * applied). The engine does not ask for an acknowledged message: all its changes are `ok`.
+   */
   unpack?(msg: PackedMessage, changes: readonly Change[], outcome: MessageOutcome, replies: Buffer): PackedVerdict[];
 }
 
@@ -101,9 +112,31 @@ export type Compensation =
 export interface UndoPlanner {
   /**
    * Compensations for `applied` (in order), derived by replaying them over the state read
-   * before the commit. Index-aligned with `applied`.
+   * before the commit. Index-aligned with `applied`; `indices` are their slots in the batch (a
+   * change filling several slots appears once per slot applied).
    */
-  compensate(applied: readonly Change[]): Compensation[];
+  compensate(applied: readonly Change[], indices: readonly number[]): Compensation[];
+}
+
+/**
+ * How a sub-builder queues a change: in `slots` consecutive slots of the batch (default 1), one
+ * result each. Returns the index of the first.
+ */
+export type Queue = (c: Change, slots?: number) => number;
+
+/**
+ * Appends `c` to `list` in `slots` consecutive slots and returns the first's index: the array
+ * grows once to its new length rather than by half again, copied each time, over 50,000 pushes
+ * (fresh memory costs a page fault per 4 KiB in the VM).
+ */
+export function queueInto(list: Change[], c: Change, slots = 1): number {
+  const at = list.length;
+  if (slots === 1) list.push(c);
+  else if (slots > 1) {
+    list.length = at + slots;
+    list.fill(c, at);
+  }
+  return at;
 }
 
 /** One family's entry in the batch's driver table. */

@@ -15,7 +15,7 @@ import * as ops from '../ipset/ops';
 import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetEntry, type IpsetEntryInput } from '../ipset/entry';
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
-import type { BoundFamily, Change, Compensation, FamilyDriver, PackedMessage, PackedVerdict, UndoPlanner } from './change';
+import { queueInto, type BoundFamily, type Change, type Compensation, type FamilyDriver, type PackedMessage, type PackedVerdict, type Queue, type UndoPlanner } from './change';
 import { fastCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
 
 type SetKind = 'create' | 'destroy' | 'flush';
@@ -54,12 +54,17 @@ export class IpsetChange implements Change {
 }
 
 /**
- * The entries queued by one `add` or `del` call: what they share, and (at commit) each entry
- * parsed, with its fast shape and values in typed arrays. A batch of 50,000 entries then holds
- * 50,000 two-field changes rather than 50,000 records: in the VM, copying those through the young
- * generation was most of the commit's time.
+ * The entries queued by one `add` or `del` call, as one change filling one slot per entry: entry
+ * k is slot `first + k`. What they share, and (at commit) each entry parsed, with its fast shape
+ * and values in typed arrays. A batch of 50,000 entries then holds one object in 50,000 slots
+ * rather than 50,000 changes: in the VM, every fresh page and every young-generation copy counts.
  */
-export class EntryRun {
+export class EntryRun implements Change {
+  /**
+   * Its first slot in the list it was queued into. An undo plan holds it elsewhere: {@link slotOf}
+   * then finds its first slot there.
+   */
+  first = -1;
   /** At commit: the entries (text parsed with the set's type). */
   entries: IpsetEntry[] = [];
   /** At commit: the set's type, when known (shapes entries and names type-specific errors). */
@@ -69,50 +74,55 @@ export class EntryRun {
   values: FastArrays = NO_VALUES;
 
   constructor(readonly kind: EntryKind, readonly set: string, readonly inputs: readonly IpsetEntryInput[], readonly exist: boolean) {}
-}
-
-const NO_VALUES: FastArrays = { ips: new Int32Array(0), portProtos: new Int32Array(0), ip2s: new Int32Array(0), cidrs: new Uint16Array(0) };
-
-/** A queued entry to add or delete: entry `k` of its {@link EntryRun}. */
-export class IpsetEntryChange implements Change {
-  constructor(readonly run: EntryRun, readonly k: number) {}
 
   get family(): 'ipset' {
     return 'ipset';
   }
 
   get op(): string {
-    return OPS[this.run.kind];
+    return OPS[this.kind];
   }
 
-  get subject(): IpsetEntryChange {
+  get subject(): EntryRun {
     return this;
   }
 
-  get kind(): EntryKind {
-    return this.run.kind;
-  }
-
-  get set(): string {
-    return this.run.set;
-  }
-
-  get exist(): boolean {
-    return this.run.exist;
-  }
-
-  /** The entry, once text was parsed with its set's type (at commit). */
-  get entry(): IpsetEntry | undefined {
-    return this.run.entries[this.k];
-  }
-
-  get setType(): string | undefined {
-    return this.run.setType;
+  /** How many entries, and slots. */
+  get size(): number {
+    return this.inputs.length;
   }
 }
 
+const NO_VALUES: FastArrays = { ips: new Int32Array(0), portProtos: new Int32Array(0), ip2s: new Int32Array(0), cidrs: new Uint16Array(0) };
+
+/**
+ * Which entry of `run` slot `i` of `changes` holds (`changes[i]` is `run`). A run fills consecutive
+ * slots from `run.first`; in another list (an undo plan) its first slot is looked for once.
+ */
+function slotOf(run: EntryRun, changes: readonly Change[], i: number): number {
+  let s = run.first;
+  if (!(s >= 0 && s <= i && i - s < run.size && changes[s] === run && (s === 0 || changes[s - 1] !== run))) {
+    for (s = i; s > 0 && changes[s - 1] === run;) s--;
+    run.first = s;
+  }
+  return i - s;
+}
+
+/** The entries in slots `[a, b)` of `changes`, all entry runs (parsed at commit). */
+function entriesIn(changes: readonly Change[], a: number, b: number): IpsetEntry[] {
+  const out = new Array<IpsetEntry>(b - a);
+  for (let x = a; x < b;) {
+    const run = changes[x] as EntryRun;
+    const k = slotOf(run, changes, x);
+    const m = Math.min(b - x, run.size - k);
+    for (let y = 0; y < m; y++) out[x - a + y] = run.entries[k + y]!;
+    x += m;
+  }
+  return out;
+}
+
 /** Any ipset change of a batch. */
-type AnyIpsetChange = IpsetChange | IpsetEntryChange;
+type AnyIpsetChange = IpsetChange | EntryRun;
 
 /**
  * ipset changes of a batch. Entries added or deleted one after another in the same set travel in
@@ -122,7 +132,7 @@ type AnyIpsetChange = IpsetChange | IpsetEntryChange;
  */
 export class BatchIpset {
   /** @internal */
-  constructor(private readonly push: (c: Change) => number) {}
+  constructor(private readonly push: Queue) {}
 
   /**
    * Queues `ipset create NAME TYPE OPTIONS` (the revision is the newest the kernel has, asked at
@@ -147,7 +157,7 @@ export class BatchIpset {
 
   /**
    * Queues `ipset add NAME ENTRY` for each entry (objects, or text in the set's syntax), one change
-   * per entry: returns the index of the first; entry k is change `first + k`. With `exist`, an
+   * per entry: returns the index of the first (-1 for none); entry k is change `first + k`. With `exist`, an
    * entry already present is not an error. Undo deletes what was added.
    */
   add(name: string, entries: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions = {}): number {
@@ -180,13 +190,9 @@ export class BatchIpset {
         throw err;
       }
     }
+    if (list.length === 0) return -1;
     const run = new EntryRun(kind, name, list, options.exist ?? false);
-    let first = -1;
-    for (let k = 0; k < list.length; k++) {
-      const i = this.push(new IpsetEntryChange(run, k));
-      if (first < 0) first = i;
-    }
-    return first;
+    return (run.first = this.push(run, list.length));
   }
 }
 
@@ -255,63 +261,52 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
 }
 
 /**
- * The family's changes as set commands and runs of entries, each run once: its changes follow one
- * another (one call queued them), so it is stepped over rather than visited entry by entry.
+ * The family's changes as set commands and runs of entries, each once: a run's slots follow one
+ * another, so it is stepped over rather than visited slot by slot.
  */
-function unitsOf(changes: readonly Change[]): (IpsetChange | EntryRun)[] {
-  const out: (IpsetChange | EntryRun)[] = [];
+function unitsOf(changes: readonly Change[]): AnyIpsetChange[] {
+  const out: AnyIpsetChange[] = [];
   for (let x = 0; x < changes.length;) {
-    const c = changes[x];
-    if (!(c instanceof IpsetEntryChange)) {
-      out.push(c as IpsetChange);
-      x++;
-      continue;
-    }
-    const run = c.run;
-    if (out[out.length - 1] !== run) out.push(run);
-    const n = run.inputs.length;
-    const end = x + n - c.k;
-    const last = changes[end - 1];
-    x = end <= changes.length && last instanceof IpsetEntryChange && last.run === run && last.k === n - 1 ? end : x + 1;
+    const c = changes[x] as AnyIpsetChange;
+    if (out[out.length - 1] !== c) out.push(c);
+    const end = x + (c instanceof EntryRun ? c.size : 1);
+    x = c instanceof EntryRun && end <= changes.length && changes[end - 1] === c ? end : x + 1;
   }
   return out;
 }
 
 /**
- * The fast path's messages for entry changes `[i, j)` (of `run` alone when `single`), when they
- * are all of one fast shape; null otherwise.
+ * The fast path's messages for entry slots `[i, j)` (of one run when `single`; `k`: the entry
+ * slot `i` holds), when they are all of one fast shape; null otherwise.
  */
-function fastMessages(
-  proto: number, changes: readonly Change[], i: number, j: number, single: boolean,
-  entriesOf: (a: number, b: number) => IpsetEntry[],
-): PackedMessage[] | null {
-  const c = changes[i] as IpsetEntryChange;
-  const run = c.run;
-  const code = run.shapes[c.k]!;
+function fastMessages(proto: number, changes: readonly Change[], i: number, j: number, k: number, single: boolean): PackedMessage[] | null {
+  const run = changes[i] as EntryRun;
+  const code = run.shapes[k]!;
   if (code === 0) return null;
   const n = j - i;
-  let values: FastArrays = run.values, from = c.k;
+  let values: FastArrays = run.values, from = k;
   if (single) {
     const shapes = run.shapes;
-    for (let k = from + 1; k < from + n; k++) if (shapes[k] !== code) return null;
+    for (let x = from + 1; x < from + n; x++) if (shapes[x] !== code) return null;
   } else {
-    // Entries of several calls in one message: their values side by side.
+    // Entries of several calls in one message: their values side by side, run by run.
     const more = hasMore(code);
     values = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: new Int32Array(more ? n : 0), cidrs: new Uint16Array(more ? n : 0) };
     from = 0;
-    for (let x = i; x < j; x++) {
-      const e = changes[x] as IpsetEntryChange;
-      const r = e.run.values;
-      if (e.run.shapes[e.k] !== code) return null;
-      values.ips[x - i] = r.ips[e.k]!;
-      values.portProtos[x - i] = r.portProtos[e.k]!;
+    for (let x = i, r = run, at = k; x < j; r = changes[x] as EntryRun, at = 0) {
+      const m = Math.min(j - x, r.size - at);
+      const v = r.values;
+      for (let y = at; y < at + m; y++) if (r.shapes[y] !== code) return null;
+      values.ips.set(v.ips.subarray(at, at + m), x - i);
+      values.portProtos.set(v.portProtos.subarray(at, at + m), x - i);
       if (more) {
-        values.ip2s[x - i] = r.ip2s[e.k]!;
-        values.cidrs[x - i] = r.cidrs[e.k]!;
+        values.ip2s.set(v.ip2s.subarray(at, at + m), x - i);
+        values.cidrs.set(v.cidrs.subarray(at, at + m), x - i);
       }
+      x += m;
     }
   }
-  return packValues(run.kind, proto, run.set, run.exist, run.setType, code, values, from, n, i, (a, b) => entriesOf(i + a, i + b));
+  return packValues(run.kind, proto, run.set, run.exist, run.setType, code, values, from, n, i, (a, b) => entriesIn(changes, i + a, i + b));
 }
 
 async function bindIpset(ctx: HandleContext, changes: readonly Change[]): Promise<BoundFamily> {
@@ -394,38 +389,31 @@ class IpsetBound implements BoundFamily {
     return m.type;
   }
 
-  operation(change: Change): Operation<unknown> {
-    if (!(change instanceof IpsetEntryChange)) return (change as IpsetChange).generic!;
+  operation(change: Change, index: number, changes: readonly Change[]): Operation<unknown> {
+    if (!(change instanceof EntryRun)) return (change as IpsetChange).generic!;
     const c = change;
     const build = c.kind === 'add' ? ops.addOps : ops.delOps;
-    return build(this.proto, c.set, [c.entry!], { ...(c.setType && { type: c.setType }), exist: c.exist })[0] as Operation<unknown>;
+    const entry = c.entries[slotOf(c, changes, index)]!;
+    return build(this.proto, c.set, [entry], { ...(c.setType && { type: c.setType }), exist: c.exist, firstIndex: index })[0] as Operation<unknown>;
   }
 
   pack(changes: readonly Change[], i: number, end: number): PackedMessage[] {
-    const c = changes[i];
-    if (!(c instanceof IpsetEntryChange)) return [];
+    const run = changes[i];
+    if (!(run instanceof EntryRun)) return [];
     // Consecutive entries to the same set with the same flags: this call's, then later calls'.
-    const run = c.run;
+    const k = slotOf(run, changes, i);
     const stop = Math.min(end, i + PACK_RUN);
-    let j = i + 1;
+    let j = Math.min(stop, i + run.size - k);
     let single = true;
-    for (let r = run; j < stop; j++) {
-      const n = changes[j];
-      if (!(n instanceof IpsetEntryChange)) break;
-      if (n.run !== r) {
-        if (n.run.kind !== run.kind || n.run.set !== run.set || n.run.exist !== run.exist) break;
-        r = n.run;
-        single = false;
-      }
+    while (j < stop) {
+      const n = changes[j]; // a run's first slot: the one before ended at j
+      if (!(n instanceof EntryRun) || n.kind !== run.kind || n.set !== run.set || n.exist !== run.exist) break;
+      j = Math.min(stop, j + n.size);
+      single = false;
     }
-    const entriesOf = (a: number, b: number): IpsetEntry[] => {
-      const out = new Array<IpsetEntry>(b - a);
-      for (let k = a; k < b; k++) out[k - a] = (changes[k] as IpsetEntryChange).entry!;
-      return out;
-    };
-    const fast = fastMessages(this.proto, changes, i, j, single, entriesOf);
+    const fast = fastMessages(this.proto, changes, i, j, k, single);
     if (fast) return fast;
-    const entries = entriesOf(i, j);
+    const entries = entriesIn(changes, i, j);
     const build = run.kind === 'add' ? ops.addOps : ops.delOps;
     const list = build(this.proto, run.set, entries, { ...(run.setType && { type: run.setType }), exist: run.exist, firstIndex: i });
     const out: IpsetPacked[] = [];
@@ -477,15 +465,17 @@ function elementOf(type: string, e: IpsetEntry): string {
 class IpsetUndoPlanner implements UndoPlanner {
   constructor(private readonly state: Map<string, SetState | null>) {}
 
-  compensate(applied: readonly Change[]): Compensation[] {
+  compensate(applied: readonly Change[], indices: readonly number[]): Compensation[] {
     const collect = (fn: (b: BatchIpset) => void): Change[] => {
       const out: Change[] = [];
-      fn(new BatchIpset((c) => out.push(c) - 1));
+      fn(new BatchIpset((c, slots) => queueInto(out, c, slots)));
       return out;
     };
     const result: Compensation[] = [];
-    for (const change of applied) {
-      const c = change as AnyIpsetChange;
+    for (let x = 0; x < applied.length; x++) {
+      const c = applied[x] as AnyIpsetChange;
+      // an entry run's applied slot: the entry at its place in the batch
+      const entry = c instanceof EntryRun ? c.entries[indices[x]! - c.first]! : undefined;
       const st = this.state.get(c.set);
       const unread = { changes: null, reason: `set ${c.set} was not read before the commit` } as const;
       switch (c.kind) {
@@ -518,12 +508,12 @@ class IpsetUndoPlanner implements UndoPlanner {
           break;
         case 'add': {
           // With `exist` the entry may have been there already: then its old values come back.
-          const key = st?.exists ? elementOf(st.type, c.entry!) : undefined;
+          const key = st?.exists ? elementOf(st.type, entry!) : undefined;
           const prior = key !== undefined ? st!.entries.get(key) : undefined;
           result.push({
-            changes: collect((b) => (prior ? b.add(c.set, [prior], { exist: true }) : b.del(c.set, [c.entry!], { exist: true }))),
+            changes: collect((b) => (prior ? b.add(c.set, [prior], { exist: true }) : b.del(c.set, [entry!], { exist: true }))),
           });
-          if (key !== undefined) st!.entries.set(key, c.entry!);
+          if (key !== undefined) st!.entries.set(key, entry!);
           break;
         }
         case 'del': {
@@ -531,7 +521,7 @@ class IpsetUndoPlanner implements UndoPlanner {
             result.push(unread);
             break;
           }
-          const key = elementOf(st.type, c.entry!);
+          const key = elementOf(st.type, entry!);
           const prior = st.entries.get(key);
           // Deleting what was not there (with `exist`) changed nothing.
           result.push(prior ? { changes: collect((b) => b.add(c.set, [prior])), note: 'its timeout restarts from what was left' } : { changes: [] });
@@ -552,7 +542,7 @@ export const ipsetDriver: FamilyDriver = {
 
   async prepareUndo(ctx, _bound, changes, signal): Promise<UndoPlanner> {
     const names = new Set<string>();
-    for (const c of changes as readonly AnyIpsetChange[]) {
+    for (const c of unitsOf(changes)) {
       if (c.kind !== 'create' && (c.kind !== 'add' || c.exist)) names.add(c.set);
     }
     const state = new Map<string, SetState | null>();

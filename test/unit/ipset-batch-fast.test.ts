@@ -3,8 +3,8 @@
 // for the same entries (cut at the same places, same line numbers), their operations are the
 // builder's, and input errors are the builder's TypeErrors/RangeErrors, before anything is sent.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchIpset, ipsetDriver } from '../../src/batch/ipset';
-import type { Change } from '../../src/batch/change';
+import { BatchIpset, EntryRun, ipsetDriver } from '../../src/batch/ipset';
+import { queueInto, type Change } from '../../src/batch/change';
 import * as ops from '../../src/ipset/ops';
 import { encodeMessages } from '../../src/netlink/message';
 import { IpsetEntryError } from '../../src/ipset/errors';
@@ -38,8 +38,16 @@ const rng = mulberry32;
 /** Queues with a BatchIpset as a Batch does; returns the changes. */
 function queue(fn: (b: InstanceType<typeof BatchIpset>) => void): Change[] {
   const out: Change[] = [];
-  fn(new BatchIpset((c) => out.push(c) - 1));
+  fn(new BatchIpset((c, slots) => queueInto(out, c, slots)));
   return out;
+}
+
+/** The entry in slot `i`: one entry run fills consecutive slots, from the first one holding it. */
+function entryAt(changes: readonly Change[], i: number): IpsetEntry {
+  const run = changes[i] as EntryRun;
+  let s = i;
+  while (s > 0 && changes[s - 1] === run) s--;
+  return run.entries[i - s]!;
 }
 
 /**
@@ -58,7 +66,7 @@ async function checkPacked(changes: Change[], setTypes: Record<string, string | 
     // The builder's messages for the same entries (all of one set, kind and flags).
     const j = packed[packed.length - 1]!.first + packed[packed.length - 1]!.count;
     const c = changes[i] as unknown as { kind: 'add' | 'del'; set: string; exist: boolean };
-    const entries = changes.slice(i, j).map((x) => (x as unknown as { entry: IpsetEntry }).entry);
+    const entries = changes.slice(i, j).map((_, k) => entryAt(changes, i + k));
     const type = setTypes[c.set];
     const generic = (c.kind === 'add' ? ops.addOps : ops.delOps)(7, c.set, entries, { ...(type && { type }), exist: c.exist, firstIndex: i });
     expect(packed).toHaveLength(generic.length);
@@ -295,5 +303,64 @@ describe('batch ipset verdicts', () => {
     expect(v[4]!.error!.message).toContain('10.0.0.4,tcp:80');
     const ok = bound.unpack!(m!, changes, { seq: 7, status: 'ok', errno: 0, replies: [], interrupted: false }, replies);
     expect(ok.every((x) => x.status === 'ok' && x.error === undefined)).toBe(true);
+  });
+});
+
+describe('an add or del call is one change filling a slot per entry', () => {
+  const entries = Array.from({ length: 5 }, (_, k) => ({ ip: `10.0.0.${k}`, proto: 'tcp', port: 80 + k }));
+
+  it('fills consecutive slots with one object; an empty call queues nothing', () => {
+    const changes = queue((b) => {
+      expect(b.create('S', 'hash:ip,port')).toBe(0);
+      expect(b.add('S', entries)).toBe(1);
+      expect(b.add('S', [])).toBe(-1);
+      expect(b.del('S', entries[0]!)).toBe(6);
+    });
+    expect(changes).toHaveLength(7);
+    expect(new Set(changes.slice(1, 6)).size).toBe(1);
+    expect(changes.slice(1, 6).map((c) => c.op)).toEqual(Array(5).fill('ipset.add'));
+    expect(changes[6]!.op).toBe('ipset.del');
+  });
+
+  it('the operation of one slot is the builder\'s for its entry, named by its index', async () => {
+    const changes = queue((b) => {
+      b.create('S', 'hash:ip,port');
+      b.add('S', entries);
+    });
+    const bound = await ipsetDriver.bind(ctx, changes);
+    const op = bound.operation(changes[4]!, 4, changes);
+    const want = ops.addOps(7, 'S', [entries[3]!], { type: 'hash:ip,port', firstIndex: 4 })[0]!;
+    expect(op.message).toEqual(want.message);
+  });
+
+  it('packs the same bytes where an undo plan places it, after other changes', async () => {
+    const changes = queue((b) => {
+      b.create('S', 'hash:ip,port');
+      b.add('S', entries);
+      b.add('S', entries.slice(0, 2), { exist: true });
+    });
+    await checkPacked(changes, { S: 'hash:ip,port' });
+    const plan = [...queue((b) => b.flush('S')), ...queue((b) => b.flush('S')), ...changes];
+    await checkPacked(plan, { S: 'hash:ip,port' });
+    await checkPacked(plan, { S: 'hash:ip,port' }, 2 + 1 + 3);
+  });
+
+  it('undo compensates each applied slot with its own entry', async () => {
+    const changes = queue((b) => {
+      b.create('S', 'hash:ip,port');
+      b.add('S', entries);
+    });
+    const bound = await ipsetDriver.bind(ctx, changes);
+    const planner = await ipsetDriver.prepareUndo(ctx, bound, changes);
+    const applied = [0, 2, 5];
+    const comps = planner.compensate(applied.map((i) => changes[i]!), applied);
+    expect(comps[0]!.changes!.map((c) => c.op)).toEqual(['ipset.destroy']);
+    for (const [x, i] of applied.slice(1).entries()) {
+      const undo = comps[x + 1]!.changes!;
+      expect(undo.map((c) => c.op)).toEqual(['ipset.del']);
+      expect((undo[0] as EntryRun).inputs).toEqual([entries[i - 1]]); // parsed when the undo plan is bound
+      expect((undo[0] as EntryRun).exist).toBe(true);
+    }
+    for (const [x, i] of applied.entries()) expect(ipsetDriver.harmlessUndoError(comps[x]!.changes![0]!, i === 0 ? 'ENOENT' : 'IPSET_ERR_EXIST')).toBe(true);
   });
 });

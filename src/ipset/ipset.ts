@@ -1,5 +1,5 @@
 import type { HandleContext } from '../handle-context';
-import { refusal, runOne, runOperations, type Operation } from '../netlink/operation';
+import { runOne, runOperations, type Operation } from '../netlink/operation';
 import type { ExchangeOptions } from '../netlink/connection';
 import { NetlinkError } from '../netlink/errors';
 import { NETLINK_NETFILTER } from '../native';
@@ -58,34 +58,10 @@ export class Ipset {
   /**
    * {@link runOne} for a LIST dump, received into the process's reusable reply buffer: a set of
    * 50,000 entries is about 2 MB of replies, and fresh memory costs a page fault per 4 KiB, which
-   * in the VM cost more than decoding it. Same results and errors as runOne: a refusal in the
-   * operation's terms, a transport failure as `unknown`, an interrupted dump read again (three
-   * times at most) before EDUMPINTR. The decoded sets keep nothing of the buffer.
+   * in the VM cost more than decoding it. The decoded sets keep nothing of the buffer.
    */
-  private async dump<T>(o: Operation<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const ex = await this.conn().exchange([o.message], { ...this.ctx.exchangeOptions, borrowReplies: true });
-      let error: NetlinkError;
-      try {
-        const outcome = ex.outcomes[0]!;
-        if (outcome.status === 'error') error = refusal(o as Operation<unknown>, outcome, undefined, ex.replies);
-        else if (outcome.status === 'unknown') {
-          const e = ex.error ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
-          error = new NetlinkError({ code: e.code, errno: e.errno, op: o.op, syscall: e.syscall });
-        } else if (outcome.interrupted) {
-          error = new NetlinkError({
-            code: 'EDUMPINTR', errno: -4, op: o.op,
-            detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
-          });
-        } else {
-          return o.decode!(ex.replies, outcome);
-        }
-      } finally {
-        ex.release?.();
-      }
-      if (error.code === 'EDUMPINTR' && attempt < 3) continue;
-      throw error;
-    }
+  private dump<T>(o: Operation<T>): Promise<T> {
+    return this.one(o, { borrowReplies: true });
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Connection, ExchangeOptions } from './connection';
+import type { Connection, Exchange, ExchangeOptions } from './connection';
 import type { OutMessage } from './message';
 import type { MessageOutcome } from './protocol';
 import { NetlinkError, errnoName } from './errors';
@@ -67,6 +67,15 @@ export async function runOperations(
 ): Promise<OperationResult[]> {
   const ex = await conn.exchange(ops.map((o) => o.message), options);
   const base = options.indexBase;
+  // With `borrowReplies`, the buffer goes back once every result is decoded (they keep nothing of it).
+  try {
+    return results(ops, ex, base);
+  } finally {
+    ex.release?.();
+  }
+}
+
+function results(ops: readonly Operation<unknown>[], ex: Exchange, base: number | undefined): OperationResult[] {
   return ops.map((o, i): OperationResult => {
     const outcome = ex.outcomes[i]!;
     const index = base === undefined ? undefined : base + i;

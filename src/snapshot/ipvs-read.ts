@@ -176,5 +176,7 @@ export async function readIpvs(
   } else {
     dests = await dumps(conn, family, services, exchange, stats);
   }
-  return services.map((s, i) => Object.assign(s, { destinations: dests[i]! }));
+  const out = services as IpvsServiceState[];
+  for (let i = 0; i < out.length; i++) out[i]!.destinations = dests[i]!;
+  return out;
 }

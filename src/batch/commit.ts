@@ -249,6 +249,7 @@ async function run(
   ctx: Ctx, changes: readonly Change[], policy: 'stop' | 'continue', phase: 'commit' | 'undo', signal: AbortSignal | undefined,
 ): Promise<{ tally: Tally; aborted: boolean }> {
   const t = new Tally(changes);
+  const slice = new Slice();
   const { options } = ctx;
   let done = 0, failed = 0, aborted = false;
   for (let i = 0; i < changes.length;) {
@@ -266,11 +267,11 @@ async function run(
       if (policy === 'stop') break;
       continue;
     }
-    const slice = planSlice(ctx, changes, i, policy);
+    planSlice(ctx, changes, i, policy, slice);
     const driver = driverOf(ctx.drivers, changes[i]!.family);
     const conn = ctx.handle.connection(driver.protocol);
     let firstSeq = 0;
-    const ex = await conn.exchangeEncoded(slice.sizes.length, (seq) => {
+    const ex = await conn.exchangeEncoded(slice.count, (seq) => {
       firstSeq = seq;
       return writeSlice(ctx, changes, slice, seq);
     }, {
@@ -284,12 +285,12 @@ async function run(
     let refused = false;
     let resumeAt = -1;
     let off = 0;
-    for (let m = 0; m < slice.sizes.length; m++) {
+    for (let m = 0; m < slice.count; m++) {
       const first = slice.first[m]!;
       const end = off + slice.sizes[m]!;
       off = end;
       const refusedWith = errors.size > 0 ? errors.get((firstSeq + m) >>> 0) : undefined;
-      const packed = slice.packed[m];
+      const packed = slice.packed?.[m];
       // the common case, without an outcome object: a message acknowledged with the rest of its chunk
       if (!refusedWith && !packed && end <= ex.doneBytes) {
         t.status[first] = OK;
@@ -346,25 +347,51 @@ function transportError(e: { code: string; errno: number; syscall: string } | nu
   return new NetlinkError({ code: err.code, errno: err.errno, op, syscall: err.syscall, index });
 }
 
-interface Slice {
+/**
+ * The messages of a slice: per message its first change, its size, and the packed form when the
+ * family packs. One per commit, refilled slice after slice (typed arrays rather than three arrays
+ * of tens of thousands of boxed entries per slice).
+ */
+class Slice {
   /** Exclusive end, in changes. */
-  end: number;
-  /** Per message: its first change, its size, and the packed form when the family packs. */
-  first: number[];
-  sizes: number[];
-  packed: (PackedMessage | undefined)[];
+  end = 0;
+  count = 0;
+  first = new Int32Array(256);
+  sizes = new Int32Array(256);
+  /** Only packed messages have an entry; null while none has. */
+  packed: PackedMessage[] | null = null;
+
+  reset(start: number): void {
+    this.end = start;
+    this.count = 0;
+    this.packed = null;
+  }
+
+  add(first: number, size: number, packed?: PackedMessage): void {
+    const m = this.count++;
+    if (m === this.first.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.first = grow(this.first);
+      this.sizes = grow(this.sizes);
+    }
+    this.first[m] = first;
+    this.sizes[m] = size;
+    if (packed) (this.packed ??= [])[m] = packed;
+  }
 }
 
 /**
- * Consecutive changes on one socket, up to about SLICE_BYTES. With `continue`, a packed message
- * (an ipset bulk) ends its slice: the kernel stops inside one at a refused entry, and the entries
- * after it are sent again, still before anything that follows them.
+ * Fills `slice` with consecutive changes on one socket, up to about SLICE_BYTES. With `continue`,
+ * a packed message (an ipset bulk) ends its slice: the kernel stops inside one at a refused entry,
+ * and the entries after it are sent again, still before anything that follows them.
  */
-function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 'stop' | 'continue'): Slice {
+function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 'stop' | 'continue', slice: Slice): void {
   const protocol = driverOf(ctx.drivers, changes[start]!.family).protocol;
-  const first: number[] = [];
-  const sizes: number[] = [];
-  const packed: (PackedMessage | undefined)[] = [];
+  slice.reset(start);
   let bytes = 0;
   let i = start;
   while (i < changes.length && bytes < SLICE_BYTES) {
@@ -375,9 +402,7 @@ function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 
     const msgs = bound.pack?.(changes, i, changes.length);
     if (msgs && msgs.length > 0) {
       for (const p of msgs) {
-        first.push(p.first);
-        sizes.push(p.size);
-        packed.push(p);
+        slice.add(p.first, p.size, p);
         bytes += p.size;
         i = p.first + p.count;
         if (policy === 'continue' || bytes >= SLICE_BYTES) break;
@@ -392,13 +417,11 @@ function planSlice(ctx: Ctx, changes: readonly Change[], start: number, policy: 
       m.type = bound.fixType(m);
       size = messageSize(m);
     }
-    first.push(i);
-    sizes.push(size);
-    packed.push(undefined);
+    slice.add(i, size);
     bytes += size;
     i++;
   }
-  return { end: i, first, sizes, packed };
+  slice.end = i;
 }
 
 /**
@@ -429,13 +452,13 @@ function refusals(replies: Buffer): Map<number, MessageOutcome> {
 
 function writeSlice(ctx: Ctx, changes: readonly Change[], slice: Slice, firstSeq: number): Buffer {
   let total = 0;
-  for (const s of slice.sizes) total += s;
+  for (let m = 0; m < slice.count; m++) total += slice.sizes[m]!;
   const buf = scratch(total);
   let off = 0;
-  for (let m = 0; m < slice.sizes.length; m++) {
+  for (let m = 0; m < slice.count; m++) {
     const size = slice.sizes[m]!;
     const seq = (firstSeq + m) >>> 0;
-    const p = slice.packed[m];
+    const p = slice.packed?.[m];
     const c = changes[slice.first[m]!]!;
     if (p) p.write(buf, off, seq);
     else if (c.fast) c.fast.write(buf, off, seq, ctx.bound.get(c.family)!);

@@ -38,7 +38,9 @@ const SIZES = QUICK ? [[200, 10]] : [[1000, 10], [5000, 10]];
 // The library runs in this one process, as it would in a daemon: a warm-up pass first lets V8
 // compile the hot paths (a cold first run is several times slower in the VM), then the reps count.
 let WARMING = false;
-const MEASURED_REPS = QUICK ? 3 : 5;
+// Nine: a repetition in which V8's full GC lands takes about twice as long as one without, so a
+// median of five moved by a third from run to run.
+const MEASURED_REPS = QUICK ? 3 : 9;
 let LIB_REPS = MEASURED_REPS;
 const PEER_REPS = (n) => (WARMING ? 0 : QUICK ? 1 : n >= 5000 ? 1 : 3);
 const PER_CHANGE_N = 20; // one ipvsadm process per change: N services x M destinations

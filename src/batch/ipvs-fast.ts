@@ -24,7 +24,7 @@ import {
 import { AF_INET, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK, NLM_F_REQUEST } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import { serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../ipvs/service';
-import type { IpvsDestinationKey, IpvsDestinationOptions } from '../ipvs/destination';
+import { FORWARDING_NAMES, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
 import type { BoundFamily, Change, FastMessage } from './change';
 
 export type IpvsKind = 'addService' | 'editService' | 'deleteService' | 'addDestination' | 'editDestination' | 'deleteDestination';
@@ -119,8 +119,6 @@ interface Thresholds {
   l: number;
 }
 
-const FORWARDING_OF = new Map<number, 'masq' | 'local' | 'route' | 'bypass'>();
-
 /**
  * A queued IPv4 destination change of an IPv4 service, written from the builder's template. It
  * keeps the values, not the caller's object: a batch holds tens of thousands of these until it
@@ -177,7 +175,7 @@ export class FastDestChange implements Change, FastMessage {
     if (this.layout.kind === 'deleteDestination') return { address, port };
     const t = this.thresholds;
     return {
-      address, port, forwarding: FORWARDING_OF.get(this.portFwd & 255)!, weight: this.weight,
+      address, port, forwarding: FORWARDING_NAMES.get(this.portFwd & 255)!, weight: this.weight,
       upperThreshold: t ? t.u : 0, lowerThreshold: t ? t.l : 0,
     };
   }
@@ -406,6 +404,5 @@ export function serviceSettings(kind: IpvsKind, s: IpvsServiceOptions): Buffer |
 export const FAST_FORWARDING = new Map<unknown, number>([
   ['masq', IP_VS_CONN_F_MASQ], ['local', IP_VS_CONN_F_LOCALNODE], ['route', IP_VS_CONN_F_DROUTE], ['bypass', IP_VS_CONN_F_BYPASS],
 ]);
-for (const [name, code] of FAST_FORWARDING) FORWARDING_OF.set(code, name as 'masq' | 'local' | 'route' | 'bypass');
 
 export { parseIPv4 };

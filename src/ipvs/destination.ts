@@ -90,7 +90,8 @@ const CHECKSUM: Record<IpvsTunnelChecksum, number> = {
 function invert<T extends string>(r: Record<T, number>): Map<number, T> {
   return new Map(Object.entries(r).map(([k, v]) => [v as number, k as T]));
 }
-const FORWARDING_NAMES = invert(FORWARDING);
+/** Forwarding method names by the kernel's IP_VS_CONN_F_* code. */
+export const FORWARDING_NAMES = invert(FORWARDING);
 const TUNNEL_NAMES = invert(TUNNEL);
 const CHECKSUM_NAMES = invert(CHECKSUM);
 

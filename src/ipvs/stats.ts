@@ -29,6 +29,11 @@ export interface IpvsStats {
 
 const KEYS = ['conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes', 'cps', 'inpps', 'outpps', 'inbps', 'outbps'] as const;
 
+/** Counters and rates all zero (one shared 0n: idle counters are the common case). */
+export function zeroStats(): IpvsStats {
+  return { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+}
+
 /** Prefers the 64-bit set when the kernel sent it, else the 32-bit set, else zeros. */
 export function decodeStats(rec: AttrRecord): IpvsStats {
   const src = (rec.stats64 ?? rec.stats ?? {}) as Record<string, number | bigint | undefined>;

@@ -15,7 +15,7 @@ import { DecodeError } from '../netlink/errors';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
-import type { IpvsStats } from '../ipvs/stats';
+import { zeroStats, type IpvsStats } from '../ipvs/stats';
 import { serviceOf, type IpvsService } from '../ipvs/service';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
@@ -66,9 +66,8 @@ function statsAt(buf: Buffer, start: number, end: number, wide: boolean, what: s
     if (key !== undefined) {
       if (len - 4 < (wide ? 8 : 4)) throw new DecodeError(`${what}.${key}`, `attribute length ${len - 4} < ${wide ? 8 : 4}`);
       if (into) {
-        const v = wide ? (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 ? 0n : buf.readBigUInt64LE(a + 4)
-          : buf.readUInt32LE(a + 4);
-        into[key] = typeof v === 'bigint' ? v : v === 0 ? 0n : BigInt(v);
+        const zero = wide ? (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 : buf.readUInt32LE(a + 4) === 0;
+        into[key] = zero ? 0n : wide ? buf.readBigUInt64LE(a + 4) : BigInt(buf.readUInt32LE(a + 4));
       }
     }
     a += (len + 3) & ~3;
@@ -77,10 +76,17 @@ function statsAt(buf: Buffer, start: number, end: number, wide: boolean, what: s
 
 /** The counters of a service or destination: the 64-bit set when the kernel sent it, else the 32-bit one, else zeros. */
 function statsOf(buf: Buffer, at32: number, end32: number, at64: number, end64: number, what: string): IpvsStats {
-  const s: IpvsStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+  const s = zeroStats();
   if (at32 >= 0) statsAt(buf, at32, end32, false, `${what}.stats`, at64 < 0 ? s : null);
   if (at64 >= 0) statsAt(buf, at64, end64, true, `${what}.stats64`, s);
   return s;
+}
+
+/** The text of an address payload `buf[at, end)` of family `af` (at < 0: not sent, undefined as the general decoder leaves it). */
+function addressAt(buf: Buffer, at: number, end: number, af: number | undefined, what: string): string {
+  if (at < 0) return undefined as unknown as string;
+  return af === AF_INET && end - at >= 4 ? dottedQuad(buf[at]!, buf[at + 1]!, buf[at + 2]!, buf[at + 3]!)
+    : formatAddress(buf.subarray(at, end), af, what);
 }
 
 /** NUL-terminated text of an attribute payload. */
@@ -118,9 +124,7 @@ function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
     a += (len + 3) & ~3;
   }
   const stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.service');
-  const address = addrAt < 0 ? (undefined as unknown as string)
-    : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
-      : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.service.addr');
+  const address = addressAt(buf, addrAt, addrEnd, af, 'ipvs.service.addr');
   return serviceOf(af, protocol, address, port, fwmark, sched, pe, flags, timeout, netmask, stats);
 }
 
@@ -216,9 +220,7 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
     }
     a += (len + 3) & ~3;
   }
-  const address = addrAt < 0 ? (undefined as unknown as string)
-    : af === AF_INET && addrEnd - addrAt >= 4 ? dottedQuad(buf[addrAt]!, buf[addrAt + 1]!, buf[addrAt + 2]!, buf[addrAt + 3]!)
-      : formatAddress(buf.subarray(addrAt, addrEnd), af, 'ipvs.dest.addr');
+  const address = addressAt(buf, addrAt, addrEnd, af, 'ipvs.dest.addr');
   const d = destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
   if (!stats) return d;
   (d as IpvsDestinationState).stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.dest');

@@ -130,6 +130,9 @@ const WORKLOADS = {
   },
 };
 
+/** A profile's call frame as `name file:line`. */
+const frameName = (f) => `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+
 const session = new inspector.Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -175,8 +178,7 @@ for (let r = 0; r <= reps; r++) {
     if (r > 0 && ALLOC) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
       const walk = (node) => {
-        const f = node.callFrame;
-        const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+        const k = frameName(node.callFrame);
         allocs.set(k, (allocs.get(k) ?? 0) + node.selfSize);
         for (const c of node.children) walk(c);
       };
@@ -207,8 +209,7 @@ for (const profile of profiles) {
   const dt = profile.timeDeltas;
   const byId = new Map(profile.nodes.map((x) => [x.id, x]));
   profile.samples.forEach((id, i) => {
-    const f = byId.get(id).callFrame;
-    const k = `${f.functionName || '(anon)'} ${path.relative(root, f.url.replace('file://', '')) || f.url}:${f.lineNumber + 1}`;
+    const k = frameName(byId.get(id).callFrame);
     self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
     total += dt[i] ?? 0;
   });

@@ -56,6 +56,8 @@ const rip = (s, m, d) => {
 
 // ---- samples --------------------------------------------------------------------------------------------
 const samples = []; // { workload, size, tool, rep, ms, extra }
+const memory = []; // { workload, size, tool, rssMB, heldMB }: untimed reads, after the timed ones
+const MEMORY_REPS = 3;
 let currentRep = 0; // samples of one repetition are taken close together: their ratios are paired
 function record(workload, size, tool, ms, extra = {}) {
   if (WARMING) return;
@@ -294,21 +296,23 @@ async function w1PerChange() {
   });
 }
 
+const W2_TOOLS = [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]];
+
 async function w2(n, m, size) {
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     await inNetns(async (ns) => {
       await floor(ns, 'ipvs-create', n, m);
       await withHandle(ns, async (h) => {
-        const tools = [['library', {}], ['library, 4 sockets', { strategy: 'parallel', sockets: 4 }]];
-        const timedMs = [];
-        for (const [tool, ipvs] of tools) {
+        for (const [tool, ipvs] of W2_TOOLS) {
           settle();
+          const f0 = process.resourceUsage().minorPageFault;
           const t0 = performance.now();
           const snap = await h.snapshot({ ipvs });
-          timedMs.push(performance.now() - t0);
+          const ms = performance.now() - t0;
           const dests = snap.ipvs.reduce((a, s) => a + s.destinations.length, 0);
           if (snap.ipvs.length !== n || dests !== n * m) throw new Error(`W2 ${tool}: read ${snap.ipvs.length} services, ${dests} destinations`);
+          record('W2', size, tool, ms, { faults: process.resourceUsage().minorPageFault - f0 });
         }
         // /proc/net/ip_vs of the namespace, through a process inside it
         // (the namespace's deletion kills it)
@@ -323,21 +327,6 @@ async function w2(n, m, size) {
         const proc = await lib.readProcIpvs(`/proc/${pid}/net/ip_vs`);
         record('W2', size, '/proc/net/ip_vs (library parse)', performance.now() - t0);
         if (proc.length !== n) throw new Error(`W2 proc: ${proc.length} services`);
-        // Memory, untimed and after the timed reads (its full GCs give pages back that a timed read
-        // would then fault in again): resident growth over a read after a full GC, and what the
-        // snapshot holds once read (heap and buffers after another full GC, with the snapshot alive).
-        for (const [i, [tool, ipvs]] of tools.entries()) {
-          gc();
-          gc(); // a second pass: what the first one's finalisers released
-          const m0 = process.memoryUsage();
-          const snap = await h.snapshot({ ipvs });
-          const rss = process.memoryUsage().rss - m0.rss;
-          gc();
-          const m1 = process.memoryUsage();
-          const held = m1.heapUsed + m1.external - m0.heapUsed - m0.external;
-          if (!snap.ipvs) throw new Error('W2: no IPVS state');
-          record('W2', size, tool, timedMs[i], { rssMB: rss / 2 ** 20, heldMB: held / 2 ** 20 });
-        }
       });
       record('W2', size, 'floor', (await floor(ns, 'ipvs-read')).ms);
       if (rep < PEER_REPS(n)) {
@@ -346,6 +335,7 @@ async function w2(n, m, size) {
       }
     });
   }
+
 }
 
 async function w3(n, m, size) {
@@ -565,7 +555,37 @@ async function w7(n, m, size) {
   }
 }
 
+// W2's memory, untimed and after every timed workload: its full GCs give the young generation's
+// pages back, which a timed read would then fault in again (~23 us per 4 KiB page in the guest;
+// W2 1000x10 measured 49.7 ms with this pass inside each repetition, 42.3 ms after them all).
+// Resident growth over a read after a full GC, and what the snapshot holds once read (heap and
+// buffers after another full GC, with the snapshot alive).
+async function w2Memory(n, m, size) {
+  for (let rep = 0; rep < MEMORY_REPS; rep++) {
+    await inNetns(async (ns) => {
+      await floor(ns, 'ipvs-create', n, m);
+      await withHandle(ns, async (h) => {
+        for (const [tool, ipvs] of W2_TOOLS) {
+          gc();
+          gc(); // a second pass: what the first one's finalisers released
+          const m0 = process.memoryUsage();
+          const snap = await h.snapshot({ ipvs });
+          const rss = process.memoryUsage().rss - m0.rss;
+          gc();
+          const m1 = process.memoryUsage();
+          const held = m1.heapUsed + m1.external - m0.heapUsed - m0.external;
+          if (!snap.ipvs) throw new Error('W2: no IPVS state');
+          memory.push({ workload: 'W2', size, tool, rssMB: rss / 2 ** 20, heldMB: held / 2 ** 20 });
+        }
+      });
+    });
+  }
+}
+
 // ---- report ------------------------------------------------------------------------------------------------
+
+// resident growth can be negative (the read's GC gave back more than it took)
+const signed = (mb) => `${mb < 0 ? '−' : '+'}${Math.abs(mb).toFixed(0)}`;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -587,8 +607,11 @@ function summarise() {
     for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs']) {
       if (xs[0][f] !== undefined) row[f] = median(xs.map((x) => x[f]));
     }
-    if (xs[0].rssMB !== undefined) row.maxRssMB = Math.max(...xs.map((x) => x.rssMB));
-    if (xs[0].heldMB !== undefined) row.maxHeldMB = Math.max(...xs.map((x) => x.heldMB));
+    const mem = memory.filter((x) => x.workload === workload && x.size === size && x.tool === tool);
+    if (mem.length) {
+      row.maxRssMB = Math.max(...mem.map((x) => x.rssMB));
+      row.maxHeldMB = Math.max(...mem.map((x) => x.heldMB));
+    }
     rows.push(row);
   }
   // Ratios are medians of per-repetition ratios (samples of one repetition are taken close
@@ -624,7 +647,7 @@ function table(rows) {
     if (r.addMs !== undefined) notes.push(`add ${fmt(r.addMs)}, list ${fmt(r.listMs)}, delete ${fmt(r.deleteMs)}`);
     if (r.readMs !== undefined) notes.push(`read ${fmt(r.readMs)}`);
     if (r.perChangeMs !== undefined) notes.push(`${r.perChangeMs.toFixed(1)} ms per change`);
-    if (r.maxRssMB !== undefined) notes.push(`+${r.maxRssMB.toFixed(0)} MB RSS, ${r.maxHeldMB.toFixed(0)} MB held`);
+    if (r.maxRssMB !== undefined) notes.push(`${signed(r.maxRssMB)} MB RSS, ${r.maxHeldMB.toFixed(0)} MB held`);
     if (r.vsW1Library !== undefined) notes.push(`${(100 * r.vsW1Library).toFixed(1)}% of W1 library`);
     return [r.workload, r.size, r.tool, String(r.n), fmt(r.medianMs), fx(r.vsFloor), fx(r.vsLibrary), notes.join('; ')];
   });
@@ -725,6 +748,17 @@ async function main() {
       log(`W7 failed: ${err.stack ?? err}`);
     }
   }
+  if (want('W2')) {
+    for (const [n, m] of SIZES) {
+      log(`W2 ${n}x${m} memory`);
+      try {
+        await w2Memory(n, m, `${n}x${m}`);
+      } catch (err) {
+        failures.push(`W2 ${n}x${m} memory: ${err.message}`);
+        log(`W2 memory failed: ${err.stack ?? err}`);
+      }
+    }
+  }
   const rows = summarise();
   const report = table(rows);
   process.stdout.write(`\nipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n`);
@@ -734,7 +768,7 @@ async function main() {
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = meta.date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, skipped, failures }, null, 1));
+  fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, memory, skipped, failures }, null, 1));
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, skipped, failures }, null, 1));
   fs.writeFileSync(path.join(dir, 'latest.svg'), svg(rows, meta));
   fs.writeFileSync(path.join(dir, 'latest.txt'), `ipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n${skipped.map((s) => `skipped: ${s.tool} for ${s.workload}: ${s.why}`).join('\n')}\n`);

@@ -12,9 +12,10 @@ import { NetlinkError } from '../netlink/errors';
 import { runOne, runOperations, type Operation } from '../netlink/operation';
 import * as addrOps from '../address/ops';
 import { parseCidr, type Address, type AddressOptions } from '../address/address';
+import { addressLayout, addressOp, parseIPv4Cidr, writeAddress, type AddressKind } from './rtnl-fast';
 import * as linkOps from '../link/ops';
 import { checkLinkRef, type Link, type LinkRef } from '../link/link';
-import type { BoundFamily, Change, Compensation, FamilyDriver, UndoPlanner } from './change';
+import type { BoundFamily, Change, Compensation, FamilyDriver, FastMessage, UndoPlanner } from './change';
 
 type RtnlKind = 'addDummy' | 'deleteLink' | 'setLink' | 'addAddress' | 'replaceAddress' | 'deleteAddress';
 
@@ -24,8 +25,13 @@ const OP_NAMES: Record<RtnlKind, string> = {
 };
 
 /** A queued link or address change. */
-export class RtnlChange implements Change {
+export class RtnlChange implements Change, FastMessage {
   generic?: Operation<unknown>;
+  /**
+   * An IPv4 address change without options: its address and prefix ({@link parseIPv4Cidr}), the
+   * message written from the builder's layout and the operation built only when asked for; else -1.
+   */
+  v4 = -1;
   failed?: NetlinkError;
   /** For an address on a link the batch creates: the index of that creation. */
   dependsOn?: number;
@@ -58,14 +64,35 @@ export class RtnlChange implements Change {
     return this.kind === 'addAddress' || this.kind === 'replaceAddress' || this.kind === 'deleteAddress';
   }
 
-  /** Builds the address operation for a known link index (the builders check the input). */
+  /** Its link index is known: the address operation is built (the builders check the input), unless the fast path writes it. */
   build(index: number): void {
     this.index = index;
-    const o = (this.options ?? {}) as AddressOptions;
-    this.generic = (this.kind === 'addAddress' ? addrOps.addAddressOp(index, this.cidr!, o)
-      : this.kind === 'replaceAddress' ? addrOps.replaceAddressOp(index, this.cidr!, o)
-        : addrOps.deleteAddressOp(index, this.cidr!)) as Operation<unknown>;
+    if (this.v4 < 0) this.generic = addressOp(this.kind as AddressKind, index, this.cidr!, (this.options ?? {}) as AddressOptions) as Operation<unknown>;
   }
+
+  /** The generic operation, for explaining a refusal: the one built, or the builder's for a fast change. */
+  operation(): Operation<unknown> {
+    return this.generic ?? addressOp(this.kind as AddressKind, this.index!, this.cidr!, {}) as Operation<unknown>;
+  }
+
+  get fast(): FastMessage | undefined {
+    return this.v4 >= 0 && this.index !== undefined ? this : undefined;
+  }
+
+  get size(): number {
+    return addressLayout(this.kind as AddressKind)!.bytes.length;
+  }
+
+  write(buf: Buffer, off: number, seq: number): void {
+    writeAddress(addressLayout(this.kind as AddressKind)!, buf, off, seq, this.index!, this.v4);
+  }
+}
+
+/** True when an address change's options are empty (the fast path's case). */
+function noOptions(o: AddressOptions): boolean {
+  if (o === null || typeof o !== 'object') return false;
+  for (const k in o) if ((o as Record<string, unknown>)[k] !== undefined) return false;
+  return true;
 }
 
 /** Link changes of a batch. Each method checks its input at once and returns the change's index. */
@@ -97,6 +124,9 @@ export class BatchLinks {
 
 /** Address changes of a batch. A link may be given by name, including one the batch creates. */
 export class BatchAddresses {
+  /** The last link name found valid (a batch names the same link thousands of times). */
+  private checkedName?: string;
+
   /** @internal */
   constructor(private readonly push: (c: Change) => number) {}
 
@@ -115,8 +145,15 @@ export class BatchAddresses {
     return this.address('deleteAddress', link, cidr, {});
   }
 
-  private address(kind: RtnlKind, link: LinkRef, cidr: string, options: AddressOptions): number {
+  private address(kind: AddressKind, link: LinkRef, cidr: string, options: AddressOptions): number {
     const c = new RtnlChange(kind, link, cidr, options);
+    const index = typeof link === 'number' && Number.isInteger(link) && link >= 1 && link <= 0x7fffffff;
+    if ((index || typeof link === 'string') && noOptions(options) && addressLayout(kind)) c.v4 = parseIPv4Cidr(cidr);
+    if (c.v4 >= 0) {
+      if (index) c.index = link as number;
+      else if (link !== this.checkedName) this.checkedName = checkLinkRef(link, c.op) as string;
+      return this.push(c);
+    }
     // Check everything now, with a stand-in index when the link is named.
     const probe = new RtnlChange(kind, 1, cidr, options);
     probe.build(typeof link === 'number' ? link : 1);
@@ -145,7 +182,7 @@ async function bindRtnl(ctx: HandleContext, changes: readonly Change[]): Promise
     else if (c.kind === 'deleteLink' && typeof c.link === 'string') {
       created.delete(c.link);
       indexes.delete(c.link);
-    } else if (c.isAddress() && typeof c.link === 'string' && c.generic === undefined) {
+    } else if (c.isAddress() && typeof c.link === 'string' && c.index === undefined) {
       const by = created.get(c.link);
       if (by !== undefined) c.dependsOn = by;
       else if (indexes.has(c.link)) c.build(indexes.get(c.link)!);
@@ -156,7 +193,7 @@ async function bindRtnl(ctx: HandleContext, changes: readonly Change[]): Promise
   return {
     genlId: 0,
     fixType: (m) => m.type,
-    operation: (c) => (c as RtnlChange).generic!,
+    operation: (c) => (c as RtnlChange).operation(),
     ready: (c, sliceStart) => {
       const r = c as RtnlChange;
       return r.dependsOn === undefined || r.dependsOn < sliceStart;
@@ -166,7 +203,7 @@ async function bindRtnl(ctx: HandleContext, changes: readonly Change[]): Promise
       const pending = new Map<string, RtnlChange[]>();
       for (let i = start; i < all.length; i++) {
         const c = all[i] as RtnlChange;
-        if (c.family !== 'rtnl' || c.generic || c.failed || c.dependsOn === undefined || c.dependsOn >= start) continue;
+        if (c.family !== 'rtnl' || c.index !== undefined || c.failed || c.dependsOn === undefined || c.dependsOn >= start) continue;
         const list = pending.get(c.link as string) ?? [];
         list.push(c);
         pending.set(c.link as string, list);

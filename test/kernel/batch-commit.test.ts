@@ -82,6 +82,20 @@ describe('batch commit', () => {
     const after = JSON.parse((await ns.run('ip', ['-4', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout) as typeof addrs;
     expect(after[0]!.addr_info.map((a) => a.local).sort()).toEqual(addrs[0]!.addr_info.map((a) => a.local).sort());
     expect(after[0]!.flags).toContain('UP');
+
+    // The kernel's refusals of addresses name the operation, its index and the address.
+    const ifindex = JSON.parse((await ns.run('ip', ['-j', 'link', 'show', 'kube-ipvs0'])).stdout)[0].ifindex as number;
+    const b3 = h.batch();
+    b3.addresses.add('kube-ipvs0', '10.96.0.3/32'); // there already
+    b3.addresses.delete(ifindex, '10.96.9.9/32'); // never was
+    b3.addresses.add(ifindex, '10.96.9.8/32');
+    const r3 = await b3.commit({ onError: 'continue' });
+    expect(r3.results.map((x) => x.status)).toEqual(['error', 'error', 'ok']);
+    expect(r3.results[0]!.error).toMatchObject({ code: 'EEXIST', op: 'addresses.add', index: 0 });
+    expect(r3.results[0]!.error!.message).toContain(`10.96.0.3/32 is already on link #${ifindex}`);
+    expect(r3.results[1]!.error).toMatchObject({ code: 'EADDRNOTAVAIL', op: 'addresses.delete', index: 1 });
+    expect(r3.results[1]!.error!.message).toContain(`10.96.9.9/32 is not on link #${ifindex}`);
+    expect((await ns.run('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout).toContain('10.96.9.8/32');
   });
 
   it("'stop' sends nothing after the refusing chunk and says exactly what the kernel applied", async () => {

@@ -139,28 +139,42 @@ const FLAG_KEYS: [number, keyof Address][] = [
 
 /** Decoded RTM_NEWADDR/RTM_DELADDR to the typed address, keys in `ip -j addr`'s order. */
 export function toAddress(h: Ifaddrmsg, rec: AttrRecord): Address {
-  const flags = (rec.flags as number | undefined) ?? h.flags;
-  const local = (rec.local as string | undefined) ?? (rec.address as string | undefined) ?? '';
-  const peer = rec.address as string | undefined;
+  const ci = rec.cacheinfo as { preferred: number; valid: number } | undefined;
+  return addressOf(h.index, h.family, h.prefixlen, h.scope, (rec.flags as number | undefined) ?? h.flags,
+    rec.local as string | undefined, rec.address as string | undefined, rec.broadcast as string | undefined,
+    rec.label as string | undefined, ci?.valid, ci?.preferred);
+}
+
+/**
+ * The typed address from the values of one RTM_NEWADDR: the meaning of {@link toAddress}, for
+ * decoders that read the message without an attribute record (a dump of thousands of addresses).
+ * `flags` is IFA_FLAGS when sent, else the header's 8 bits; `local` and `peer` are IFA_LOCAL and
+ * IFA_ADDRESS; an attribute not sent is undefined, and lifetimes without IFA_CACHEINFO are forever.
+ */
+export function addressOf(
+  index: number, family: number, prefixlen: number, scope: number, flags: number,
+  local: string | undefined, peer: string | undefined, broadcast: string | undefined, label: string | undefined,
+  valid: number | undefined, preferred: number | undefined,
+): Address {
+  const shown = local ?? peer ?? '';
   const a: Partial<Address> = {
-    ifindex: h.index,
-    family: h.family === AF_INET6 ? 'inet6' : 'inet',
-    local,
+    ifindex: index,
+    family: family === AF_INET6 ? 'inet6' : 'inet',
+    local: shown,
   };
-  if (peer !== undefined && peer !== local) a.address = peer;
-  a.prefixlen = h.prefixlen;
-  if (rec.broadcast !== undefined) a.broadcast = rec.broadcast as string;
-  a.scope = scopeName(h.scope);
-  if (flags & F.IFA_F_SECONDARY) a[h.family === AF_INET6 ? 'temporary' : 'secondary'] = true;
+  if (peer !== undefined && peer !== shown) a.address = peer;
+  a.prefixlen = prefixlen;
+  if (broadcast !== undefined) a.broadcast = broadcast;
+  a.scope = scopeName(scope);
+  if (flags & F.IFA_F_SECONDARY) a[family === AF_INET6 ? 'temporary' : 'secondary'] = true;
   for (const [bit, key] of FLAG_KEYS) if (flags & bit) (a as Record<string, unknown>)[key] = true;
   if (!(flags & F.IFA_F_PERMANENT)) a.dynamic = true;
   if (flags & F.IFA_F_DADFAILED) a.dadfailed = true;
   if (flags & F.IFA_F_OPTIMISTIC) a.optimistic = true;
   if (flags & F.IFA_F_STABLE_PRIVACY) a['stable-privacy'] = true;
-  if (rec.label !== undefined) a.label = rec.label as string;
-  const ci = rec.cacheinfo as { preferred: number; valid: number } | undefined;
-  a.valid_life_time = ci?.valid ?? 0xffffffff;
-  a.preferred_life_time = ci?.preferred ?? 0xffffffff;
+  if (label !== undefined) a.label = label;
+  a.valid_life_time = valid ?? 0xffffffff;
+  a.preferred_life_time = preferred ?? 0xffffffff;
   return a as Address;
 }
 

@@ -1,6 +1,7 @@
 import type { HandleContext } from '../handle-context';
 import { runOne, type Operation } from '../netlink/operation';
-import { NetlinkError } from '../netlink/errors';
+import { encodeMessages } from '../netlink/message';
+import { NetlinkError, errnoName } from '../netlink/errors';
 import { NETLINK_ROUTE } from '../native';
 import type { Links } from '../link/links';
 import type { LinkRef } from '../link/link';
@@ -8,6 +9,7 @@ import { checkLinkRef } from '../link/link';
 import * as ops from './ops';
 import type { Address, AddressOptions } from './address';
 import { addressEvents, type AddressEvent, type AddressEventOptions } from './events';
+import { decodeAddressDump } from './list-decode';
 
 /** Options of {@link Addresses.list}. */
 export interface AddressListOptions {
@@ -68,7 +70,46 @@ export class Addresses {
    */
   async list(link?: LinkRef, options: AddressListOptions = {}): Promise<Address[]> {
     const index = link === undefined ? undefined : await this.index(link, 'addresses.list');
-    return this.run(ops.listAddressesOp({ ...(index !== undefined && { index }), ...(options.family && { family: options.family }) }));
+    return this.dump({ ...(index !== undefined && { index }), ...(options.family && { family: options.family }) });
+  }
+
+  /**
+   * {@link ops.listAddressesOp}'s dump, received into the connection's reusable reply buffer and
+   * decoded in one pass (no reply object or attribute record per address); read again (up to three
+   * times) when interrupted, as runOne does, and refused with the errors runOne throws.
+   */
+  private async dump(filter: ops.AddressFilter): Promise<Address[]> {
+    const o = ops.listAddressesOp(filter);
+    const conn = this.ctx.connection(NETLINK_ROUTE);
+    for (let attempt = 0; ; attempt++) {
+      let seq = 0;
+      const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([o.message], seq = first), {
+        ...this.ctx.exchangeOptions, lean: true, borrowReplies: true,
+      });
+      let r;
+      try {
+        r = decodeAddressDump(ex.replies, seq, filter);
+      } finally {
+        ex.release?.();
+      }
+      if (!r.done) {
+        // no NLMSG_DONE: the transport's error, else replies that stopped short
+        const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
+        throw new NetlinkError({ code: e.code, errno: e.errno, op: o.op, syscall: e.syscall });
+      }
+      if (r.errno < 0) {
+        const code = errnoName(r.errno);
+        const detail = o.explain?.(code);
+        throw new NetlinkError({ code, errno: r.errno, op: o.op, ...(r.extack && { extack: r.extack }), ...(detail && { detail }) });
+      }
+      if (!r.interrupted) return r.addresses;
+      if (attempt >= 3) {
+        throw new NetlinkError({
+          code: 'EDUMPINTR', errno: -4, op: o.op,
+          detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
+        });
+      }
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { HandleContext } from '../handle-context';
 import { runOne, type Operation } from '../netlink/operation';
-import { encodeMessages } from '../netlink/message';
-import { NetlinkError, errnoName } from '../netlink/errors';
+import { NetlinkError } from '../netlink/errors';
+import { readDump } from '../netlink/dump';
 import { NETLINK_ROUTE } from '../native';
 import type { Links } from '../link/links';
 import type { LinkRef } from '../link/link';
@@ -79,38 +79,11 @@ export class Addresses {
    * times) when interrupted, as runOne does, and refused with the errors runOne throws.
    */
   private async dump(filter: ops.AddressFilter): Promise<Address[]> {
-    const o = ops.listAddressesOp(filter);
     const conn = this.ctx.connection(NETLINK_ROUTE);
-    for (let attempt = 0; ; attempt++) {
-      let seq = 0;
-      const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([o.message], seq = first), {
-        ...this.ctx.exchangeOptions, lean: true, borrowReplies: true,
-      });
-      let r;
-      try {
-        r = decodeAddressDump(ex.replies, seq, filter);
-      } finally {
-        ex.release?.();
-      }
-      if (!r.done) {
-        // no NLMSG_DONE: the transport's error, else replies that stopped short
-        const e = ex.error ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
-        throw new NetlinkError({ code: e.code, errno: e.errno, op: o.op, syscall: e.syscall });
-      }
-      if (r.errno < 0) {
-        const code = errnoName(r.errno);
-        const detail = o.explain?.(code);
-        throw new NetlinkError({ code, errno: r.errno, op: o.op, ...(r.extack && { extack: r.extack }), ...(detail && { detail }) });
-      }
-      if (!r.interrupted) return r.addresses;
-      if (attempt >= 3) {
-        throw new NetlinkError({
-          code: 'EDUMPINTR', errno: -4, op: o.op,
-          detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
-        });
-      }
-    }
+    const r = await readDump(conn, ops.listAddressesOp(filter), this.ctx.exchangeOptions, (replies, seq) => decodeAddressDump(replies, seq, filter));
+    return r.addresses;
   }
+
 
   /**
    * Makes sure an address is on a link; quiet when it already is (no change, so no notification).

@@ -12,7 +12,8 @@
  */
 import { dottedQuad, formatAddress } from '../netlink/address';
 import { decodeErrorReply } from '../netlink/header';
-import { DecodeError, type ExtAck } from '../netlink/errors';
+import { DecodeError } from '../netlink/errors';
+import type { DumpStatus } from '../netlink/dump';
 import { rtnlAddr } from '../schema/rtnl-addr';
 import { RTM_NEWADDR, SIZEOF_IFADDRMSG } from '../uapi/rtnetlink';
 import { NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, SIZEOF_NLMSGHDR } from '../uapi/netlink';
@@ -29,17 +30,9 @@ const VALID_AT = 4 * A.cacheinfo!.fields!.indexOf('valid');
 const ATTRS_AT = SIZEOF_NLMSGHDR + ((SIZEOF_IFADDRMSG + 3) & ~3);
 
 /** What one address dump came to. */
-export interface AddressDumpResult {
+export interface AddressDumpResult extends DumpStatus {
   /** The addresses that pass the filter, in the kernel's order. */
   addresses: Address[];
-  /** Negative errno when the kernel refused the dump or it failed part-way, else 0. */
-  errno: number;
-  /** The kernel's extended ack of a refusal, when it sent one. */
-  extack?: ExtAck;
-  /** NLM_F_DUMP_INTR: addresses changed during the dump; read it again. */
-  interrupted: boolean;
-  /** The dump ended (NLMSG_DONE or NLMSG_ERROR). */
-  done: boolean;
 }
 
 /** The previous label (every IPv4 address carries its link's name): its bytes in the replies and its text. */

@@ -12,6 +12,7 @@
  */
 import { dottedQuad, formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
+import type { DumpStatus } from '../netlink/dump';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
@@ -25,14 +26,8 @@ export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & {
 };
 
 /** What one dump of an exchange came to. */
-export interface DumpResult {
+export interface DumpResult extends DumpStatus {
   destinations: IpvsDestinationState[];
-  /** Negative errno when the dump failed, else 0. */
-  errno: number;
-  /** NLM_F_DUMP_INTR: the destinations changed during the dump; read it again. */
-  interrupted: boolean;
-  /** The dump ended (NLMSG_DONE or an error). */
-  done: boolean;
 }
 
 const DEST_NEST = ipvsCmd.attrs.dest!.id;
@@ -129,14 +124,8 @@ function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
 }
 
 /** What the service dump came to. */
-export interface ServiceDumpResult {
+export interface ServiceDumpResult extends DumpStatus {
   services: IpvsService[];
-  /** Negative errno when the dump failed, else 0. */
-  errno: number;
-  /** NLM_F_DUMP_INTR: services changed during the dump; read it again. */
-  interrupted: boolean;
-  /** The dump ended (NLMSG_DONE or an error). */
-  done: boolean;
 }
 
 /**

@@ -7,11 +7,10 @@
  *
  * @module
  */
-import type { NativeError } from '../native';
 import type { Connection, ExchangeOptions } from '../netlink/connection';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
-import { NetlinkError, errnoName } from '../netlink/errors';
+import { checkDump, readDump } from '../netlink/dump';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
@@ -106,45 +105,9 @@ async function dumps(
   return out;
 }
 
-/**
- * Throws for a dump that did not end (the transport's error, else EPROTO) or that the kernel
- * refused (its errno, with the operation's explanation).
- */
-function checkDump(
-  r: { done: boolean; errno: number }, transport: NativeError | null, op: string, explain: (code: string) => string | undefined,
-): void {
-  if (!r.done) {
-    const e = transport ?? { code: 'EPROTO', errno: -71, syscall: 'recvmsg' };
-    throw new NetlinkError({ code: e.code, errno: e.errno, op, syscall: e.syscall });
-  }
-  if (r.errno < 0) {
-    const code = errnoName(r.errno);
-    const detail = explain(code);
-    throw new NetlinkError({ code, errno: r.errno, op, ...(detail && { detail }) });
-  }
-}
-
 /** The service dump, decoded in one pass; read again (up to three times) when interrupted, as runOne does. */
 async function listServices(conn: Connection, family: GenlFamily, exchange: ExchangeOptions): Promise<IpvsService[]> {
-  const op = ops.listServicesOp(family);
-  for (let attempt = 0; ; attempt++) {
-    let seq = 0;
-    const ex = await conn.exchangeEncoded(1, (first) => encodeMessages([op.message], seq = first), { ...exchange, lean: true, borrowReplies: true });
-    let r;
-    try {
-      r = decodeServiceDump(ex.replies, seq, family.id);
-    } finally {
-      ex.release?.();
-    }
-    checkDump(r, ex.error, 'ipvs.listServices', (code) => op.explain?.(code));
-    if (!r.interrupted) return r.services;
-    if (attempt >= 3) {
-      throw new NetlinkError({
-        code: 'EDUMPINTR', errno: -4, op: 'ipvs.listServices',
-        detail: 'the kernel state changed during the dump (NLM_F_DUMP_INTR); read it again',
-      });
-    }
-  }
+  return (await readDump(conn, ops.listServicesOp(family), exchange, (replies, seq) => decodeServiceDump(replies, seq, family.id))).services;
 }
 
 /**

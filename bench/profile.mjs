@@ -142,6 +142,7 @@ const PROFILE = process.env.PROF !== '0';
 const ALLOC = process.env.PROF === 'alloc';
 if (ALLOC) await session.post('HeapProfiler.enable');
 const allocs = new Map();
+const allocPaths = new Map();
 const walls = [];
 // GC pauses during the timed part, per repetition: { ms, major }
 let gcNow = null;
@@ -177,12 +178,19 @@ for (let r = 0; r <= reps; r++) {
     gcNow = null;
     if (r > 0 && ALLOC) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
-      const walk = (node) => {
+      const want = new Set((process.env.PROF_STACKS ?? '').split(','));
+      const walk = (node, path) => {
         const k = frameName(node.callFrame);
         allocs.set(k, (allocs.get(k) ?? 0) + node.selfSize);
-        for (const c of node.children) walk(c);
+        const here = [node.callFrame.functionName || '(anon)', ...path];
+        // with PROF_STACKS: the call paths that allocate in the named functions
+        if (node.selfSize > 0 && want.has(here[0])) {
+          const p = here.slice(0, 8).join(' < ');
+          allocPaths.set(p, (allocPaths.get(p) ?? 0) + node.selfSize);
+        }
+        for (const c of node.children) walk(c, here);
       };
-      walk(profile.head);
+      walk(profile.head, []);
     } else if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
   } finally {
     h.close();
@@ -201,6 +209,7 @@ if (ALLOC) {
   for (const [k, b] of [...allocs].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`${(b / reps / 1024).toFixed(0).padStart(8)} KB/rep  ${(100 * b / total).toFixed(1).padStart(5)}%  ${k}`);
   }
+  for (const [k, b] of [...allocPaths].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${(b / reps / 1024).toFixed(0).padStart(8)} KB/rep  ${k}`);
   process.exit(0);
 }
 const self = new Map();

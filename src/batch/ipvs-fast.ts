@@ -113,40 +113,59 @@ export class IpvsChange implements Change, FastMessage {
   }
 }
 
-/** Thresholds other than 0/0, kept apart: most destinations have none. */
-interface Thresholds {
+/** A weight with thresholds other than 0/0, kept apart: most destinations have none. */
+interface Weighted {
+  w: number;
   u: number;
   l: number;
 }
+
+/** The destination kinds by the code a FastDestChange keeps (bits 3-4 of its `bits`). */
+const DEST_KINDS: readonly IpvsKind[] = ['addDestination', 'editDestination', 'deleteDestination'];
+const layoutByCode: DestLayout[] = [];
 
 /**
  * A queued IPv4 destination change of an IPv4 service, written from the builder's template. It
  * keeps the values, not the caller's object: a batch holds tens of thousands of these until it
  * commits, and the caller's objects can then die young instead of being copied into the old
- * generation (fresh pages cost a fault each in a VM). `service` and `dest` are rebuilt on demand
- * (for undo and for explaining a refusal): the builder writes the same bytes from them.
+ * generation (fresh pages cost a fault each in a VM). Four fields (56 bytes), for the same reason.
+ * `service` and `dest` are rebuilt on demand (for undo and for explaining a refusal): the builder
+ * writes the same bytes from them.
  */
 export class FastDestChange implements Change, FastMessage {
+  /** `port << 8 | kind code << 3 | forwarding code` (IP_VS_CONN_F_FWD_MASK is 7; the code is 0 for deletes). */
+  private readonly bits: number;
+  /** The weight, or the weight with thresholds other than 0/0. */
+  private readonly wt: number | Weighted;
+
   constructor(
     private readonly entry: ServiceEntry,
-    private readonly layout: DestLayout,
+    layout: DestLayout,
     private readonly addr: number,
-    /** `port << 8 | forwarding code` (the code is 0 for deletes). */
-    private readonly portFwd: number,
-    private readonly weight: number,
-    private readonly thresholds: Thresholds | null,
-  ) {}
+    /** `port << 8 | forwarding code`. */
+    portFwd: number,
+    weight: number,
+    u: number,
+    l: number,
+  ) {
+    this.bits = portFwd | (layout.code << 3);
+    this.wt = u === 0 && l === 0 ? weight : { w: weight, u, l };
+  }
+
+  private get layout(): DestLayout {
+    return layoutByCode[(this.bits >>> 3) & 3]!;
+  }
 
   get family(): 'ipvs' {
     return 'ipvs';
   }
 
   get kind(): IpvsKind {
-    return this.layout.kind;
+    return DEST_KINDS[(this.bits >>> 3) & 3]!;
   }
 
   get op(): string {
-    return OP_NAMES[this.layout.kind];
+    return OP_NAMES[this.kind];
   }
 
   get subject(): FastDestChange {
@@ -171,12 +190,13 @@ export class FastDestChange implements Change, FastMessage {
   get dest(): IpvsDestinationOptions | IpvsDestinationKey {
     const a = this.addr;
     const address = dottedQuad(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
-    const port = this.portFwd >>> 8;
-    if (this.layout.kind === 'deleteDestination') return { address, port };
-    const t = this.thresholds;
+    const port = this.bits >>> 8;
+    if (this.kind === 'deleteDestination') return { address, port };
+    const t = this.wt;
+    const weighted = typeof t === 'number' ? null : t;
     return {
-      address, port, forwarding: FORWARDING_NAMES.get(this.portFwd & 255)!, weight: this.weight,
-      upperThreshold: t ? t.u : 0, lowerThreshold: t ? t.l : 0,
+      address, port, forwarding: FORWARDING_NAMES.get(this.bits & 7)!, weight: weighted ? weighted.w : t as number,
+      upperThreshold: weighted ? weighted.u : 0, lowerThreshold: weighted ? weighted.l : 0,
     };
   }
 
@@ -192,13 +212,19 @@ export class FastDestChange implements Change, FastMessage {
     buf.set(l.nest, p);
     const at = l.at;
     buf.writeInt32BE(this.addr, p + at.addr);
-    buf.writeUInt16BE(this.portFwd >>> 8, p + at.port);
+    buf.writeUInt16BE(this.bits >>> 8, p + at.port);
     if (at.fwd < 0) return;
-    const t = this.thresholds;
-    buf.writeUInt32LE(this.portFwd & 255, p + at.fwd);
-    buf.writeUInt32LE(this.weight, p + at.weight);
-    buf.writeUInt32LE(t ? t.u : 0, p + at.uThresh);
-    buf.writeUInt32LE(t ? t.l : 0, p + at.lThresh);
+    const t = this.wt;
+    buf.writeUInt32LE(this.bits & 7, p + at.fwd);
+    if (typeof t === 'number') {
+      buf.writeUInt32LE(t, p + at.weight);
+      buf.writeUInt32LE(0, p + at.uThresh);
+      buf.writeUInt32LE(0, p + at.lThresh);
+    } else {
+      buf.writeUInt32LE(t.w, p + at.weight);
+      buf.writeUInt32LE(t.u, p + at.uThresh);
+      buf.writeUInt32LE(t.l, p + at.lThresh);
+    }
   }
 }
 
@@ -252,6 +278,8 @@ const SAMPLE_DEST: IpvsDestinationOptions = { address: '10.0.0.2', port: 2, forw
 /** The builder's destination nest for the sample, where its values sit inside it, and the command. */
 export interface DestLayout {
   kind: IpvsKind;
+  /** Its index in DEST_KINDS (what a FastDestChange keeps instead of the layout). */
+  code: number;
   cmd: number;
   nest: Buffer;
   at: DestOffsets;
@@ -273,7 +301,10 @@ export function destLayout(kind: IpvsKind): DestLayout | null {
     const full = kind !== 'deleteDestination';
     const complete = at.addr >= 0 && at.port >= 0 && (!full || (at.fwd >= 0 && at.weight >= 0 && at.uThresh >= 0 && at.lThresh >= 0));
     // A layout the fast path does not understand leaves every destination to the builder.
-    if (complete) l = { kind, cmd: msg[16]!, nest, at: full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 } };
+    if (complete) {
+      l = { kind, code: DEST_KINDS.indexOf(kind), cmd: msg[16]!, nest, at: full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 } };
+      layoutByCode[l.code] = l;
+    }
   }
   destLayouts.set(kind, l);
   return l;

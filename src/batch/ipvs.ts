@@ -164,7 +164,7 @@ export class BatchIpvs {
         && d.tunnelType === undefined && d.tunnelPort === undefined && d.tunnelChecksum === undefined;
     }
     // addr as int32 (a small integer in V8), not a boxed number per change
-    if (ok) return this.push(new FastDestChange(entry!, t!, addr | 0, (d.port << 8) | fwd, weight, u === 0 && l === 0 ? null : { u, l }));
+    if (ok) return this.push(new FastDestChange(entry!, t!, addr | 0, (d.port << 8) | fwd, weight, u, l));
     // Anything unusual (IPv6, tunnels, invalid input) goes through the builder, which also throws its errors.
     const c = new IpvsChange(kind, service, d);
     c.generic = buildOp(PROVISIONAL, c) as Operation<unknown>;

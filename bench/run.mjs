@@ -460,18 +460,21 @@ async function w6(n, m, size) {
           await withHandle(ns, async (h) => {
             await h.ipset.protocol();
             settle();
+            const f0 = process.resourceUsage().minorPageFault;
             const t0 = performance.now();
             const b = h.batch();
             b.ipset.create('KUBE-BENCH', 'hash:ip,port');
             b.ipset.add('KUBE-BENCH', entries);
             must(await b.commit(), 'W6 create/add');
             const t1 = performance.now();
+            const f1 = process.resourceUsage().minorPageFault;
             const set = await h.ipset.list('KUBE-BENCH');
             const t2 = performance.now();
+            const faults = { add: f1 - f0, list: process.resourceUsage().minorPageFault - f1 };
             await h.ipset.destroy('KUBE-BENCH');
             const t3 = performance.now();
             if (set.entries.length !== total) throw new Error(`W6 library listed ${set.entries.length}`);
-            record('W6', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2 });
+            record('W6', size, 'library', t3 - t0, { addMs: t1 - t0, listMs: t2 - t1, deleteMs: t3 - t2, faults });
           });
         } else if (tool === 'floor') {
           const f = await floor(ns, 'ipset', 'KUBE-BENCH', n, m);

@@ -11,12 +11,13 @@
  * @internal
  */
 import { dottedQuad, formatAddress } from '../netlink/address';
-import { decodeErrorReply } from '../netlink/header';
+import { attrLength } from '../netlink/attr';
+import { messageLength } from '../netlink/header';
 import { DecodeError } from '../netlink/errors';
-import type { DumpStatus } from '../netlink/dump';
+import { endOfDump, type DumpStatus } from '../netlink/dump';
 import { rtnlAddr } from '../schema/rtnl-addr';
 import { RTM_NEWADDR, SIZEOF_IFADDRMSG } from '../uapi/rtnetlink';
-import { NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, SIZEOF_NLMSGHDR } from '../uapi/netlink';
+import { NLA_TYPE_MASK, NLM_F_DUMP_INTR, SIZEOF_NLMSGHDR } from '../uapi/netlink';
 import { addressOf, type Address } from './address';
 import type { AddressFilter } from './ops';
 
@@ -53,10 +54,7 @@ export function decodeAddressDump(replies: Buffer, seq: number, filter: AddressF
   const last: LastLabel = { at: -1, len: 0, text: '' };
   const end = replies.length;
   for (let off = 0; off < end;) {
-    if (end - off < SIZEOF_NLMSGHDR) throw new DecodeError('reply', `${end - off} trailing bytes, shorter than a message header`);
-    const len = replies.readUInt32LE(off);
-    if (len < SIZEOF_NLMSGHDR) throw new DecodeError('reply', `message length ${len} < ${SIZEOF_NLMSGHDR}`);
-    if (off + len > end) throw new DecodeError('reply', `message length ${len} runs past the end (${end - off} bytes left)`);
+    const len = messageLength(replies, off, end, 'reply');
     if (replies.readUInt32LE(off + 8) === seq) {
       const type = replies.readUInt16LE(off + 4);
       const flags = replies.readUInt16LE(off + 6);
@@ -66,19 +64,7 @@ export function decodeAddressDump(replies: Buffer, seq: number, filter: AddressF
         if ((filter.index === undefined || a.ifindex === filter.index) && (filter.family === undefined || a.family === filter.family)) {
           r.addresses.push(a);
         }
-      } else if (type === NLMSG_DONE) {
-        // a dump that failed part-way puts its negative errno in NLMSG_DONE's payload
-        const e = len - SIZEOF_NLMSGHDR >= 4 ? replies.readInt32LE(off + SIZEOF_NLMSGHDR) : 0;
-        if (e < 0) r.errno = e;
-        r.done = true;
-      } else if (type === NLMSG_ERROR) {
-        const e = decodeErrorReply(replies, {
-          len, type, flags, seq, pid: replies.readUInt32LE(off + 12), offset: off, payload: off + SIZEOF_NLMSGHDR, end: off + len,
-        });
-        r.errno = e.errno;
-        if (e.extack) r.extack = e.extack;
-        r.done = true;
-      }
+      } else endOfDump(replies, off, len, type, flags, seq, r);
     }
     off += (len + 3) & ~3;
   }
@@ -95,10 +81,7 @@ function addressAt(buf: Buffer, off: number, end: number, last: LastLabel): Addr
   let flags = buf[off + 18]!, valid: number | undefined, preferred: number | undefined;
   let localAt = -1, localLen = 0, peerAt = -1, peerLen = 0, brdAt = -1, brdLen = 0, labelAt = -1, labelLen = 0;
   for (let a = off + ATTRS_AT; a < end;) {
-    if (end - a < 4) throw new DecodeError('address', `${end - a} trailing bytes, shorter than an attribute header`);
-    const len = buf.readUInt16LE(a);
-    if (len < 4) throw new DecodeError('address', `attribute length ${len} < 4`);
-    if (a + len > end) throw new DecodeError('address', `attribute length ${len} runs past the end (${end - a} bytes left)`);
+    const len = attrLength(buf, a, end, 'address');
     const p = a + 4;
     const n = len - 4;
     switch (buf.readUInt16LE(a + 2) & NLA_TYPE_MASK) {

@@ -221,6 +221,15 @@ function writeAttr(buf: Buffer, off: number, schema: Schema, spec: AttrSpec, rec
   return zeroPad(buf, p);
 }
 
+/** The nla_len of the attribute at `off` in `buf[.., end)`, checked: DecodeError when it does not fit. */
+export function attrLength(buf: Buffer, off: number, end: number, path: string): number {
+  if (end - off < 4) throw new DecodeError(path, `${end - off} trailing bytes, shorter than an attribute header`);
+  const len = buf.readUInt16LE(off);
+  if (len < 4) throw new DecodeError(path, `attribute length ${len} < 4`);
+  if (off + len > end) throw new DecodeError(path, `attribute length ${len} runs past the end (${end - off} bytes left)`);
+  return len;
+}
+
 /**
  * Decodes the attributes in `buf[off, end)` with a schema. Unknown attributes go to `unknown`.
  * Addresses are decoded after their siblings, since their family may come from one; `family`
@@ -232,11 +241,8 @@ export function decodeRecord(
   const rec: AttrRecord = {};
   let addrs: [string, AttrSpec, number, number][] | undefined;
   while (off < end) {
-    if (end - off < 4) throw new DecodeError(path, `${end - off} trailing bytes, shorter than an attribute header`);
-    const len = buf.readUInt16LE(off);
+    const len = attrLength(buf, off, end, path);
     const rawType = buf.readUInt16LE(off + 2);
-    if (len < 4) throw new DecodeError(path, `attribute length ${len} < 4`);
-    if (off + len > end) throw new DecodeError(path, `attribute length ${len} runs past the end (${end - off} bytes left)`);
     const id = rawType & NLA_TYPE_MASK;
     const entry = schema.byId.get(id);
     const p = off + 4;

@@ -9,8 +9,10 @@
 import type { NativeError } from '../native';
 import type { Connection, ExchangeOptions } from './connection';
 import { NetlinkError, errnoName, type ExtAck } from './errors';
+import { decodeErrorReply } from './header';
 import { encodeMessages } from './message';
 import type { Operation } from './operation';
+import { NLMSG_DONE, NLMSG_ERROR, SIZEOF_NLMSGHDR } from '../uapi/netlink';
 
 /** How one dump of a one-pass decoder ended. */
 export interface DumpStatus {
@@ -22,6 +24,26 @@ export interface DumpStatus {
   interrupted: boolean;
   /** The dump ended (NLMSG_DONE or an error). */
   done: boolean;
+}
+
+/**
+ * Notes in `r` how a dump ended, for the reply at `off` (its `len`, `type`, `flags`, `seq` read by
+ * the decoder): NLMSG_DONE, with the negative errno a dump that failed part-way puts in its
+ * payload, or NLMSG_ERROR, with its errno and extended ack. Other types are left alone.
+ */
+export function endOfDump(replies: Buffer, off: number, len: number, type: number, flags: number, seq: number, r: DumpStatus): void {
+  if (type === NLMSG_DONE) {
+    const e = len - SIZEOF_NLMSGHDR >= 4 ? replies.readInt32LE(off + SIZEOF_NLMSGHDR) : 0;
+    if (e < 0) r.errno = e;
+    r.done = true;
+  } else if (type === NLMSG_ERROR) {
+    const e = decodeErrorReply(replies, {
+      len, type, flags, seq, pid: replies.readUInt32LE(off + 12), offset: off, payload: off + SIZEOF_NLMSGHDR, end: off + len,
+    });
+    r.errno = e.errno;
+    if (e.extack) r.extack = e.extack;
+    r.done = true;
+  }
 }
 
 /**

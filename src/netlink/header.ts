@@ -42,10 +42,7 @@ export function parseMessages(buf: Buffer, start = 0, end = buf.length, path = '
   const out: RawMessage[] = [];
   let off = start;
   while (off < end) {
-    if (end - off < SIZEOF_NLMSGHDR) throw new DecodeError(path, `${end - off} trailing bytes, shorter than a message header`);
-    const len = buf.readUInt32LE(off);
-    if (len < SIZEOF_NLMSGHDR) throw new DecodeError(path, `message length ${len} < ${SIZEOF_NLMSGHDR}`);
-    if (off + len > end) throw new DecodeError(path, `message length ${len} runs past the end (${end - off} bytes left)`);
+    const len = messageLength(buf, off, end, path);
     out.push({
       len,
       type: buf.readUInt16LE(off + 4),
@@ -59,6 +56,15 @@ export function parseMessages(buf: Buffer, start = 0, end = buf.length, path = '
     off += align4(len);
   }
   return out;
+}
+
+/** The nlmsg_len of the message at `off` in `buf[.., end)`, checked: DecodeError when it does not fit. */
+export function messageLength(buf: Buffer, off: number, end: number, path: string): number {
+  if (end - off < SIZEOF_NLMSGHDR) throw new DecodeError(path, `${end - off} trailing bytes, shorter than a message header`);
+  const len = buf.readUInt32LE(off);
+  if (len < SIZEOF_NLMSGHDR) throw new DecodeError(path, `message length ${len} < ${SIZEOF_NLMSGHDR}`);
+  if (off + len > end) throw new DecodeError(path, `message length ${len} runs past the end (${end - off} bytes left)`);
+  return len;
 }
 
 /** What an NLMSG_ERROR message says: errno 0 is an acknowledgement. */

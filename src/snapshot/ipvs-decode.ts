@@ -12,9 +12,9 @@
  */
 import { dottedQuad, formatAddress } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
-import type { DumpStatus } from '../netlink/dump';
+import { endOfDump, type DumpStatus } from '../netlink/dump';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
-import { AF_INET, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from '../uapi/netlink';
+import { AF_INET, NLA_TYPE_MASK, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
 import { zeroStats, type IpvsStats } from '../ipvs/stats';
 import { serviceOf, type IpvsService } from '../ipvs/service';
@@ -144,7 +144,7 @@ export function decodeServiceDump(replies: Buffer, seq: number, familyId: number
         if ((replies.readUInt16LE(a + 2) & NLA_TYPE_MASK) === SERVICE_NEST) r.services.push(serviceAt(replies, a + 4, a + alen));
         a += (alen + 3) & ~3;
       }
-    } else endOfDump(replies, off, len, type, r);
+    } else endOfDump(replies, off, len, type, flags, s, r);
   });
   return r;
 }
@@ -159,22 +159,6 @@ function forEachReply(replies: Buffer, fn: (off: number, len: number, type: numb
   }
 }
 
-/** NLMSG_DONE (with its status) or NLMSG_ERROR ends a dump. */
-function endOfDump(replies: Buffer, off: number, len: number, type: number, r: { errno: number; done: boolean }): void {
-  if (type === NLMSG_DONE) {
-    r.done = true;
-    if (len >= 20) {
-      const e = replies.readInt32LE(off + 16);
-      if (e < 0) r.errno = e;
-    }
-  } else if (type === NLMSG_ERROR && len >= 20) {
-    const e = replies.readInt32LE(off + 16);
-    if (e < 0) {
-      r.errno = e;
-      r.done = true;
-    }
-  }
-}
 
 /**
  * One IPVS_CMD_ATTR_DEST nest straight to its object (no record in between), with its counters
@@ -239,7 +223,7 @@ export function decodeDestinationDumps(
         }
         a += (alen + 3) & ~3;
       }
-    } else endOfDump(replies, off, len, type, r);
+    } else endOfDump(replies, off, len, type, flags, seq, r);
   });
   return out;
 }

@@ -319,8 +319,8 @@ async function run(
         });
         continue;
       }
-      if (outcome.status === 'ok') t.status[first] = OK;
-      else if (outcome.status === 'error') {
+      // one change per message, not acknowledged (handled above): refused, or its outcome unknown
+      if (outcome.status === 'error') {
         const c = changes[first]!;
         const op = c.generic ?? ctx.bound.get(c.family)!.operation(c, first, changes);
         t.set(first, ERROR, refusal(op, outcome, first, ex.replies));

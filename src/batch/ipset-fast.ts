@@ -17,7 +17,8 @@ import type { Operation } from '../netlink/operation';
 import * as ops from '../ipset/ops';
 import type { IpsetEntry } from '../ipset/entry';
 import { ipsetSchemas } from '../schema/ipset';
-import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK } from '../uapi/netlink';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/netlink';
+import { attrSpans } from '../netlink/attr';
 import type { PackedMessage } from './change';
 
 /** Which fields a fast entry has, as bits of its shape code (0: not a fast entry). */
@@ -133,17 +134,6 @@ interface Layout {
   cidr2: number;
 }
 
-function attrsIn(buf: Buffer, start: number, end: number): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  for (let a = start; a + 4 <= end;) {
-    const len = buf.readUInt16LE(a);
-    if (len < 4) break;
-    out.push([buf.readUInt16LE(a + 2) & NLA_TYPE_MASK, a, a + len]);
-    a += (len + 3) & ~3;
-  }
-  return out;
-}
-
 const layouts = new Map<string, Layout | null>();
 
 /** The layout for entries of shape `code` in a set of `type`, learnt from the builder's message for two samples. */
@@ -160,17 +150,17 @@ function layoutFor(cmd: 'add' | 'del', proto: number, set: string, exist: boolea
   const [op] = build(proto, set, [sample('10.1.2.3', '10.7.8.9'), sample('10.4.5.6', '10.10.11.12')], { ...(type && { type }), exist, firstIndex: 0x01020304 - 1 });
   if (op) {
     const msg = encodeMessages([op.message], 0);
-    const top = attrsIn(msg, 20, msg.length);
+    const top = attrSpans(msg, 20, msg.length);
     const adt = top.find(([id]) => id === ADT);
     const lineno = top.find(([id]) => id === TOP_LINENO);
-    const items = adt ? attrsIn(msg, adt[1] + 4, adt[2]) : [];
+    const items = adt ? attrSpans(msg, adt[1] + 4, adt[2]) : [];
     if (adt && lineno && items.length === 2 && top[top.length - 1] === adt) {
       const [, ds, de] = items[0]!;
       const data = Buffer.from(msg.subarray(ds, (de + 3) & ~3));
-      const inner = attrsIn(data, 4, data.length);
+      const inner = attrSpans(data, 4, data.length);
       const at = (id: number) => inner.find(([i]) => i === id);
       const v4In = (nest: [number, number, number] | undefined) => {
-        const a = nest ? attrsIn(data, nest[1] + 4, nest[2]) : [];
+        const a = nest ? attrSpans(data, nest[1] + 4, nest[2]) : [];
         return a.length === 1 && a[0]![2] - a[0]![1] === 8 ? a[0]![1] + 4 : -1;
       };
       const ip = v4In(at(ID.ip)), ip2 = v4In(at(ID.ip2));

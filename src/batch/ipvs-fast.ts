@@ -12,7 +12,7 @@
  * @module
  * @internal
  */
-import { writeRecord, recordSize } from '../netlink/attr';
+import { attrSpans, writeRecord, recordSize } from '../netlink/attr';
 import { dottedQuad, parseIPv4 } from '../netlink/address';
 import type { GenlFamily } from '../netlink/genl';
 import { encodeMessages } from '../netlink/message';
@@ -21,7 +21,7 @@ import { ipvsCmd, ipvsDest, ipvsService } from '../schema/ipvs';
 import {
   IPVS_GENL_NAME, IPVS_GENL_VERSION, IP_VS_CONN_F_BYPASS, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_LOCALNODE, IP_VS_CONN_F_MASQ,
 } from '../uapi/ip-vs';
-import { AF_INET, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLA_TYPE_MASK, NLM_F_REQUEST } from '../uapi/netlink';
+import { AF_INET, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NLM_F_REQUEST } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import { serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../ipvs/service';
 import { FORWARDING_NAMES, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
@@ -245,30 +245,6 @@ export function buildOp(f: GenlFamily, c: AnyIpvsChange): Operation {
   }
 }
 
-/** First-level attributes of an encoded genl message: id to [start, end) of the whole attribute. */
-function topAttrs(msg: Buffer): Map<number, [number, number]> {
-  const out = new Map<number, [number, number]>();
-  for (let a = 20; a + 4 <= msg.length;) {
-    const len = msg.readUInt16LE(a);
-    if (len < 4) break;
-    out.set(msg.readUInt16LE(a + 2) & NLA_TYPE_MASK, [a, a + len]);
-    a += (len + 3) & ~3;
-  }
-  return out;
-}
-
-/** Attributes inside a nest: id to payload offset, in order. */
-function nestAttrs(buf: Buffer, start: number, end: number): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  for (let a = start + 4; a + 4 <= end;) {
-    const len = buf.readUInt16LE(a);
-    if (len < 4) break;
-    out.push([buf.readUInt16LE(a + 2) & NLA_TYPE_MASK, a, a + ((len + 3) & ~3)]);
-    a += (len + 3) & ~3;
-  }
-  return out;
-}
-
 const SERVICE_ID = ipvsCmd.attrs.service!.id;
 const DEST_ID = ipvsCmd.attrs.dest!.id;
 const KEY_IDS = new Set(['af', 'protocol', 'addr', 'port', 'fwmark'].map((k) => ipvsService.attrs[k]!.id));
@@ -291,10 +267,10 @@ export function destLayout(kind: IpvsKind): DestLayout | null {
   if (l !== undefined) return l;
   l = null;
   const msg = encodeMessages([buildOp(PROVISIONAL, new IpvsChange(kind, SAMPLE_SERVICE, SAMPLE_DEST)).message], 0);
-  const dest = topAttrs(msg).get(DEST_ID);
+  const dest = attrSpans(msg, 20, msg.length).find(([id]) => id === DEST_ID);
   if (dest) {
-    const nest = Buffer.from(msg.subarray(dest[0], dest[1]));
-    const byId = new Map(nestAttrs(nest, 0, nest.length).map(([id, a]) => [id, a + 4]));
+    const nest = Buffer.from(msg.subarray(dest[1], dest[2]));
+    const byId = new Map(attrSpans(nest, 4, nest.length).map(([id, a]) => [id, a + 4]));
     const D = ipvsDest.attrs;
     const off = (k: string) => byId.get(D[k]!.id) ?? -1;
     const at = { addr: off('addr'), port: off('port'), fwd: off('fwdMethod'), weight: off('weight'), uThresh: off('uThresh'), lThresh: off('lThresh') };
@@ -372,7 +348,7 @@ function ipv4KeyTemplate(): KeyTemplate | null {
   const rec = { service: key };
   const nest = Buffer.alloc(recordSize(ipvsCmd, rec));
   writeRecord(nest, 0, ipvsCmd, rec);
-  const byId = new Map(nestAttrs(nest, 0, nest.length).map(([id, a]) => [id, a + 4]));
+  const byId = new Map(attrSpans(nest, 4, nest.length).map(([id, a]) => [id, a + 4]));
   const S = ipvsService.attrs;
   const at = (k: string) => byId.get(S[k]!.id) ?? -1;
   const t = { nest, protocol: at('protocol'), addr: at('addr'), port: at('port') };
@@ -422,13 +398,15 @@ function ipv4KeyEntry(k: IpvsServiceKey): ServiceEntry | null {
  */
 export function serviceSettings(kind: IpvsKind, s: IpvsServiceOptions): Buffer | null {
   const msg = encodeMessages([buildOp(PROVISIONAL, new IpvsChange(kind, s)).message], 0);
-  const svc = topAttrs(msg).get(SERVICE_ID);
-  if (!svc || topAttrs(msg).size !== 1) return null;
-  const attrs = nestAttrs(msg, svc[0], svc[1]);
+  const top = attrSpans(msg, 20, msg.length);
+  const svc = top[0];
+  if (top.length !== 1 || svc![0] !== SERVICE_ID) return null;
+  const [, start, end] = svc!;
+  const attrs = attrSpans(msg, start + 4, end);
   let k = 0;
   while (k < attrs.length && KEY_IDS.has(attrs[k]![0])) k++;
   if (attrs.slice(k).some(([id]) => KEY_IDS.has(id))) return null;
-  return Buffer.from(msg.subarray(k < attrs.length ? attrs[k]![1] : svc[1], svc[1]));
+  return Buffer.from(msg.subarray(k < attrs.length ? attrs[k]![1] : end, end));
 }
 
 /** Forwarding methods the fast path writes (tunnels take the generic path). */

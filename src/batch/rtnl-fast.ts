@@ -13,7 +13,8 @@ import { encodeMessages } from '../netlink/message';
 import type { Operation } from '../netlink/operation';
 import { parseIPv4 } from '../netlink/address';
 import { rtnlAddr } from '../schema/rtnl-addr';
-import { AF_INET, NLA_TYPE_MASK } from '../uapi/netlink';
+import { AF_INET } from '../uapi/netlink';
+import { attrSpans } from '../netlink/attr';
 
 export type AddressKind = 'addAddress' | 'replaceAddress' | 'deleteAddress';
 
@@ -44,17 +45,14 @@ export function addressLayout(kind: AddressKind): AddressLayout | null {
   let l = layouts.get(kind);
   if (l !== undefined) return l;
   const bytes = encodeMessages([addressOp(kind, 1, SAMPLE_CIDR, {}).message], 0);
-  const at = new Map<number, [number, number]>();
-  for (let a = 24; a + 4 <= bytes.length;) {
-    const len = bytes.readUInt16LE(a);
-    if (len < 4) break;
-    at.set(bytes.readUInt16LE(a + 2) & NLA_TYPE_MASK, [a + 4, len - 4]);
-    a += (len + 3) & ~3;
-  }
-  const local = at.get(rtnlAddr.attrs.local!.id);
-  const address = at.get(rtnlAddr.attrs.address!.id);
-  l = bytes[16] === AF_INET && local?.[1] === 4 && address?.[1] === 4 && at.size === 2
-    ? { bytes, local: local[0], address: address[0] } : null;
+  const attrs = attrSpans(bytes, 24, bytes.length);
+  // the payload offset of a 4-byte attribute, else -1
+  const v4At = (id: number) => {
+    const a = attrs.find(([i]) => i === id);
+    return a && a[2] - a[1] === 8 ? a[1] + 4 : -1;
+  };
+  const local = v4At(rtnlAddr.attrs.local!.id), address = v4At(rtnlAddr.attrs.address!.id);
+  l = bytes[16] === AF_INET && local >= 0 && address >= 0 && attrs.length === 2 ? { bytes, local, address } : null;
   layouts.set(kind, l);
   return l;
 }

@@ -221,6 +221,22 @@ function writeAttr(buf: Buffer, off: number, schema: Schema, spec: AttrSpec, rec
   return zeroPad(buf, p);
 }
 
+/**
+ * The attributes in `buf[start, end)` as [id, start, end of its payload] (unpadded), in order;
+ * stops at a malformed header. For reading back messages the encoders wrote (the batch's fast
+ * paths learn their templates from them), not for what the kernel sends.
+ */
+export function attrSpans(buf: Buffer, start: number, end: number): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  for (let a = start; a + 4 <= end;) {
+    const len = buf.readUInt16LE(a);
+    if (len < 4) break;
+    out.push([buf.readUInt16LE(a + 2) & NLA_TYPE_MASK, a, a + len]);
+    a += (len + 3) & ~3;
+  }
+  return out;
+}
+
 /** The nla_len of the attribute at `off` in `buf[.., end)`, checked: DecodeError when it does not fit. */
 export function attrLength(buf: Buffer, off: number, end: number, path: string): number {
   if (end - off < 4) throw new DecodeError(path, `${end - off} trailing bytes, shorter than an attribute header`);

@@ -13,13 +13,14 @@ import { decodeIfaddrmsg, encodeIfaddrmsg, rtnlAddr, type Ifaddrmsg } from '../s
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, SIZEOF_IFADDRMSG } from '../uapi/rtnetlink';
 import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../uapi/netlink';
 import { addressRequest, parseCidr, toAddress, type Address, type AddressOptions } from './address';
+import { isLinkIndex } from '../link/link';
 
 function message(type: number, header: Partial<Ifaddrmsg>, attrs: AttrRecord, flags = 0): OutMessage {
   return { type, flags, fixed: encodeIfaddrmsg(header), schema: rtnlAddr, attrs };
 }
 
 function checkIndex(index: unknown, op: string): number {
-  if (!Number.isInteger(index) || (index as number) < 1 || (index as number) > 0x7fffffff) {
+  if (!isLinkIndex(index)) {
     throw new RangeError(`${op}: link index must be a positive integer, got ${String(index)}`);
   }
   return index as number;

@@ -12,8 +12,8 @@ import { runOperations, type Operation } from '../netlink/operation';
 import { IPVS_GENL_NAME } from '../uapi/ip-vs';
 import { AF_INET } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
-import type { IpvsService, IpvsServiceKey, IpvsServiceOptions } from '../ipvs/service';
-import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from '../ipvs/destination';
+import { isPort, type IpvsService, type IpvsServiceKey, type IpvsServiceOptions } from '../ipvs/service';
+import { isInt31, type IpvsDestination, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
 import type { BoundFamily, Change, Compensation, FamilyDriver, UndoPlanner } from './change';
 import {
   FAST_FORWARDING, FastDestChange, IpvsChange, OP_NAMES, PROVISIONAL, buildOp, destLayout, keyText, parseIPv4, serviceEntry,
@@ -42,7 +42,7 @@ function settingsSignature(kind: IpvsKind, entry: ServiceEntry, s: IpvsServiceOp
 
 function int31(v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff ? v : -1;
+  return isInt31(v) ? v : -1;
 }
 
 const NO_SETTINGS = Buffer.alloc(0);
@@ -153,7 +153,7 @@ export class BatchIpvs {
     let addr = -1, fwd = 0, weight = 0, u = 0, l = 0;
     if (ok) {
       addr = parseIPv4(d.address);
-      ok = addr >= 0 && typeof d.port === 'number' && Number.isInteger(d.port) && d.port >= 0 && d.port <= 65535;
+      ok = addr >= 0 && isPort(d.port);
     }
     if (ok && full) {
       fwd = FAST_FORWARDING.get(d.forwarding ?? 'route') ?? -1;

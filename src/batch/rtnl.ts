@@ -14,7 +14,7 @@ import * as addrOps from '../address/ops';
 import { parseCidr, type Address, type AddressOptions } from '../address/address';
 import { addressLayout, addressOp, parseIPv4Cidr, writeAddress, type AddressKind } from './rtnl-fast';
 import * as linkOps from '../link/ops';
-import { checkLinkRef, type Link, type LinkRef } from '../link/link';
+import { checkLinkRef, isLinkIndex, type Link, type LinkRef } from '../link/link';
 import type { BoundFamily, Change, Compensation, FamilyDriver, FastMessage, UndoPlanner } from './change';
 
 type RtnlKind = 'addDummy' | 'deleteLink' | 'setLink' | 'addAddress' | 'replaceAddress' | 'deleteAddress';
@@ -147,7 +147,7 @@ export class BatchAddresses {
 
   private address(kind: AddressKind, link: LinkRef, cidr: string, options: AddressOptions): number {
     const c = new RtnlChange(kind, link, cidr, options);
-    const index = typeof link === 'number' && Number.isInteger(link) && link >= 1 && link <= 0x7fffffff;
+    const index = isLinkIndex(link);
     if ((index || typeof link === 'string') && noOptions(options) && addressLayout(kind)) c.v4 = parseIPv4Cidr(cidr);
     if (c.v4 >= 0) {
       if (index) c.index = link as number;

@@ -6,7 +6,7 @@ import {
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
 } from '../uapi/ip-vs';
 import { decodeStats, type IpvsStats } from './stats';
-import { familyName, type IpFamily } from './service';
+import { familyName, isPort, type IpFamily } from './service';
 
 /**
  * Packet-forwarding method: `masq` (-m, NAT), `route` (-g, direct routing: ipvsadm's default),
@@ -95,8 +95,13 @@ export const FORWARDING_NAMES = invert(FORWARDING);
 const TUNNEL_NAMES = invert(TUNNEL);
 const CHECKSUM_NAMES = invert(CHECKSUM);
 
+/** A weight or threshold the builders take: an integer 0-2147483647 (the kernel's signed 32 bits). */
+export function isInt31(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0x7fffffff;
+}
+
 function int31(v: unknown, what: string, op: string): number {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0x7fffffff) {
+  if (!isInt31(v)) {
     throw new RangeError(`${op}: ${what} must be an integer 0-2147483647, got ${String(v)}`);
   }
   return v as number;
@@ -112,7 +117,7 @@ export function destinationKeyAttrs(d: IpvsDestinationKey, op: string): AttrReco
   if (d === null || typeof d !== 'object') throw new TypeError(`${op}: a destination object is required`);
   const af = typeof d.address === 'string' ? familyOf(d.address) : undefined;
   if (af === undefined) throw new TypeError(`${op}: destination address '${String(d.address)}' is not an IPv4 or IPv6 address`);
-  if (!Number.isInteger(d.port) || d.port < 0 || d.port > 65535) {
+  if (!isPort(d.port)) {
     throw new RangeError(`${op}: destination port must be an integer 0-65535, got ${String(d.port)}`);
   }
   return { addrFamily: af, addr: d.address, port: d.port };

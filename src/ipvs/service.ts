@@ -98,8 +98,13 @@ export function familyName(af: number): IpFamily {
   return af === AF_INET6 ? 'inet6' : 'inet';
 }
 
+/** A port the builders take: an integer 0-65535. */
+export function isPort(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+}
+
 function checkPort(port: unknown, what: string): void {
-  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) {
+  if (!isPort(port)) {
     throw new RangeError(`${what}: port must be an integer 0-65535, got ${String(port)}`);
   }
 }

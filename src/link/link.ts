@@ -117,10 +117,15 @@ export function checkLinkName(name: unknown, op: string): string {
   return name;
 }
 
+/** A link index: a positive integer that fits the kernel's int. */
+export function isLinkIndex(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
+}
+
 /** Checks a link reference: a name, or an index (positive integer). */
 export function checkLinkRef(ref: unknown, op: string): LinkRef {
   if (typeof ref === 'number') {
-    if (!Number.isInteger(ref) || ref < 1 || ref > 0x7fffffff) throw new RangeError(`${op}: link index must be a positive integer, got ${ref}`);
+    if (!isLinkIndex(ref)) throw new RangeError(`${op}: link index must be a positive integer, got ${ref}`);
     return ref;
   }
   return checkLinkName(ref, op);

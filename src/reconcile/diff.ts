@@ -13,9 +13,9 @@ import type { AttrRecord } from '../netlink/attr';
 import { AF_INET } from '../uapi/netlink';
 import { familyOf, formatIPv6, parseAddress, parseIPv4 } from '../netlink/address';
 import {
-  serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
+  isPort, serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
 } from '../ipvs/service';
-import { destinationAttrs, destinationKeyAttrs, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
+import { destinationAttrs, destinationKeyAttrs, isInt31, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../uapi/ip-vs';
 import { destinationOptions, serviceOptions } from '../batch/ipvs';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
@@ -487,10 +487,6 @@ function checkServiceKey(s: IpvsServiceKey): void {
   if (!plain) serviceKeyAttrs(s, 'reconcile');
 }
 
-function isPort(p: unknown): p is number {
-  return typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 65535;
-}
-
 /** The key of a (checked) service as plan steps carry it. */
 function keyOf(s: IpvsServiceKey): IpvsServiceKey {
   return 'fwmark' in s && s.fwmark !== undefined
@@ -570,10 +566,6 @@ function editsInPlace(
 /** Forwarding methods without tunnel attributes (all four are distinct numbers to the kernel). */
 function plainForwarding(f: unknown): boolean {
   return f === 'masq' || f === 'route' || f === 'local' || f === 'bypass';
-}
-
-function isInt31(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
 }
 
 /**

@@ -446,7 +446,8 @@ function planWith(
         if (fields.length) plan.push({ kind: 'editService', service: settingsOf(s), fields });
       }
     }
-    if (!slots.numericKey) checkServiceKey(s);
+    // a numeric key is one serviceKeyAttrs accepts; any other is checked by it
+    if (!slots.numericKey) serviceKeyAttrs(s, op);
     if (!cur) plan.push({ kind: 'addService', service: settingsOf(s) });
     const order = cur ? editsInPlace(destinations, cur.destinations, s, af, plan) : 0;
     if (order === 0) diffDestinations(s, destinations, cur, af, plan);
@@ -477,14 +478,6 @@ function planWith(
 function settingsOf(s: DesiredService): IpvsServiceOptions {
   const { destinations: _, ...service } = s;
   return service;
-}
-
-/** {@link serviceKeyAttrs}'s check, without building attributes for a plain IPv4 key (anything else goes to it). */
-function checkServiceKey(s: IpvsServiceKey): void {
-  const o = s as { fwmark?: unknown; protocol?: unknown; address?: unknown; port?: unknown };
-  const plain = !('fwmark' in s && o.fwmark !== undefined) && (o.protocol === 'tcp' || o.protocol === 'udp' || o.protocol === 'sctp')
-    && typeof o.address === 'string' && parseIPv4(o.address) >= 0 && isPort(o.port);
-  if (!plain) serviceKeyAttrs(s, 'reconcile');
 }
 
 /** The key of a (checked) service as plan steps carry it. */

@@ -179,6 +179,11 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
   return drained;
 }
 
+/** Every option of a destination (IpvsDestinationOptions), as {@link unchanged} compares them. */
+const DESTINATION_OPTIONS = [
+  'address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelChecksum',
+] as const satisfies readonly (keyof IpvsDestinationOptions)[];
+
 /**
  * True when `{ ...defaults, ...cur, ...want, family }` (what {@link serviceAfter} builds) would
  * equal `cur`: `cur` is a plain object with every default field and `family`, and each field of
@@ -192,15 +197,12 @@ function unchanged(cur: IpvsDestinationState, want: IpvsDestinationOptions, fami
     return false;
   }
   let options = 0;
-  if (want.address !== undefined) { if (!Object.is(want.address, cur.address)) return false; options++; }
-  if (want.port !== undefined) { if (!Object.is(want.port, cur.port)) return false; options++; }
-  if (want.forwarding !== undefined) { if (!Object.is(want.forwarding, cur.forwarding)) return false; options++; }
-  if (want.weight !== undefined) { if (!Object.is(want.weight, cur.weight)) return false; options++; }
-  if (want.upperThreshold !== undefined) { if (!Object.is(want.upperThreshold, cur.upperThreshold)) return false; options++; }
-  if (want.lowerThreshold !== undefined) { if (!Object.is(want.lowerThreshold, cur.lowerThreshold)) return false; options++; }
-  if (want.tunnelType !== undefined) { if (!Object.is(want.tunnelType, cur.tunnelType)) return false; options++; }
-  if (want.tunnelPort !== undefined) { if (!Object.is(want.tunnelPort, cur.tunnelPort)) return false; options++; }
-  if (want.tunnelChecksum !== undefined) { if (!Object.is(want.tunnelChecksum, cur.tunnelChecksum)) return false; options++; }
+  for (let i = 0; i < DESTINATION_OPTIONS.length; i++) {
+    const k = DESTINATION_OPTIONS[i]!;
+    if (want[k] === undefined) continue;
+    if (!Object.is(want[k], cur[k])) return false;
+    options++;
+  }
   // no other fields (a spread copies own enumerable ones, symbols included)
   let fields = 0;
   for (const k in want) {

@@ -10,7 +10,7 @@
  * @module
  * @internal
  */
-import { dottedQuad, formatAddress } from '../netlink/address';
+import { formatAddressAt } from '../netlink/address';
 import { attrLength } from '../netlink/attr';
 import { messageLength } from '../netlink/header';
 import { DecodeError } from '../netlink/errors';
@@ -102,11 +102,11 @@ function addressAt(buf: Buffer, off: number, end: number, last: LastLabel): Addr
     }
     a += (len + 3) & ~3;
   }
-  const local = localAt < 0 ? undefined : addressText(buf, localAt, localLen, 'address.local');
+  const local = localAt < 0 ? undefined : formatAddressAt(buf, localAt, localAt + localLen, undefined, 'address', 'local');
   const peer = peerAt < 0 ? undefined
     : local !== undefined && same(buf, peerAt, localAt, peerLen, localLen) ? local
-      : addressText(buf, peerAt, peerLen, 'address.address');
-  const broadcast = brdAt < 0 ? undefined : addressText(buf, brdAt, brdLen, 'address.broadcast');
+      : formatAddressAt(buf, peerAt, peerAt + peerLen, undefined, 'address', 'address');
+  const broadcast = brdAt < 0 ? undefined : formatAddressAt(buf, brdAt, brdAt + brdLen, undefined, 'address', 'broadcast');
   let label: string | undefined;
   if (labelAt >= 0) {
     // NUL-terminated, as the general decoder reads a string
@@ -121,15 +121,6 @@ function addressAt(buf: Buffer, off: number, end: number, last: LastLabel): Addr
   }
   return addressOf(buf.readUInt32LE(off + 20), buf[off + 16]!, buf[off + 17]!, buf[off + 19]!, flags,
     local, peer, broadcast, label, valid, preferred);
-}
-
-/**
- * An address payload as text. Its length says its family (the schema's addresses have no family
- * sibling): 4 bytes a dotted quad; anything else goes to formatAddress, which reads 16 bytes as
- * IPv6 and refuses the rest as the general decoder does.
- */
-function addressText(buf: Buffer, p: number, n: number, path: string): string {
-  return n === 4 ? dottedQuad(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!) : formatAddress(buf.subarray(p, p + n), undefined, path);
 }
 
 /** Whether `buf[p, p + n)` holds the same bytes as `buf[q, q + m)` (q < 0: nothing there). */

@@ -1,7 +1,7 @@
 import { DecodeError } from './errors';
 import { align4 } from './header';
-import { AF_INET, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
-import { addressLength, dottedQuad, formatAddress, writeAddress } from './address';
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
+import { addressLength, formatAddressAt, writeAddress } from './address';
 
 /**
  * Wire types an attribute can have. Byte order is part of the type: `u16` is host order (as
@@ -282,14 +282,6 @@ export function decodeRecord(
     }
   }
   return rec;
-}
-
-/** {@link formatAddress} of `buf[p, q)`, without a Buffer view for the common IPv4 case. */
-function formatAddressAt(buf: Buffer, p: number, q: number, family: number | undefined, parent: string, key: string): string {
-  if ((family === AF_INET && q - p >= 4) || (family === undefined && q - p === 4)) {
-    return dottedQuad(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
-  }
-  return formatAddress(buf.subarray(p, q), family, `${parent}.${key}`);
 }
 
 function need(len: number, n: number, path: string): void {

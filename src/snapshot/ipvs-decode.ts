@@ -10,11 +10,11 @@
  * @module
  * @internal
  */
-import { dottedQuad, formatAddress } from '../netlink/address';
+import { formatAddressAt } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
 import { endOfDump, type DumpStatus } from '../netlink/dump';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
-import { AF_INET, NLA_TYPE_MASK, NLM_F_DUMP_INTR } from '../uapi/netlink';
+import { NLA_TYPE_MASK, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
 import { zeroStats, type IpvsStats } from '../ipvs/stats';
 import { serviceOf, type IpvsService } from '../ipvs/service';
@@ -77,13 +77,6 @@ function statsOf(buf: Buffer, at32: number, end32: number, at64: number, end64: 
   return s;
 }
 
-/** The text of an address payload `buf[at, end)` of family `af` (at < 0: not sent, undefined as the general decoder leaves it). */
-function addressAt(buf: Buffer, at: number, end: number, af: number | undefined, what: string): string {
-  if (at < 0) return undefined as unknown as string;
-  return af === AF_INET && end - at >= 4 ? dottedQuad(buf[at]!, buf[at + 1]!, buf[at + 2]!, buf[at + 3]!)
-    : formatAddress(buf.subarray(at, end), af, what);
-}
-
 /** NUL-terminated text of an attribute payload. */
 function text(buf: Buffer, p: number, q: number): string {
   let e = q;
@@ -119,7 +112,8 @@ function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
     a += (len + 3) & ~3;
   }
   const stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.service');
-  const address = addressAt(buf, addrAt, addrEnd, af, 'ipvs.service.addr');
+  // not sent: undefined, as the general decoder leaves it
+  const address = addrAt < 0 ? undefined as unknown as string : formatAddressAt(buf, addrAt, addrEnd, af, 'ipvs.service.addr');
   return serviceOf(af, protocol, address, port, fwmark, sched, pe, flags, timeout, netmask, stats);
 }
 
@@ -193,7 +187,7 @@ function destinationAt(buf: Buffer, start: number, end: number, serviceAf: numbe
     }
     a += (len + 3) & ~3;
   }
-  const address = addressAt(buf, addrAt, addrEnd, af, 'ipvs.dest.addr');
+  const address = addrAt < 0 ? undefined as unknown as string : formatAddressAt(buf, addrAt, addrEnd, af, 'ipvs.dest.addr');
   const d = destinationSettings(address, port, af, fwd, weight, u, l, active, inact, persist, tunType, tunPort, tunFlags);
   if (!stats) return d;
   (d as IpvsDestinationState).stats = statsOf(buf, s32, e32, s64, e64, 'ipvs.dest');

@@ -14,7 +14,7 @@
  */
 import { decodeRecord, type AttrRecord } from '../netlink/attr';
 import { dottedQuad, formatIPv6 } from '../netlink/address';
-import { align4 } from '../netlink/header';
+import { align4, nulString } from '../netlink/header';
 import type { MessageOutcome } from '../netlink/protocol';
 import { ipsetIpAddrReply, ipsetReplySchemas } from '../schema/ipset';
 import { SIZEOF_NFGENMSG } from '../uapi/nfnetlink';
@@ -66,11 +66,6 @@ function nestAddr(b: Buffer, a: number, len: number): string | undefined {
 const be32 = (b: Buffer, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 const be64 = (b: Buffer, p: number) => be32(b, p) * 4294967296 + be32(b, p + 4);
 
-function str(b: Buffer, p: number, q: number): string {
-  while (q > p && b[q - 1] === 0) q--;
-  return b.toString('utf8', p, q);
-}
-
 /**
  * The entry whose IPSET_ATTR_DATA payload is `b[p, q)`, as toEntry(decodeRecord(...)) makes it;
  * undefined when the fast path leaves it to the schema decoder.
@@ -99,9 +94,9 @@ export function fastEntry(b: Buffer, p: number, q: number): IpsetEntry | undefin
       case LINENO: if (len < 8) return undefined; break;
       case PACKETS: if (len < 12) return undefined; packets = be64(b, v); break;
       case BYTES: if (len < 12) return undefined; bytes = be64(b, v); break;
-      case COMMENT: comment = str(b, v, a + len); break;
-      case IFACE: iface = str(b, v, a + len); break;
-      case NAME: name = str(b, v, a + len); break;
+      case COMMENT: comment = nulString(b, v, a + len); break;
+      case IFACE: iface = nulString(b, v, a + len); break;
+      case NAME: name = nulString(b, v, a + len); break;
       default: return undefined;
     }
     a += (len + 3) & ~3;

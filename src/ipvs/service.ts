@@ -1,5 +1,5 @@
 import type { AttrRecord } from '../netlink/attr';
-import { familyOf } from '../netlink/address';
+import { dottedQuad, familyOf } from '../netlink/address';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/netlink';
 import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
@@ -260,7 +260,7 @@ export function serviceOf(
   // IPv4: a __be32 read as a host u32 (see netmaskAttr), so its first byte is the lowest
   const netmask: string | number = af === AF_INET6 ? rawMask
     : rawMask === 0xffffffff ? HOST_NETMASK
-      : `${rawMask & 255}.${(rawMask >>> 8) & 255}.${(rawMask >>> 16) & 255}.${rawMask >>> 24}`;
+      : dottedQuad(rawMask & 255, (rawMask >>> 8) & 255, (rawMask >>> 16) & 255, rawMask >>> 24);
   const persistent = flags & IP_VS_SVC_F_PERSISTENT ? (timeout ?? 0) : 0;
   const onePacket = (flags & IP_VS_SVC_F_ONEPACKET) !== 0;
   // key fields first, as serviceKey orders them

@@ -1,5 +1,5 @@
 import { DecodeError } from './errors';
-import { align4 } from './header';
+import { align4, nulString } from './header';
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from '../uapi/netlink';
 import { addressLength, formatAddressAt, writeAddress } from './address';
 
@@ -304,11 +304,7 @@ function decodeValue(buf: Buffer, p: number, q: number, spec: AttrSpec, parent: 
     case 'be32': return buf.readUInt32BE(p);
     case 'be64': return buf.readBigUInt64BE(p);
     case 'flag': return true;
-    case 'string': {
-      let e = q;
-      while (e > p && buf[e - 1] === 0) e--;
-      return buf.toString('utf8', p, e);
-    }
+    case 'string': return nulString(buf, p, q);
     case 'binary': return Buffer.from(buf.subarray(p, q));
     case 'nested': return decodeRecord(buf, p, q, spec.nested!, `${parent}.${key}`, family);
     case 'list': {

@@ -58,6 +58,12 @@ export function parseMessages(buf: Buffer, start = 0, end = buf.length, path = '
   return out;
 }
 
+/** The text of a string payload `buf[p, q)`, without the NUL (and padding) the kernel ends it with. */
+export function nulString(buf: Buffer, p: number, q: number): string {
+  while (q > p && buf[q - 1] === 0) q--;
+  return buf.toString('utf8', p, q);
+}
+
 /** The nlmsg_len of the message at `off` in `buf[.., end)`, checked: DecodeError when it does not fit. */
 export function messageLength(buf: Buffer, off: number, end: number, path: string): number {
   if (end - off < SIZEOF_NLMSGHDR) throw new DecodeError(path, `${end - off} trailing bytes, shorter than a message header`);
@@ -101,9 +107,7 @@ export function decodeErrorReply(buf: Buffer, m: RawMessage): ErrorReply {
       if (alen < 4 || a + alen > m.end) throw new DecodeError(`${path}.extack`, `attribute length ${alen} out of bounds`);
       if (atype === NLMSGERR_ATTR_MSG) {
         extack ??= {};
-        let e = a + alen;
-        while (e > a + 4 && buf[e - 1] === 0) e--;
-        extack.message = buf.toString('utf8', a + 4, e);
+        extack.message = nulString(buf, a + 4, a + alen);
       } else if (atype === NLMSGERR_ATTR_OFFS && alen >= 8) {
         extack ??= {};
         extack.offset = buf.readUInt32LE(a + 4);

@@ -12,6 +12,7 @@
  */
 import { formatAddressAt } from '../netlink/address';
 import { DecodeError } from '../netlink/errors';
+import { nulString } from '../netlink/header';
 import { endOfDump, type DumpStatus } from '../netlink/dump';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { NLA_TYPE_MASK, NLM_F_DUMP_INTR } from '../uapi/netlink';
@@ -77,13 +78,6 @@ function statsOf(buf: Buffer, at32: number, end32: number, at64: number, end64: 
   return s;
 }
 
-/** NUL-terminated text of an attribute payload. */
-function text(buf: Buffer, p: number, q: number): string {
-  let e = q;
-  while (e > p && buf[e - 1] === 0) e--;
-  return buf.toString('utf8', p, e);
-}
-
 /** One IPVS_CMD_ATTR_SERVICE nest straight to its object (no record in between), as {@link toService} reads it. */
 function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
   let af: number | undefined, protocol = 0, port: number | undefined, fwmark: number | undefined, flags: number | undefined;
@@ -100,8 +94,8 @@ function serviceAt(buf: Buffer, start: number, end: number): IpvsService {
       case SVC.addr: addrAt = p; addrEnd = p + n; break;
       case SVC.port: if (n >= 2) port = buf.readUInt16BE(p); break;
       case SVC.fwmark: if (n >= 4) fwmark = buf.readUInt32LE(p); break;
-      case SVC.schedName: sched = text(buf, p, p + n); break;
-      case SVC.peName: pe = text(buf, p, p + n); break;
+      case SVC.schedName: sched = nulString(buf, p, p + n); break;
+      case SVC.peName: pe = nulString(buf, p, p + n); break;
       case SVC.flags: if (n >= 8) flags = buf.readUInt32LE(p); break;
       case SVC.timeout: if (n >= 4) timeout = buf.readUInt32LE(p); break;
       case SVC.netmask: if (n >= 4) netmask = buf.readUInt32LE(p); break;

@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DecodeError } from '../netlink/errors';
-import { formatIPv6 } from '../netlink/address';
+import { dottedQuad, formatIPv6 } from '../netlink/address';
 import type { IpvsForwarding } from '../ipvs/destination';
 import type { IpFamily, IpvsProtocol, IpvsServiceKey } from '../ipvs/service';
 
@@ -59,7 +59,7 @@ const PROTOCOLS: Record<string, IpvsProtocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 
 
 function hexIPv4(h: string): string {
   const n = parseInt(h, 16);
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return dottedQuad(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 
 /** `[fd00:0000:...:0001]` as the kernel's %pI6 prints it (eight groups of four hex digits), to RFC 5952 text. */

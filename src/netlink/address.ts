@@ -2,11 +2,39 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { DecodeError } from './errors';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 
-/** The address family of a textual address, or undefined when it is neither. */
+/**
+ * The address family of a textual address, or undefined when it is neither.
+ *
+ * Two forms that look like addresses are refused outright, with a TypeError that says why, since
+ * reading them any way would silently program another address:
+ * - an IPv6 zone id (`fe80::1%eth0`): IPVS services and destinations, ipset entries and rtnetlink
+ *   addresses carry no scope id, and `net.isIPv6` accepts the zone while the bytes would be made
+ *   from the text around it (`fe80::1%1.2.3.4` came out as `fe80::2:304`);
+ * - an IPv4 octet with a leading zero (`010.0.0.1`): `ip`, `ipset` and `ipvsadm` (inet_aton) read
+ *   it as octal (8.0.0.1), most other software as decimal (10.0.0.1).
+ * @throws TypeError for those two forms.
+ */
 export function familyOf(text: string): typeof AF_INET | typeof AF_INET6 | undefined {
   if (isIPv4(text)) return AF_INET;
-  if (isIPv6(text)) return AF_INET6;
+  if (isIPv6(text)) {
+    const zone = text.indexOf('%');
+    if (zone >= 0) {
+      throw new TypeError(`'${quote(text)}' has an IPv6 zone id (${quote(text.slice(zone))}): IPVS, ipset and link addresses carry no scope id; give the address without it`);
+    }
+    return AF_INET6;
+  }
+  if (typeof text === 'string' && LEADING_ZERO_V4.test(text)) {
+    throw new TypeError(`'${quote(text)}' has an IPv4 octet with a leading zero, which ip, ipset and ipvsadm read as octal and others as decimal: write it without leading zeros`);
+  }
   return undefined;
+}
+
+/** Four dotted groups of digits, one of them with a leading zero (`010`, `00`). */
+const LEADING_ZERO_V4 = /^(?=(?:.*\.)?0\d)\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/** At most 100 characters of an input, for an error message. */
+function quote(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text;
 }
 
 /** Address text to bytes (4 for IPv4, 16 for IPv6). Throws TypeError on anything else. */
@@ -69,7 +97,10 @@ export function writeAddress(buf: Buffer, off: number, text: string, family?: nu
   return 16;
 }
 
-/** The 16 bytes of IPv6 text (`::` and an embedded dotted quad allowed); the text is not checked. */
+/**
+ * The 16 bytes of IPv6 text (`::` and an embedded dotted quad allowed); the text is not checked:
+ * callers pass only what {@link familyOf} called AF_INET6 (which refuses zone ids).
+ */
 export function ipv6Bytes(text: string): Buffer {
   const out = Buffer.alloc(16);
   let s = text;

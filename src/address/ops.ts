@@ -28,7 +28,7 @@ function checkIndex(index: unknown, op: string): number {
 
 /** Decodes an RTM_NEWADDR/RTM_DELADDR message (reply or notification) at `r`. */
 export function decodeAddressMessage(buf: Buffer, r: { payload: number; end: number }): Address {
-  const h = decodeIfaddrmsg(buf, r.payload);
+  const h = decodeIfaddrmsg(buf, r.payload, r.end);
   return toAddress(h, decodeRecord(buf, r.payload + align4(SIZEOF_IFADDRMSG), r.end, rtnlAddr));
 }
 

@@ -27,7 +27,7 @@ function refParts(ref: LinkRef): { header: Partial<Ifinfomsg>; attrs: AttrRecord
 /** Decodes every RTM_NEWLINK reply of a GET or dump. */
 export function linkReplies(replies: Buffer, outcome: MessageOutcome): Link[] {
   return outcome.replies.filter((r) => r.type === RTM_NEWLINK).map((r) => {
-    const h = decodeIfinfomsg(replies, r.payload);
+    const h = decodeIfinfomsg(replies, r.payload, r.end);
     return toLink(h, decodeRecord(replies, r.payload + align4(SIZEOF_IFINFOMSG), r.end, rtnlLink));
   });
 }
@@ -35,7 +35,7 @@ export function linkReplies(replies: Buffer, outcome: MessageOutcome): Link[] {
 function linkExplain(ref: LinkRef) {
   return (code: string) => code === 'ENODEV' ? `${describeLink(ref)} does not exist`
     : code === 'EEXIST' ? `${describeLink(ref)} already exists`
-      : code === 'EOPNOTSUPP' ? 'the kernel has no dummy links (load the dummy module: modprobe dummy)'
+      : code === 'ENOTSUP' ? 'the kernel has no dummy links: load the dummy module (modprobe dummy) or build a kernel with CONFIG_DUMMY'
         : undefined;
 }
 
@@ -61,7 +61,7 @@ function checkMtu(mtu: unknown, op: string): number {
 
 /**
  * RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL and IFLA_LINKINFO { IFLA_INFO_KIND "dummy" }.
- * Equivalent to `ip link add NAME type dummy`. Errors: EEXIST the name is taken; EOPNOTSUPP the
+ * Equivalent to `ip link add NAME type dummy`. Errors: EEXIST the name is taken; ENOTSUP (errno 95, EOPNOTSUPP) the
  * kernel has no dummy links.
  */
 export function addDummyOp(name: string, options: DummyLinkOptions = {}): Operation {

@@ -254,6 +254,7 @@ export function attrLength(buf: Buffer, off: number, end: number, path: string):
 export function decodeRecord(
   buf: Buffer, off: number, end: number, schema: Schema, path = schema.name, family?: number,
 ): AttrRecord {
+  if (off > end) throw new DecodeError(path, `attributes start ${off - end} bytes past the end of the message (shorter than its fixed header)`);
   const rec: AttrRecord = {};
   let addrs: [string, AttrSpec, number, number][] | undefined;
   while (off < end) {

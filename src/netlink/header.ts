@@ -98,8 +98,16 @@ export function decodeErrorReply(buf: Buffer, m: RawMessage): ErrorReply {
   };
   let extack: ExtAck | undefined;
   if (m.flags & NLM_F_ACK_TLVS) {
-    // With NLM_F_CAPPED only the request's header was echoed; otherwise the whole request.
-    const echoed = m.flags & NLM_F_CAPPED ? SIZEOF_NLMSGHDR : align4(request.len);
+    // With NLM_F_CAPPED only the request's header was echoed; otherwise the whole request, whose
+    // echoed nlmsg_len must fit in this message (checked before align4: it works on int32 and
+    // would wrap a length of 0x80000000 or more to a negative offset).
+    let echoed = SIZEOF_NLMSGHDR;
+    if (!(m.flags & NLM_F_CAPPED)) {
+      if (request.len < SIZEOF_NLMSGHDR || request.len > m.end - o) {
+        throw new DecodeError(`${path}.extack`, `echoed request length ${request.len} does not fit the ${m.end - o} bytes after the errno`);
+      }
+      echoed = align4(request.len);
+    }
     let a = o + echoed;
     while (a + 4 <= m.end) {
       const alen = buf.readUInt16LE(a);

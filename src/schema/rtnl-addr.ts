@@ -4,6 +4,7 @@
  * same, so addresses decode without a sibling.
  */
 import { defineSchema } from '../netlink/attr';
+import { DecodeError } from '../netlink/errors';
 import * as K from '../uapi/if-addr';
 import { SIZEOF_IFADDRMSG } from '../uapi/rtnetlink';
 
@@ -30,7 +31,12 @@ export function encodeIfaddrmsg(h: Partial<Ifaddrmsg>): Buffer {
   return b;
 }
 
-export function decodeIfaddrmsg(buf: Buffer, off: number): Ifaddrmsg {
+/**
+ * The ifaddrmsg at `off` of a message whose payload ends at `end`: DecodeError (at `path`) when the
+ * payload is shorter than the header, rather than reading past the buffer or into the next message.
+ */
+export function decodeIfaddrmsg(buf: Buffer, off: number, end: number, path = 'address'): Ifaddrmsg {
+  if (end - off < SIZEOF_IFADDRMSG) throw new DecodeError(path, `payload length ${end - off} < ${SIZEOF_IFADDRMSG}, shorter than ifaddrmsg`);
   return {
     family: buf.readUInt8(off),
     prefixlen: buf.readUInt8(off + 1),

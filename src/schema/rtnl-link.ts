@@ -5,6 +5,7 @@
  * the legacy form without NLA_F_NESTED, as iproute2 sends and the kernel writes them.
  */
 import { defineSchema } from '../netlink/attr';
+import { DecodeError } from '../netlink/errors';
 import * as K from '../uapi/if-link';
 import { SIZEOF_IFINFOMSG } from '../uapi/rtnetlink';
 
@@ -32,7 +33,12 @@ export function encodeIfinfomsg(h: Partial<Ifinfomsg>): Buffer {
   return b;
 }
 
-export function decodeIfinfomsg(buf: Buffer, off: number): Ifinfomsg {
+/**
+ * The ifinfomsg at `off` of a message whose payload ends at `end`: DecodeError (at `path`) when the
+ * payload is shorter than the header, rather than reading past the buffer or into the next message.
+ */
+export function decodeIfinfomsg(buf: Buffer, off: number, end: number, path = 'link'): Ifinfomsg {
+  if (end - off < SIZEOF_IFINFOMSG) throw new DecodeError(path, `payload length ${end - off} < ${SIZEOF_IFINFOMSG}, shorter than ifinfomsg`);
   return {
     family: buf.readUInt8(off),
     type: buf.readUInt16LE(off + 2),

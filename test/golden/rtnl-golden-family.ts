@@ -13,8 +13,8 @@ for (const [k, v] of Object.entries(R)) if (/^RTM_(NEW|DEL|GET|SET)(LINK|ADDR)$/
 export const rtnlFamily: GoldenFamily = {
   fixedSize: (type) => (LINK.has(type) ? R.SIZEOF_IFINFOMSG : ADDR.has(type) ? R.SIZEOF_IFADDRMSG : 0),
   decodeFixed: (buf, off, type) => {
-    if (LINK.has(type)) return { ...decodeIfinfomsg(buf, off) };
-    if (ADDR.has(type)) return { ...decodeIfaddrmsg(buf, off) };
+    if (LINK.has(type)) return { ...decodeIfinfomsg(buf, off, buf.length) };
+    if (ADDR.has(type)) return { ...decodeIfaddrmsg(buf, off, buf.length) };
     return {};
   },
   encodeFixed: (f, type) => (LINK.has(type) ? encodeIfinfomsg(f) : ADDR.has(type) ? encodeIfaddrmsg(f) : Buffer.alloc(0)),

@@ -22,6 +22,7 @@ inline SysError LastError(const char* syscall) { return SysError{errno, syscall}
 // 'ENOENT' for ENOENT. glibc >= 2.32 has the full table; elsewhere (musl) a short one covers
 // what netlink, setns and the socket calls actually return.
 inline std::string ErrnoName(int err) {
+  if (err == EOPNOTSUPP) return "ENOTSUP";  // Node's name for 95 (util.getSystemErrorName), as src/netlink/errors.ts
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
   if (const char* name = strerrorname_np(err)) return name;
 #else

@@ -8,7 +8,7 @@ import * as H from '../uapi/ipset-hash';
 import * as B from '../uapi/ipset-bitmap';
 import * as L from '../uapi/ipset-list';
 import { errnoName, NetlinkError, type ExtAck } from '../netlink/errors';
-import { IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_DESTROY, IPSET_CMD_RENAME, IPSET_CMD_SWAP, IPSET_CMD_TYPE } from '../uapi/ipset';
+import { IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_DESTROY, IPSET_CMD_PROTOCOL, IPSET_CMD_RENAME, IPSET_CMD_SWAP, IPSET_CMD_TYPE } from '../uapi/ipset';
 
 function names(mod: Record<string, unknown>): Map<number, string> {
   const m = new Map<number, string>();
@@ -44,8 +44,24 @@ export function ipsetErrorCode(errno: number, type?: string): string {
   return CORE.get(n) ?? `IPSET_ERR_${n}`;
 }
 
+/**
+ * The kernel module of a set type: `ip_set_hash_ipport` for `hash:ip,port` (the module's file name;
+ * the kernel asks for it by the alias `ip_set_hash:ip,port`).
+ */
+export function ipsetTypeModule(type: string): string {
+  return `ip_set_${type.replace(':', '_').replace(/,/g, '')}`;
+}
+
+/**
+ * Advice for a kernel without the ip_set module. nfnetlink answers a message for a subsystem
+ * nobody registered with a bare EINVAL (nfnetlink.c, after trying to load `nfnetlink-subsys-6`),
+ * and the first message a handle sends is IPSET_CMD_PROTOCOL.
+ */
+export const IPSET_MISSING_ADVICE = 'the kernel has no ipset: load the ip_set module (modprobe ip_set) or build a kernel with CONFIG_IP_SET';
+
 // The tool's meanings, per command where it has one (0: any command).
 const MEANINGS: [string, number, string][] = [
+  ['EINVAL', IPSET_CMD_PROTOCOL, IPSET_MISSING_ADVICE],
   ['ENOENT', 0, 'the set does not exist'],
   ['EMSGSIZE', 0, 'the kernel could not build its reply message'],
   ['IPSET_ERR_PROTOCOL', 0, 'ipset protocol error: the kernel refused the message format'],
@@ -86,8 +102,15 @@ const MEANINGS: [string, number, string][] = [
   ['IPSET_ERR_REF_EXIST', 0, 'the set named with before/after is not a member of the list'],
 ];
 
-/** The ipset tool's meaning of a code for command `cmd`, if it has one. */
-export function ipsetErrorMeaning(code: string, cmd: number): string | undefined {
+/**
+ * The ipset tool's meaning of a code for command `cmd`, if it has one. With the set's `type`, a
+ * type the kernel cannot find names the module that holds it.
+ */
+export function ipsetErrorMeaning(code: string, cmd: number, type?: string): string | undefined {
+  if (code === 'IPSET_ERR_FIND_TYPE' && type) {
+    const m = ipsetTypeModule(type);
+    return `the kernel has no set type ${type} (or not this revision or family): load the ${m} module (modprobe ${m})`;
+  }
   let generic: string | undefined;
   for (const [c, forCmd, text] of MEANINGS) {
     if (c !== code) continue;

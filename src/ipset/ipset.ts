@@ -67,8 +67,9 @@ export class Ipset {
   /**
    * The ipset protocol version spoken with this kernel: the lower of the library's
    * (IPSET_PROTOCOL) and the kernel's, negotiated once per handle (IPSET_CMD_PROTOCOL).
-   * Errors: IPSET_ERR_PROTOCOL when the kernel no longer speaks ours; EPROTONOSUPPORT or ENOENT
-   * when the kernel has no ipset (load `ip_set`).
+   * Errors: IPSET_ERR_PROTOCOL when the kernel no longer speaks ours; EINVAL when the kernel has no
+   * ipset (nfnetlink's answer for an unknown subsystem; the message says to load `ip_set`);
+   * EPROTONOSUPPORT (netlink.open) when it has no nfnetlink at all.
    */
   protocol(): Promise<number> {
     if (!this.proto) {
@@ -81,7 +82,8 @@ export class Ipset {
   /**
    * The revisions of a set type the kernel has (IPSET_CMD_TYPE; the kernel loads the type's
    * module on demand). Equivalent to what `ipset create` asks before creating.
-   * Errors: IPSET_ERR_FIND_TYPE when the kernel has no such type (older kernels: EEXIST).
+   * Errors: IPSET_ERR_FIND_TYPE when the kernel has no such type (older kernels: EEXIST); the
+   * message names the type's module (`modprobe ip_set_hash_ipport` for `hash:ip,port`).
    */
   async typeRevisions(type: string, family?: IpsetFamily): Promise<ops.IpsetTypeRevisions> {
     return this.one(ops.typeOp(await this.protocol(), type, family));

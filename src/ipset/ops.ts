@@ -53,7 +53,7 @@ function replyRecords(replies: Buffer, outcome: MessageOutcome, cmd: number): At
 function refuser(op: string, cmd: number, what: string, type?: string) {
   return (_replies: Buffer, outcome: MessageOutcome, index: number | undefined): NetlinkError => {
     const code = ipsetErrorCode(outcome.errno, type);
-    const meaning = ipsetErrorMeaning(code, cmd);
+    const meaning = ipsetErrorMeaning(code, cmd, type);
     return new NetlinkError({
       code, errno: outcome.errno, op,
       ...(index !== undefined && { index }),
@@ -116,7 +116,7 @@ export function typeOp(proto: number, type: string, family?: IpsetFamily): Opera
   return {
     op,
     message: message(IPSET_CMD_TYPE, { protocol: proto, typename: type, family: familyNumber(family) }),
-    refuse: refuser(op, IPSET_CMD_TYPE, `set type ${type}`),
+    refuse: refuser(op, IPSET_CMD_TYPE, `set type ${type}`, type),
     decode: (replies, outcome) => {
       const rec = replyRecords(replies, outcome, IPSET_CMD_TYPE)[0];
       if (!rec || rec.revision === undefined) throw new NetlinkError({ code: 'EPROTO', errno: -71, op, detail: `the kernel sent no revision for ${type}` });

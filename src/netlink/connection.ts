@@ -1,4 +1,4 @@
-import { native, type NativeError, type NativeSocket, type OpenOptions } from '../native';
+import { native, NETLINK_NETFILTER, type NativeError, type NativeSocket, type OpenOptions } from '../native';
 import { encodeMessages, type OutMessage } from './message';
 import { matchReplies, type MessageOutcome } from './protocol';
 import { NetlinkError } from './errors';
@@ -63,7 +63,8 @@ function openSocket(protocol: number, options: OpenOptions): NativeSocket {
     const detail = e.code === 'ENOENT' && netns ? `network namespace ${netns} does not exist`
       : e.code === 'EINVAL' && netns ? `${netns} is not a network namespace`
         : e.code === 'EPERM' || e.code === 'EACCES' ? 'not permitted: entering a namespace or opening netlink needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)'
-          : e.message;
+          : e.code === 'EPROTONOSUPPORT' && protocol === NETLINK_NETFILTER ? 'the kernel has no nfnetlink (NETLINK_NETFILTER), which ipset needs: load the nfnetlink and ip_set modules (modprobe ip_set)'
+            : e.message;
     throw new NetlinkError({ code: e.code, errno: e.errno, op: 'netlink.open', syscall: e.syscall ?? 'open', detail });
   }
 }

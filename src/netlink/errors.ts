@@ -1,12 +1,31 @@
 import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 
-/** errno number (positive) to its name, from Node's own table (`os.constants.errno`). */
+/**
+ * errno number (positive) to its name, from Node's own table (`os.constants.errno`). Where two
+ * names share a number (Linux: EOPNOTSUPP and ENOTSUP are both 95, EWOULDBLOCK and EAGAIN 11),
+ * the one Node itself gives a system error of that number (`util.getSystemErrorName`) wins:
+ * `ENOTSUP`, `EAGAIN`. Code that switches on a code uses these names.
+ */
 const ERRNO_NAMES = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {
   if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
+  else ERRNO_NAMES.set(value, nodeName(value) ?? ERRNO_NAMES.get(value)!);
 }
 
-/** The symbolic name of an errno (`'EEXIST'`), or `'E<number>'` when the table lacks it. */
+function nodeName(errno: number): string | undefined {
+  try {
+    const name = getSystemErrorName(-errno);
+    return /^E[A-Z0-9]+$/.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The symbolic name of an errno (`'EEXIST'`; `'ENOTSUP'` for 95, which Linux also calls
+ * EOPNOTSUPP), or `'E<number>'` when the table lacks it.
+ */
 export function errnoName(errno: number): string {
   const n = Math.abs(errno);
   return ERRNO_NAMES.get(n) ?? `E${n}`;

@@ -5,6 +5,7 @@
  */
 import { decodeRecord, type AttrRecord, type Schema } from '../netlink/attr';
 import { genlHeader, type GenlFamily } from '../netlink/genl';
+import { NetlinkError } from '../netlink/errors';
 import type { Operation } from '../netlink/operation';
 import type { MessageOutcome } from '../netlink/protocol';
 import type { OutMessage } from '../netlink/message';
@@ -101,7 +102,7 @@ export function getServiceOp(f: GenlFamily, k: IpvsServiceKey): Operation<IpvsSe
     explain: (code) => code === 'ESRCH' ? `service ${describeService(k)} not defined` : undefined,
     decode: (replies, outcome) => {
       const rec = records(replies, outcome)[0];
-      if (!rec?.service) throw new TypeError(`${op}: the kernel answered without a service`);
+      if (!rec?.service) throw new NetlinkError({ code: 'EPROTO', errno: -71, op, detail: 'the kernel answered without a service' });
       return toService(rec.service as AttrRecord);
     },
   };

@@ -90,3 +90,23 @@ describe('link and address messages shorter than their fixed header', () => {
     });
   }
 });
+
+describe('a GET_SERVICE reply without a service (found by npm run fuzz)', () => {
+  it('is the NetlinkError EPROTO other empty replies give, not a TypeError', async () => {
+    const { getServiceOp } = await import('../../src/ipvs/ops');
+    const { NetlinkError } = await import('../../src/netlink/errors');
+    const f = { name: 'IPVS', id: 0x1c, version: 1, hdrsize: 0, maxattr: 10, commands: new Set<number>(), groups: new Map<string, number>() };
+    const op = getServiceOp(f, { protocol: 'tcp', address: '10.0.0.1', port: 80 });
+    // the fuzzer's input: an IPVS reply whose only content is the genlmsghdr
+    const replies = Buffer.from('140000001c0005033bc505013704c06604010000', 'hex');
+    const o = matchReplies(encodeMessages([op.message], 0x0105c53b), replies, 1 << 20)[0]!;
+    let err: unknown;
+    try {
+      op.decode!(replies, o);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect((err as InstanceType<typeof NetlinkError>).code).toBe('EPROTO');
+  });
+});

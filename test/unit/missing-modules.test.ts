@@ -61,8 +61,8 @@ describe('a message per missing module', () => {
 
   it('ip_vs: the family lookup refused with ENOENT', async () => {
     const conn = { exchange: async () => ({ outcomes: [refused(-2)], replies: Buffer.alloc(0), error: null }) } as unknown as Connection;
-    const e = await resolveFamily(conn, 'IPVS').catch((x: unknown) => x as NetlinkError);
+    const e = await resolveFamily(conn, 'IPVS').then(() => undefined, (x: unknown) => x as NetlinkError);
     expect(e).toBeInstanceOf(NetlinkError);
-    expect(e.message).toBe('genl.resolveFamily: the kernel has no IPVS: load the ip_vs module (modprobe ip_vs) or build a kernel with CONFIG_IP_VS (ENOENT)');
+    expect(e!.message).toBe('genl.resolveFamily: the kernel has no IPVS: load the ip_vs module (modprobe ip_vs) or build a kernel with CONFIG_IP_VS (ENOENT)');
   });
 });

@@ -44,12 +44,18 @@ export function ipsetErrorCode(errno: number, type?: string): string {
   return CORE.get(n) ?? `IPSET_ERR_${n}`;
 }
 
+/** The set types Linux has (net/netfilter/ipset), each in a module of its own. */
+const KERNEL_SET_TYPES = new Set([
+  'bitmap:ip', 'bitmap:ip,mac', 'bitmap:port', 'hash:ip', 'hash:ip,mac', 'hash:ip,mark', 'hash:ip,port', 'hash:ip,port,ip',
+  'hash:ip,port,net', 'hash:mac', 'hash:net', 'hash:net,iface', 'hash:net,net', 'hash:net,port', 'hash:net,port,net', 'list:set',
+]);
+
 /**
  * The kernel module of a set type: `ip_set_hash_ipport` for `hash:ip,port` (the module's file name;
- * the kernel asks for it by the alias `ip_set_hash:ip,port`).
+ * the kernel asks for it by the alias `ip_set_hash:ip,port`); undefined for a type Linux does not have.
  */
-export function ipsetTypeModule(type: string): string {
-  return `ip_set_${type.replace(':', '_').replace(/,/g, '')}`;
+export function ipsetTypeModule(type: string): string | undefined {
+  return KERNEL_SET_TYPES.has(type) ? `ip_set_${type.replace(':', '_').replace(/,/g, '')}` : undefined;
 }
 
 /**
@@ -104,11 +110,11 @@ const MEANINGS: [string, number, string][] = [
 
 /**
  * The ipset tool's meaning of a code for command `cmd`, if it has one. With the set's `type`, a
- * type the kernel cannot find names the module that holds it.
+ * type the kernel cannot find names the module that holds it (for the types Linux has).
  */
 export function ipsetErrorMeaning(code: string, cmd: number, type?: string): string | undefined {
-  if (code === 'IPSET_ERR_FIND_TYPE' && type) {
-    const m = ipsetTypeModule(type);
+  const m = code === 'IPSET_ERR_FIND_TYPE' && type ? ipsetTypeModule(type) : undefined;
+  if (m) {
     return `the kernel has no set type ${type} (or not this revision or family): load the ${m} module (modprobe ${m})`;
   }
   let generic: string | undefined;

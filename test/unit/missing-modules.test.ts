@@ -57,6 +57,10 @@ describe('a message per missing module', () => {
     expect(ipsetTypeModule('hash:net,iface')).toBe('ip_set_hash_netiface');
     expect(ipsetTypeModule('bitmap:ip,mac')).toBe('ip_set_bitmap_ipmac');
     expect(ipsetTypeModule('list:set')).toBe('ip_set_list_set');
+    expect(ipsetTypeModule('hash:nothing')).toBeUndefined();
+    // a type Linux does not have keeps the ipset tool's words
+    const e = refusal(typeOp(7, 'hash:nothing'), refused(-IPSET_ERR_FIND_TYPE), undefined, Buffer.alloc(0));
+    expect(e.message).toBe('ipset.typeRevisions: set type hash:nothing: the kernel does not support this set type (or revision, or family) (IPSET_ERR_FIND_TYPE)');
   });
 
   it('ip_vs: the family lookup refused with ENOENT', async () => {

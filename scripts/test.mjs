@@ -5,7 +5,8 @@
 //
 //   node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args, e.g. file filters>]
 //
-// Prints a summary per suite and, as its last line, `N passed, N failed` (what CI reads).
+// The unit phase ends with a short fixed-seed decoder fuzzing run (vitest.fuzz.config.ts) when no
+// file filter is given. Prints a summary per suite and, as its last line, `N passed, N failed` (what CI reads).
 // Exits non-zero if any test failed, a suite's vitest run failed, or the kernel suite could not run.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -83,9 +84,9 @@ function readReport(file) {
   };
 }
 
-function runUnit(extra) {
-  const report = reportPath('unit');
-  const [cmd, ...args] = vitestArgs('vitest.unit.config.ts', report, extra);
+function runUnit(extra, config = 'vitest.unit.config.ts', suite = 'unit') {
+  const report = reportPath(suite);
+  const [cmd, ...args] = vitestArgs(config, report, extra);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
     child.on('error', reject);
@@ -132,6 +133,20 @@ async function main() {
         line += `; vitest exited with status ${r.code} (errors outside tests, see above)`;
       }
       summary.push(line);
+    }
+    // The short fixed-seed decoder fuzzing run (test/fuzz/short.test.ts), on its own so that its CPU
+    // does not slow the unit files running in parallel. Part of every unfiltered run.
+    if (opts.extra.length === 0) {
+      process.stdout.write('\n== decoder fuzzing, short fixed-seed run (this host) ==\n');
+      const f = await runUnit([], 'vitest.fuzz.config.ts', 'fuzz');
+      if (!f.counts || f.counts.files === 0) {
+        failed += 1;
+        summary.push(`decoder fuzzing: vitest exited with status ${f.code} and ran nothing`);
+      } else {
+        passed += f.counts.passed;
+        failed += f.counts.failed + (f.code !== 0 && f.counts.failed === 0 ? 1 : 0);
+        summary.push(`decoder fuzzing: ${fmtCounts(f.counts)} (npm run fuzz for the long run)`);
+      }
     }
   }
 

@@ -1,10 +1,12 @@
 // The short, fixed-seed run of the decoder fuzzer (test/fuzz/engine.mjs) over the TypeScript
 // sources: 100,000 inputs (about 20 s here) through every decoder a kernel reply reaches. Random
 // bytes, random well-framed messages and mutations of the golden captures may only ever give a
-// DecodeError (or the NetlinkError of a refusal or an empty reply). `npm run fuzz` is the long run.
+// DecodeError (or the NetlinkError of a refusal or an empty reply). `npm test` runs it as a step of
+// its own after the unit suite (vitest.fuzz.config.ts), so its CPU does not slow the unit files
+// that run in parallel; `npm run fuzz` is the long run over dist/.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatReport, runFuzz, type FuzzLib } from '../fuzz/engine.mjs';
+import { formatReport, runFuzz, type FuzzLib } from './engine.mjs';
 import * as header from '../../src/netlink/header';
 import * as errors from '../../src/netlink/errors';
 import * as dump from '../../src/netlink/dump';

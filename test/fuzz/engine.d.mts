@@ -31,6 +31,9 @@ export interface FuzzResult {
   elapsedMs: number;
 }
 
+/** mulberry32: a deterministic generator of u32s from a seed. */
+export declare function rng32(seed: number): () => number;
+
 /** Runs the fuzzer. */
 export declare function runFuzz(options: {
   lib: FuzzLib; corpusDir: string; seed: number; inputs: number; replay?: number; slowMs?: number;

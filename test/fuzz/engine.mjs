@@ -21,8 +21,8 @@ export const MODULES = {
   linkOps: 'link/ops', addrOps: 'address/ops', addrDecode: 'address/list-decode',
 };
 
-/** mulberry32: small, fast and good enough to pick mutations. */
-function rng32(seed) {
+/** mulberry32: a small deterministic generator of u32s (test/unit/random.ts makes floats of it). */
+export function rng32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -422,7 +422,7 @@ export async function runFuzz(options) {
   const lib = options.lib;
   const seed = options.seed >>> 0;
   const slowMs = options.slowMs ?? 100;
-  const recheckMs = Math.min(10, slowMs);
+  const recheckMs = Math.min(2, slowMs);
   const corpus = loadCorpus(options.corpusDir);
   const byKind = {};
   for (const c of corpus) (byKind[c.kind] ??= []).push(c);

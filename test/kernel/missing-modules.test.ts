@@ -11,7 +11,7 @@
 // VM: on a real host these modules are the host's, not ours to unload.
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openHandle, NetlinkError } from '../../src/index';
+import { openHandle, NetlinkError, type Handle } from '../../src/index';
 import { execRoot, netnsForTest, runRoot } from './helpers/netns';
 
 const WHERE = process.env.IPVS_TEST_WHERE ?? '';
@@ -59,87 +59,66 @@ afterAll(async () => {
   if (IN_VM) await load(atStart.filter((m) => /^(ip_vs|ip_set|dummy)/.test(m)));
 });
 
+/**
+ * In a fresh namespace, with `mods` unloaded: `call` on a new handle must be refused with the
+ * NetlinkError `expected` whose message contains `advice`; the tool `tool` must fail too, saying
+ * `toolSays`. Then the modules come back and `callAgain` on a new handle must work.
+ */
+async function withoutModules(
+  mods: readonly string[], call: (h: Handle) => Promise<unknown>, expected: Record<string, unknown>, advice: string,
+  tool: readonly string[], toolSays: string, callAgain: (h: Handle) => Promise<void>,
+): Promise<void> {
+  const ns = await netnsForTest();
+  await unload(mods);
+  const h = openHandle({ netns: ns.path });
+  try {
+    const e = await call(h).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(NetlinkError);
+    expect(e).toMatchObject(expected);
+    expect((e as Error).message).toContain(advice);
+    const t = await ns.exec(tool[0]!, tool.slice(1));
+    expect(t.code).not.toBe(0);
+    expect(t.stderr).toContain(toolSays);
+  } finally {
+    h.close();
+  }
+  await load(mods);
+  const again = openHandle({ netns: ns.path });
+  try {
+    await callAgain(again);
+  } finally {
+    again.close();
+  }
+}
+
 describe.skipIf(!IN_VM)(`a kernel without the module (in the VM only, here ${WHERE || 'unknown'}: unloading a real host's modules is not a test's business)`, () => {
   it('a set type (ip_set_hash_mac): IPSET_ERR_FIND_TYPE naming ip_set_hash_mac', async () => {
-    const ns = await netnsForTest();
-    await unload(['ip_set_hash_mac']);
-    const h = openHandle({ netns: ns.path });
-    try {
-      const e = await h.ipset.typeRevisions('hash:mac').then(() => undefined, (x: unknown) => x);
-      expect(e).toBeInstanceOf(NetlinkError);
-      expect(e).toMatchObject({ code: 'IPSET_ERR_FIND_TYPE', op: 'ipset.typeRevisions' });
-      expect((e as Error).message).toContain('load the ip_set_hash_mac module (modprobe ip_set_hash_mac)');
-      const tool = await ns.exec('ipset', ['create', 'probe', 'hash:mac']);
-      expect(tool.code).not.toBe(0);
-      expect(tool.stderr).toContain('set type not supported');
-      await load(['ip_set_hash_mac']);
-      expect((await h.ipset.typeRevisions('hash:mac')).revision).toBeGreaterThanOrEqual(0);
-    } finally {
-      h.close();
-    }
+    await withoutModules(['ip_set_hash_mac'], (h) => h.ipset.typeRevisions('hash:mac'),
+      { code: 'IPSET_ERR_FIND_TYPE', op: 'ipset.typeRevisions' }, 'load the ip_set_hash_mac module (modprobe ip_set_hash_mac)',
+      ['ipset', 'create', 'probe', 'hash:mac'], 'set type not supported',
+      async (h) => { expect((await h.ipset.typeRevisions('hash:mac')).revision).toBeGreaterThanOrEqual(0); });
   });
 
   it('dummy: links.addDummy refused with ENOTSUP (errno 95), naming the dummy module', async () => {
-    const ns = await netnsForTest();
-    await unload(['dummy']);
-    const h = openHandle({ netns: ns.path });
-    try {
-      const e = await h.links.addDummy('kube-ipvs0').then(() => undefined, (x: unknown) => x);
-      expect(e).toBeInstanceOf(NetlinkError);
-      expect(e).toMatchObject({ code: 'ENOTSUP', errno: -95, op: 'links.addDummy' });
-      expect((e as Error).message).toContain('load the dummy module (modprobe dummy)');
-      const tool = await ns.exec('ip', ['link', 'add', 'probe0', 'type', 'dummy']);
-      expect(tool.code).not.toBe(0);
-      expect(tool.stderr).toContain('Unknown device type');
-      await load(['dummy']);
-      expect((await h.links.addDummy('kube-ipvs0')).linkinfo?.info_kind).toBe('dummy');
-    } finally {
-      h.close();
-    }
+    await withoutModules(['dummy'], (h) => h.links.addDummy('kube-ipvs0'),
+      { code: 'ENOTSUP', errno: -95, op: 'links.addDummy' }, 'load the dummy module (modprobe dummy)',
+      ['ip', 'link', 'add', 'probe0', 'type', 'dummy'], 'Unknown device type',
+      async (h) => { expect((await h.links.addDummy('kube-ipvs0')).linkinfo?.info_kind).toBe('dummy'); });
   });
 
   it('ip_set: the first ipset call refused with EINVAL, naming ip_set', async () => {
-    const ns = await netnsForTest();
-    const mods = loaded().filter((m) => m.startsWith('ip_set_'));
-    await unload([...mods, 'ip_set']);
-    const h = openHandle({ netns: ns.path });
-    try {
-      const e = await h.ipset.protocol().then(() => undefined, (x: unknown) => x);
-      expect(e).toBeInstanceOf(NetlinkError);
-      expect(e).toMatchObject({ code: 'EINVAL', op: 'ipset.protocol' });
-      expect((e as Error).message).toContain('the kernel has no ipset: load the ip_set module (modprobe ip_set)');
-      const tool = await ns.exec('ipset', ['list']);
-      expect(tool.code).not.toBe(0);
-      expect(tool.stderr).toContain('Invalid argument');
-      await load(['ip_set', ...mods]);
-      expect(await h.ipset.protocol()).toBeGreaterThanOrEqual(6);
-    } finally {
-      h.close();
-    }
+    const types = loaded().filter((m) => m.startsWith('ip_set_'));
+    await withoutModules([...types, 'ip_set'], (h) => h.ipset.protocol(),
+      { code: 'EINVAL', op: 'ipset.protocol' }, 'the kernel has no ipset: load the ip_set module (modprobe ip_set)',
+      ['ipset', 'list'], 'Invalid argument',
+      async (h) => { expect(await h.ipset.protocol()).toBeGreaterThanOrEqual(6); });
   });
 
   it('ip_vs: the family lookup refused with ENOENT, naming ip_vs', async () => {
-    const ns = await netnsForTest();
-    const mods = loaded().filter((m) => m.startsWith('ip_vs_'));
-    await unload([...mods, 'ip_vs']);
-    const h = openHandle({ netns: ns.path });
-    try {
-      const e = await h.ipvs.listServices().then(() => undefined, (x: unknown) => x);
-      expect(e).toBeInstanceOf(NetlinkError);
-      expect(e).toMatchObject({ code: 'ENOENT', op: 'genl.resolveFamily' });
-      expect((e as Error).message).toContain('the kernel has no IPVS: load the ip_vs module (modprobe ip_vs)');
-      const tool = await ns.exec('ipvsadm', ['-Ln']);
-      expect(tool.code).not.toBe(0);
-      expect(tool.stderr).toContain("Can't initialize ipvs");
-    } finally {
-      h.close();
-    }
-    await load(['ip_vs', ...mods]);
-    const h2 = openHandle({ netns: ns.path });
-    try {
-      expect(await h2.ipvs.listServices()).toEqual([]);
-    } finally {
-      h2.close();
-    }
+    const schedulers = loaded().filter((m) => m.startsWith('ip_vs_'));
+    await withoutModules([...schedulers, 'ip_vs'], (h) => h.ipvs.listServices(),
+      { code: 'ENOENT', op: 'genl.resolveFamily' }, 'the kernel has no IPVS: load the ip_vs module (modprobe ip_vs)',
+      ['ipvsadm', '-Ln'], "Can't initialize ipvs",
+      async (h) => { expect(await h.ipvs.listServices()).toEqual([]); });
   });
 });

@@ -1,11 +1,7 @@
-/** A small deterministic generator (mulberry32): generated test cases are the same on every run. */
+import { rng32 } from '../fuzz/engine.mjs';
+
+/** A small deterministic generator (mulberry32, in [0, 1)): generated test cases are the same on every run. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng32(seed);
+  return () => next() / 4294967296;
 }

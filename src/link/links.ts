@@ -28,8 +28,8 @@ export class Links {
   /**
    * Creates a dummy link and returns it (created and read back in one exchange). Equivalent to
    * `ip link add NAME type dummy` (then `ip link set NAME up` with `up`).
-   * Errors: EEXIST a link of that name exists; ENOTSUP (errno 95, also called EOPNOTSUPP) the kernel has no dummy links
-   * (`modprobe dummy`); EPERM needs CAP_NET_ADMIN.
+   * Errors: EEXIST a link of that name exists; ENOTSUP (errno 95, also called EOPNOTSUPP) the
+   * kernel has no dummy links (`modprobe dummy`); EPERM needs CAP_NET_ADMIN.
    */
   async addDummy(name: string, options: ops.DummyLinkOptions = {}): Promise<Link> {
     const [added, got] = await runOperations(this.ctx.connection(NETLINK_ROUTE),

@@ -61,8 +61,8 @@ function checkMtu(mtu: unknown, op: string): number {
 
 /**
  * RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL and IFLA_LINKINFO { IFLA_INFO_KIND "dummy" }.
- * Equivalent to `ip link add NAME type dummy`. Errors: EEXIST the name is taken; ENOTSUP (errno 95, EOPNOTSUPP) the
- * kernel has no dummy links.
+ * Equivalent to `ip link add NAME type dummy`. Errors: EEXIST the name is taken; ENOTSUP (errno
+ * 95, also called EOPNOTSUPP) the kernel has no dummy links.
  */
 export function addDummyOp(name: string, options: DummyLinkOptions = {}): Operation {
   const op = 'links.addDummy';

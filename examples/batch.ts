@@ -2,7 +2,7 @@
  * A thousand services with ten destinations each, created in one batch, in a namespace of its own
  * (made here with `ip netns add` and deleted at the end). Run as root:
  *
- *   node -r ./examples/register.cjs examples/batch.ts [SERVICES] [DESTINATIONS]
+ *   npx tsx examples/batch.ts [SERVICES] [DESTINATIONS]
  *
  * Prints how long the commit took and what the results say. Compare `ipvsadm -R` with the same
  * rules (ipvs save prints them) to see why batching matters.

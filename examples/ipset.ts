@@ -2,7 +2,7 @@
  * kube-proxy's KUBE-CLUSTER-IP set (hash:ip,port), filled in bulk, tested and listed, in a
  * namespace of its own. Run as root:
  *
- *   node -r ./examples/register.cjs examples/ipset.ts
+ *   npx tsx examples/ipset.ts
  *
  * Entries are written as the ipset tool writes them (`10.96.0.10,tcp:80`); the library sends many
  * per message, and a refused one is reported by index (IpsetEntryError).

@@ -3,7 +3,7 @@
  * exactly at a wanted list, and repaired when an address is removed behind our back. Run as root;
  * it works in a namespace of its own and removes it at the end:
  *
- *   node -r ./examples/register.cjs examples/kube-ipvs0.ts
+ *   npx tsx examples/kube-ipvs0.ts
  */
 import { execFileSync } from 'node:child_process';
 import { openHandle, type Handle } from '../src/index';

@@ -1,7 +1,7 @@
 /**
  * Print every IPVS service and its destinations, as `ipvsadm -Ln` lays them out.
  *
- *   node -r ./examples/register.cjs examples/list.ts [NETNS]
+ *   npx tsx examples/list.ts [NETNS]
  *
  * One service dump plus one destination dump per service, all in a single exchange with the
  * kernel (`ipvs.listAll`). NETNS is a name under /run/netns or a path.

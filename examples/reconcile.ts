@@ -3,7 +3,7 @@
  * backends, then one backend fewer and a new scheduler, with a dry run to see the plan first.
  * Run as root; it works in a namespace of its own and removes it at the end:
  *
- *   node -r ./examples/register.cjs examples/reconcile.ts
+ *   npx tsx examples/reconcile.ts
  */
 import { execFileSync } from 'node:child_process';
 import { openHandle } from '../src/index';

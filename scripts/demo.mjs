@@ -3,12 +3,15 @@
 // how requests spread, what happens when the config changes or something breaks behind its back.
 // Runs as root on a kernel with IPVS: directly on such a host, otherwise in the project's
 // User-Mode Linux VM (scripts/vm/run.mjs), which boots in a few seconds.
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HarnessError, runAsRoot } from './vm/run.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = [process.execPath, '-r', path.join(repo, 'examples', 'register.cjs'), path.join(repo, 'examples', 'proxy', 'demo.ts')];
+// tsx (a devDependency) runs the example's TypeScript as it is.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const argv = [process.execPath, '--import', tsx, path.join(repo, 'examples', 'proxy', 'demo.ts')];
 
 try {
   const r = await runAsRoot(argv, { cwd: repo });

@@ -1,6 +1,6 @@
 /**
- * The proxy's config file: desired services and their endpoints, in YAML or JSON (same parser,
- * see yaml.ts). Every mistake is reported with the file, the line and the path to the value:
+ * The proxy's config file: desired services and their endpoints, in YAML or JSON (JSON is YAML
+ * 1.2; both are read by the `yaml` package). Every mistake is reported with the file, the line and the path to the value:
  *
  *   proxy.yaml:14: services[0].ports[0].protocol: must be tcp, udp or sctp, got 'tpc'
  *
@@ -21,7 +21,7 @@
  * ```
  */
 import { isIP } from 'node:net';
-import { parseYaml, YamlError, type MapNode, type Node, type SeqNode } from './yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
@@ -80,95 +80,126 @@ export class ConfigError extends Error {
 /** kube-proxy's default ClientIP affinity timeout (Kubernetes' default, 3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
-/** Parses and checks a config file's text; `file` only names it in errors. */
+/**
+ * Parses and checks a config file's text; `file` only names it in errors. The text is read by the
+ * `yaml` package (YAML 1.2, so JSON too); its LineCounter turns every node's offset into the line
+ * an error names.
+ */
 export function parseConfig(text: string, file: string): ProxyConfig {
-  let root: Node;
-  try {
-    root = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YamlError) throw new ConfigError(file, e.line, e.reason);
-    throw e;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const error = doc.errors[0];
+  if (error) {
+    // An error at the end of the text (an unclosed bracket or quote) belongs to the last line
+    // that has something on it, not to the empty line after it.
+    const lastChar = text.trimEnd().length - 1;
+    throw new ConfigError(file, lines.linePos(Math.max(0, Math.min(error.pos[0], lastChar))).line, error.message);
   }
-  return new Checker(file).config(root);
+  return new Checker(file, doc, lines).config(doc.contents);
 }
 
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
-class Checker {
-  constructor(private readonly file: string) {}
+/** A node of the parsed document, aliases resolved; null where the file has no value. */
+type Node = YAMLMap | YAMLSeq | Scalar | null;
 
-  private fail(node: { line: number }, path: string, reason: string): never {
-    throw new ConfigError(this.file, node.line, path ? `${path}: ${reason}` : reason);
+class Checker {
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** The line a node starts on (1-based). */
+  private line(n: Node | { range?: readonly number[] | null | undefined }): number {
+    return this.lines.linePos(n?.range?.[0] ?? 0).line;
   }
 
-  private map(n: Node, path: string, allowed: readonly string[]): MapNode {
-    if (n.kind !== 'map') this.fail(n, path, `must be a mapping (key: value), got ${describe(n)}`);
-    for (const [k, v] of n.entries) {
+  private fail(at: number, path: string, reason: string): never {
+    throw new ConfigError(this.file, at, path ? `${path}: ${reason}` : reason);
+  }
+
+  /** Resolves an alias (`*name`) to the node it names. */
+  private node(n: unknown): Node {
+    const v = isAlias(n) ? n.resolve(this.doc) : n;
+    return isMap(v) || isSeq(v) || isScalar(v) ? v : null;
+  }
+
+  private map(n: Node, path: string, allowed: readonly string[]): YAMLMap {
+    if (!isMap(n)) this.fail(this.line(n), path, `must be a mapping (key: value), got ${describe(n)}`);
+    for (const pair of n.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : '';
       if (!allowed.includes(k)) {
         const near = allowed.find((a) => closeEnough(a, k));
-        this.fail({ line: v.keyLine }, path, `unknown key '${k}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${allowed.join(', ')}`);
+        this.fail(this.line(this.node(pair.key)), path, `unknown key '${k}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${allowed.join(', ')}`);
       }
     }
     return n;
   }
 
-  private seq(n: Node, path: string): SeqNode {
-    if (n.kind !== 'seq') this.fail(n, path, `must be a list, got ${describe(n)}`);
+  private seq(n: Node, path: string): YAMLSeq {
+    if (!isSeq(n)) this.fail(this.line(n), path, `must be a list, got ${describe(n)}`);
     return n;
   }
 
-  private get(m: MapNode, key: string): Node | undefined {
-    const e = m.entries.get(key);
-    return e && !(e.value.kind === 'scalar' && e.value.value === null) ? e.value : undefined;
+  private items(n: YAMLSeq): Node[] {
+    return n.items.map((x) => this.node(x));
   }
 
-  private required(m: MapNode, key: string, path: string): Node {
+  /** The value under `key`, or undefined when it is missing or null. */
+  private get(m: YAMLMap, key: string): NonNullable<Node> | undefined {
+    const pair = m.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+    const v = this.node(pair?.value);
+    return v && !(isScalar(v) && v.value === null) ? v : undefined;
+  }
+
+  private required(m: YAMLMap, key: string, path: string): NonNullable<Node> {
     const n = this.get(m, key);
-    if (!n) this.fail(m, path, `'${key}' is required`);
+    if (!n) this.fail(this.line(m), path, `'${key}' is required`);
     return n;
   }
 
   private string(n: Node, path: string): string {
-    if (n.kind !== 'scalar' || typeof n.value !== 'string' || n.value === '') this.fail(n, path, `must be a non-empty string, got ${describe(n)}`);
+    if (!isScalar(n) || typeof n.value !== 'string' || n.value === '') this.fail(this.line(n), path, `must be a non-empty string, got ${describe(n)}`);
     return n.value;
   }
 
   private int(n: Node, path: string, min: number, max: number): number {
-    if (n.kind !== 'scalar' || !Number.isInteger(n.value) || (n.value as number) < min || (n.value as number) > max) {
-      this.fail(n, path, `must be an integer ${min}-${max}, got ${describe(n)}`);
-    }
-    return n.value as number;
+    const v = isScalar(n) ? n.value : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(this.line(n), path, `must be an integer ${min}-${max}, got ${describe(n)}`);
+    return v;
   }
 
   private bool(n: Node | undefined, path: string, dflt: boolean): boolean {
     if (!n) return dflt;
-    if (n.kind !== 'scalar' || typeof n.value !== 'boolean') this.fail(n, path, `must be true or false, got ${describe(n)}`);
+    if (!isScalar(n) || typeof n.value !== 'boolean') this.fail(this.line(n), path, `must be true or false, got ${describe(n)}`);
     return n.value;
   }
 
   private ip(n: Node, path: string): string {
-    const s = n.kind === 'scalar' ? String(n.value) : '';
-    if (n.kind !== 'scalar' || isIP(s) === 0) this.fail(n, path, `must be an IPv4 or IPv6 address, got ${describe(n)}`);
+    const s = isScalar(n) ? String(n.value) : '';
+    if (isIP(s) === 0) this.fail(this.line(n), path, `must be an IPv4 or IPv6 address, got ${describe(n)}`);
     return s.toLowerCase();
   }
 
-  config(root: Node): ProxyConfig {
-    if (root.kind === 'scalar' && root.value === null) this.fail(root, '', "the file is empty; it needs 'services:'");
+  config(contents: unknown): ProxyConfig {
+    const root = this.node(contents);
+    if (root === null || (isScalar(root) && root.value === null)) this.fail(1, '', "the file is empty; it needs 'services:'");
     const m = this.map(root, '', ['services']);
     const list = this.get(m, 'services');
-    const services = list ? this.seq(list, 'services').items.map((s, i) => this.service(s, `services[${i}]`)) : [];
+    const services = list ? this.items(this.seq(list, 'services')).map((s, i) => this.service(s, `services[${i}]`)) : [];
     // One IPVS service per virtual IP, port and protocol: two config entries must not claim the same.
     const names = new Map<string, ServiceConfig>();
     const keys = new Map<string, ServiceConfig>();
     services.forEach((s, i) => {
       const other = names.get(s.name);
-      if (other) this.fail(s, `services[${i}].name`, `'${s.name}' is also the name of the service on line ${other.line}`);
+      if (other) this.fail(s.line, `services[${i}].name`, `'${s.name}' is also the name of the service on line ${other.line}`);
       names.set(s.name, s);
       for (const ip of s.ips) {
         for (const p of s.ports) {
           const k = `${ip} ${p.port}/${p.protocol}`;
           const o = keys.get(k);
-          if (o) this.fail(p, `services[${i}]`, `${ip}:${p.port}/${p.protocol} is also claimed by '${o.name}' (line ${o.line})`);
+          if (o) this.fail(p.line, `services[${i}]`, `${ip}:${p.port}/${p.protocol} is also claimed by '${o.name}' (line ${o.line})`);
           keys.set(k, s);
         }
       }
@@ -180,30 +211,32 @@ class Checker {
     const m = this.map(n, path, ['name', 'ips', 'ports', 'scheduler', 'sessionAffinity', 'endpoints']);
     const name = this.string(this.required(m, 'name', path), `${path}.name`);
     const ipsNode = this.seq(this.required(m, 'ips', path), `${path}.ips`);
-    if (ipsNode.items.length === 0) this.fail(ipsNode, `${path}.ips`, 'needs at least one virtual IP');
-    const ips = ipsNode.items.map((x, i) => this.ip(x, `${path}.ips[${i}]`));
+    const ipItems = this.items(ipsNode);
+    if (ipItems.length === 0) this.fail(this.line(ipsNode), `${path}.ips`, 'needs at least one virtual IP');
+    const ips = ipItems.map((x, i) => this.ip(x, `${path}.ips[${i}]`));
     const seen = new Set<string>();
-    ipsNode.items.forEach((x, i) => {
-      if (seen.has(ips[i]!)) this.fail(x, `${path}.ips[${i}]`, `${ips[i]} is listed twice`);
+    ipItems.forEach((x, i) => {
+      if (seen.has(ips[i]!)) this.fail(this.line(x), `${path}.ips[${i}]`, `${ips[i]} is listed twice`);
       seen.add(ips[i]!);
     });
     const portsNode = this.seq(this.required(m, 'ports', path), `${path}.ports`);
-    if (portsNode.items.length === 0) this.fail(portsNode, `${path}.ports`, 'needs at least one port');
-    const ports = portsNode.items.map((x, i) => this.port(x, `${path}.ports[${i}]`));
+    const portItems = this.items(portsNode);
+    if (portItems.length === 0) this.fail(this.line(portsNode), `${path}.ports`, 'needs at least one port');
+    const ports = portItems.map((x, i) => this.port(x, `${path}.ports[${i}]`));
     const schedNode = this.get(m, 'scheduler');
     const scheduler = schedNode ? this.string(schedNode, `${path}.scheduler`) : 'rr';
-    if (!/^[a-z0-9_-]{1,15}$/.test(scheduler)) this.fail(schedNode!, `${path}.scheduler`, `'${scheduler}' is not a scheduler name (rr, wrr, lc, wlc, sh, mh, ...)`);
+    if (!/^[a-z0-9_-]{1,15}$/.test(scheduler)) this.fail(this.line(schedNode ?? null), `${path}.scheduler`, `'${scheduler}' is not a scheduler name (rr, wrr, lc, wlc, sh, mh, ...)`);
     const affinityTimeout = this.affinity(this.get(m, 'sessionAffinity'), `${path}.sessionAffinity`);
     const epNode = this.get(m, 'endpoints');
-    const endpoints = epNode ? this.seq(epNode, `${path}.endpoints`).items.map((x, i) => this.endpoint(x, `${path}.endpoints[${i}]`, ports.length)) : [];
+    const endpoints = epNode ? this.items(this.seq(epNode, `${path}.endpoints`)).map((x, i) => this.endpoint(x, `${path}.endpoints[${i}]`, ports.length)) : [];
     const epSeen = new Map<string, EndpointConfig>();
     endpoints.forEach((e, i) => {
       const k = `${e.address} ${e.port ?? ''}`;
       const o = epSeen.get(k);
-      if (o) this.fail(e, `${path}.endpoints[${i}]`, `${e.address} is listed twice (also line ${o.line})`);
+      if (o) this.fail(e.line, `${path}.endpoints[${i}]`, `${e.address} is listed twice (also line ${o.line})`);
       epSeen.set(k, e);
     });
-    return { name, ips, ipLines: ipsNode.items.map((x) => x.line), ports, scheduler, affinityTimeout, endpoints, line: n.line };
+    return { name, ips, ipLines: ipItems.map((x) => this.line(x)), ports, scheduler, affinityTimeout, endpoints, line: this.line(n) };
   }
 
   private port(n: Node, path: string): PortConfig {
@@ -214,21 +247,21 @@ class Checker {
     const protoNode = this.get(m, 'protocol');
     let protocol: Protocol = 'tcp';
     if (protoNode) {
-      const p = protoNode.kind === 'scalar' && typeof protoNode.value === 'string' ? protoNode.value.toLowerCase() : '';
-      if (!PROTOCOLS.includes(p as Protocol)) this.fail(protoNode, `${path}.protocol`, `must be tcp, udp or sctp, got ${describe(protoNode)}`);
+      const p = isScalar(protoNode) && typeof protoNode.value === 'string' ? protoNode.value.toLowerCase() : '';
+      if (!PROTOCOLS.includes(p as Protocol)) this.fail(this.line(protoNode), `${path}.protocol`, `must be tcp, udp or sctp, got ${describe(protoNode)}`);
       protocol = p as Protocol;
     }
     const tp = this.get(m, 'targetPort');
     const targetPort = tp ? this.int(tp, `${path}.targetPort`, 1, 65535) : port;
-    return { port, protocol, targetPort, line: n.line };
+    return { port, protocol, targetPort, line: this.line(n) };
   }
 
   private affinity(n: Node | undefined, path: string): number {
     if (!n) return 0;
-    if (n.kind === 'scalar') {
+    if (isScalar(n)) {
       if (n.value === 'None') return 0;
       if (n.value === 'ClientIP') return DEFAULT_AFFINITY_TIMEOUT;
-      this.fail(n, path, `must be None, ClientIP or { timeoutSeconds: N }, got ${describe(n)}`);
+      this.fail(this.line(n), path, `must be None, ClientIP or { timeoutSeconds: N }, got ${describe(n)}`);
     }
     const m = this.map(n, path, ['timeoutSeconds']);
     return this.int(this.required(m, 'timeoutSeconds', path), `${path}.timeoutSeconds`, 1, 86400);
@@ -239,7 +272,7 @@ class Checker {
     const address = this.ip(this.required(m, 'address', path), `${path}.address`);
     const pn = this.get(m, 'port');
     const port = pn ? this.int(pn, `${path}.port`, 1, 65535) : undefined;
-    if (pn && portCount > 1) this.fail(pn, `${path}.port`, 'only a single-port service can give endpoints their own port; use each port\'s targetPort');
+    if (pn && portCount > 1) this.fail(this.line(pn), `${path}.port`, 'only a single-port service can give endpoints their own port; use each port\'s targetPort');
     const wn = this.get(m, 'weight');
     return {
       address,
@@ -248,15 +281,16 @@ class Checker {
       terminating: this.bool(this.get(m, 'terminating'), `${path}.terminating`, false),
       weight: wn ? this.int(wn, `${path}.weight`, 1, 65535) : 1,
       local: this.bool(this.get(m, 'local'), `${path}.local`, false),
-      line: n.line,
+      line: this.line(n),
     };
   }
 }
 
 function describe(n: Node): string {
-  if (n.kind === 'seq') return 'a list';
-  if (n.kind === 'map') return 'a mapping';
-  return typeof n.value === 'string' ? `'${n.value}'` : String(n.value);
+  if (isSeq(n)) return 'a list';
+  if (isMap(n)) return 'a mapping';
+  const v: unknown = n?.value ?? null;
+  return typeof v === 'string' ? `'${v}'` : String(v);
 }
 
 /** One edit apart, or the same ignoring case: worth a "did you mean". */

@@ -17,10 +17,10 @@
  * run: its plan marks them (`drain: true`: a TCP destination with connections, of a service that
  * stays).
  */
-import { openHandle, type DesiredState, type IpvsServiceKey, type ReconcileOptions, type ReconcileResult } from '../../src/index';
-import type { Cidr } from './cidr';
+import { openHandle, type DesiredState, type IpvsServiceKey, type ReconcileOptions, type ReconcileResult } from 'ipvs';
 import { allSetNames, type DesiredPlane } from './desired';
 import { SyncError, type Dataplane, type SyncReport } from './proxy';
+import type { OwnedRanges } from './ranges';
 
 type DesiredService = NonNullable<DesiredState['ipvs']>[number];
 
@@ -28,7 +28,7 @@ type DesiredService = NonNullable<DesiredState['ipvs']>[number];
 export interface Scope {
   netns: string | undefined;
   link: string;
-  cidrs: Cidr[];
+  ranges: OwnedRanges;
   drainTimeoutMs: number;
 }
 
@@ -52,7 +52,7 @@ const cidrOf = (a: { local: string; prefixlen: number }) => `${a.local}/${a.pref
 export function createDataplane(scope: Scope, log: (line: string) => void = () => undefined): KernelDataplane {
   const h = openHandle(scope.netns ? { netns: scope.netns } : {});
   const owned = allSetNames();
-  const ranges = scope.cidrs.map((c) => c.text);
+  const ranges = scope.ranges.cidrs;
   const reconcileScope: ReconcileOptions['scope'] = { services: { addresses: ranges }, sets: owned, addresses: ranges };
   const draining = new Map<string, Draining>();
   /** Addresses the proxy wants on its link, and the link's index: what address events are matched against. */

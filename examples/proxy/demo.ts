@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatIpsetEntry, openHandle, type Handle } from '../../src/index';
+import { formatIpsetEntry, openHandle, type Handle } from 'ipvs';
 import { Lab, startProxy, type ProxyProcess, type Traffic } from './lab';
 
 const color = process.stdout.isTTY || process.env.FORCE_COLOR ? (c: number) => (s: string) => `\x1b[${c}m${s}\x1b[0m` : () => (s: string) => s;

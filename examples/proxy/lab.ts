@@ -18,7 +18,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface LabOptions {
   /** Prefix of the namespace names; keep it short (interface names are at most 15 bytes). */
@@ -163,15 +165,14 @@ export class ProxyProcess {
   }
 }
 
-/** Where the example's entry point and its TypeScript runner are. */
-const EXAMPLES = join(__dirname, '..');
-
 /**
- * Starts `node -r examples/register.cjs examples/proxy/main.ts ARGS` in the caller's namespace
- * (give it `--netns`). `echo` sees each line as it comes.
+ * Starts the proxy (`node --import tsx examples/proxy/main.ts ARGS`) in the caller's namespace
+ * (give it `--netns`). `echo` sees each line as it comes. tsx's loader is found from here, so
+ * this works from any working folder, and the proxy is this one process: it gets the signals.
  */
 export function startProxy(args: readonly string[], echo?: (line: string) => void): ProxyProcess {
-  const child = spawn(process.execPath, ['-r', join(EXAMPLES, 'register.cjs'), join(EXAMPLES, 'proxy', 'main.ts'), ...args], {
+  const tsx = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(__dirname, 'main.ts'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ProxyProcess(child, echo);

@@ -1,15 +1,15 @@
 /**
- * A minimal kube-proxy in IPVS mode, on the `ipvs` library. From the repository:
+ * A minimal kube-proxy in IPVS mode, on the `ipvs` library. From the repository, after npm install:
  *
- *   node -r ./examples/register.cjs examples/proxy/main.ts --config examples/proxy/example.yaml
+ *   npx tsx examples/proxy/main.ts --config examples/proxy/example.yaml
  *
  * Run `--help` for the options and examples/proxy/README.md for the whole story.
  */
 import { ConfigError, type ProxyConfig } from './config';
-import { contains, parseCidr, type Cidr } from './cidr';
 import { createDataplane } from './dataplane';
 import { Metrics, serveMetrics } from './metrics';
 import { Proxy } from './proxy';
+import { OwnedRanges } from './ranges';
 
 const USAGE = `usage: proxy --config FILE [options]
        proxy --cleanup [options]
@@ -36,7 +36,7 @@ export interface Options {
   config?: string;
   netns?: string;
   link: string;
-  cidrs: Cidr[];
+  ranges: OwnedRanges;
   metrics: string | null;
   syncPeriodMs: number;
   drainTimeoutMs: number;
@@ -46,7 +46,7 @@ export interface Options {
 class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): Options {
-  const o: Options = { link: 'kube-ipvs0', cidrs: [], metrics: '127.0.0.1:10249', syncPeriodMs: 30_000, drainTimeoutMs: 60_000, cleanup: false };
+  const o: Options = { link: 'kube-ipvs0', ranges: new OwnedRanges(), metrics: '127.0.0.1:10249', syncPeriodMs: 30_000, drainTimeoutMs: 60_000, cleanup: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -65,7 +65,7 @@ export function parseArgs(argv: string[]): Options {
       case '--link': o.link = value(++i, a); break;
       case '--service-cidr':
         try {
-          o.cidrs.push(parseCidr(value(++i, a)));
+          o.ranges.add(value(++i, a));
         } catch (e) {
           throw new UsageError(`--service-cidr: ${(e as Error).message}`);
         }
@@ -79,18 +79,18 @@ export function parseArgs(argv: string[]): Options {
     }
   }
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(o.link)) throw new UsageError(`--link: '${o.link}' is not a link name (1-15 letters, digits, . _ -)`);
-  if (o.cidrs.length === 0) o.cidrs = [parseCidr('10.96.0.0/12'), parseCidr('fd00:10:96::/108')];
+  if (o.ranges.cidrs.length === 0) o.ranges = new OwnedRanges(['10.96.0.0/12', 'fd00:10:96::/108']);
   if (!o.cleanup && !o.config) throw new UsageError('--config is required (or --cleanup)');
   return o;
 }
 
 /** Refuses a config that names a virtual IP outside the owned ranges (the proxy could not clean it up). */
-export function ownedRangesCheck(cidrs: Cidr[]) {
+export function ownedRangesCheck(ranges: OwnedRanges) {
   return (config: ProxyConfig, file: string): void => {
     config.services.forEach((s, i) => {
       s.ips.forEach((ip, j) => {
-        if (!cidrs.some((c) => contains(c, ip))) {
-          throw new ConfigError(file, s.ipLines[j]!, `services[${i}].ips[${j}]: ${ip} is outside the ranges this proxy owns (--service-cidr ${cidrs.map((c) => c.text).join(', ')})`);
+        if (!ranges.has(ip)) {
+          throw new ConfigError(file, s.ipLines[j]!, `services[${i}].ips[${j}]: ${ip} is outside the ranges this proxy owns (--service-cidr ${ranges})`);
         }
       });
     });
@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`proxy: ${e.message}\n${USAGE}`);
     return 2;
   }
-  const scope = { netns: opts.netns, link: opts.link, cidrs: opts.cidrs, drainTimeoutMs: opts.drainTimeoutMs };
+  const scope = { netns: opts.netns, link: opts.link, ranges: opts.ranges, drainTimeoutMs: opts.drainTimeoutMs };
   const dataplane = createDataplane(scope, log);
   const where = opts.netns ? ` in ${opts.netns}` : '';
 
@@ -128,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
 
   const metrics = new Metrics();
   const proxy = new Proxy({
-    configPath: opts.config!, dataplane, metrics, log, syncPeriodMs: opts.syncPeriodMs, validate: ownedRangesCheck(opts.cidrs),
+    configPath: opts.config!, dataplane, metrics, log, syncPeriodMs: opts.syncPeriodMs, validate: ownedRangesCheck(opts.ranges),
   });
   let server: Awaited<ReturnType<typeof serveMetrics>>['server'] | null = null;
   if (opts.metrics !== null) {
@@ -136,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
     server = m.server;
     log(`metrics on ${m.url}`);
   }
-  log(`proxy${where}: link ${opts.link}, owning ${opts.cidrs.map((c) => c.text).join(', ')}, resync every ${opts.syncPeriodMs / 1000} s`);
+  log(`proxy${where}: link ${opts.link}, owning ${opts.ranges}, resync every ${opts.syncPeriodMs / 1000} s`);
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../examples/proxy/config';
 import { allSetNames, desiredPlane, planSize } from '../../examples/proxy/desired';
-import { Metrics } from '../../examples/proxy/metrics';
+import { LATENCY_BUCKETS, Metrics, serveMetrics } from '../../examples/proxy/metrics';
 
 const YAML = `# two services
 services:
@@ -80,6 +80,26 @@ describe('proxy example: config', () => {
     expect(errorOf('').message).toContain("the file is empty");
     expect(errorOf('services:\n  - name: a\n    ips: [10.0.0.1\n').line).toBe(3);
   });
+
+  it('reports what the YAML parser refuses at the line at fault', () => {
+    const at = (text: string) => {
+      const e = errorOf(text);
+      return `${e.line}: ${e.reason}`;
+    };
+    expect(at('services:\n  - name: a\n    name: b\n')).toMatch(/^3: Map keys must be unique/);
+    expect(at('services:\n  - name: a\n\t  ips: []\n')).toMatch(/^3: /);
+    expect(at('services:\n  - name: "open\n')).toMatch(/^2: Missing closing "quote/);
+    expect(at('services:\n  - name: a\n    ports: [{port: 80}\n\n')).toMatch(/^3: /);
+    expect(at('services: []\n---\nservices: []\n')).toMatch(/^2: Source contains multiple documents/);
+    expect(at('{"services": [,]}')).toMatch(/^1: /);
+    expect(errorOf('# only a comment\n').message).toBe("p.yaml:1: the file is empty; it needs 'services:'");
+  });
+
+  it('follows YAML 1.2: yes is a string, anchors and aliases work, a null value is absent', () => {
+    expect(errorOf(YAML.replace('{ address: 10.244.1.5 }', '{ address: 10.244.1.5, local: yes }')).message).toBe("p.yaml:11: services[0].endpoints[0].local: must be true or false, got 'yes'");
+    const c = parseConfig('services:\n  - name: a\n    ips: [10.96.0.1]\n    ports: &p [{ port: 80 }]\n    scheduler:\n  - name: b\n    ips: [10.96.0.2]\n    ports: *p\n', 'p.yaml');
+    expect(c.services.map((s) => [s.name, s.scheduler, s.ports.map((p) => p.port)])).toEqual([['a', 'rr', [80]], ['b', 'rr', [80]]]);
+  });
 });
 
 describe('proxy example: desired data plane', () => {
@@ -107,24 +127,99 @@ describe('proxy example: desired data plane', () => {
   });
 });
 
+/**
+ * Parses the Prometheus text format (0.0.4) strictly: every line empty (allowed between
+ * families), a HELP or TYPE comment, or a sample of a family declared before it.
+ */
+function parseExposition(text: string): { families: Map<string, string>; samples: { name: string; labels: Record<string, string>; value: number }[] } {
+  const families = new Map<string, string>();
+  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
+  expect(text.endsWith('\n')).toBe(true);
+  for (const line of text.slice(0, -1).split('\n')) {
+    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type) {
+      expect(families.has(type[1]!), `${type[1]} declared twice`).toBe(false);
+      families.set(type[1]!, type[2]!);
+      continue;
+    }
+    if (line === '' || /^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* \S.*$/.test(line)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (\S+)$/.exec(line);
+    expect(m, `not a sample line: ${line}`).not.toBeNull();
+    const [, name, labelText, value] = m!;
+    const labels = Object.fromEntries([...(labelText ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const family = families.has(name!) ? name! : name!.replace(/_(bucket|sum|count)$/, '');
+    expect(families.get(family), `${name} has no # TYPE before it`).toBeDefined();
+    if (name!.endsWith('_bucket')) expect(labels.le).toMatch(/^(\+Inf|[\d.e+-]+)$/);
+    expect(value === '+Inf' || value === '-Inf' || value === 'NaN' || Number.isFinite(Number(value)), `value of ${line}`).toBe(true);
+    samples.push({ name: name!, labels, value: Number(value) });
+  }
+  return { families, samples };
+}
+
 describe('proxy example: metrics', () => {
-  it('renders the Prometheus text format', () => {
+  it('serves its metrics in the Prometheus text format, kept by prom-client', async () => {
     const m = new Metrics();
     m.recordReload(true);
     m.recordSync(true, 0.004, { 'service+': 2, 'destination+': 3 });
     m.recordSync(false, 0.2);
     m.setObjects({ service: 2, destination: 3, address: 1, ipset_entry: 4 }, 1);
-    const text = m.render();
-    expect(text).toContain('# TYPE ipvs_proxy_syncs_total counter\nipvs_proxy_syncs_total{result="ok"} 1\nipvs_proxy_syncs_total{result="error"} 1\n');
-    expect(text).toContain('ipvs_proxy_sync_duration_seconds_bucket{le="0.005"} 1\n');
-    expect(text).toContain('ipvs_proxy_sync_duration_seconds_bucket{le="0.25"} 2\n');
-    expect(text).toContain('ipvs_proxy_sync_duration_seconds_bucket{le="+Inf"} 2\nipvs_proxy_sync_duration_seconds_sum 0.204\nipvs_proxy_sync_duration_seconds_count 2\n');
-    expect(text).toContain('ipvs_proxy_objects{kind="ipset_entry"} 4\n');
-    expect(text).toContain('ipvs_proxy_changes_total{kind="destination+"} 3\n');
-    expect(text).toContain('ipvs_proxy_draining_destinations 1\n');
-    // Every sample line is `name{labels} value`, every family has HELP and TYPE.
-    for (const line of text.trimEnd().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[a-z_]+="[^"]*"\})? -?[\d.e+-]+)$/);
+    const { families, samples } = parseExposition(await m.render());
+    expect(Object.fromEntries(families)).toEqual({
+      ipvs_proxy_syncs_total: 'counter',
+      ipvs_proxy_sync_duration_seconds: 'histogram',
+      ipvs_proxy_last_sync_timestamp_seconds: 'gauge',
+      ipvs_proxy_objects: 'gauge',
+      ipvs_proxy_draining_destinations: 'gauge',
+      ipvs_proxy_changes_total: 'counter',
+      ipvs_proxy_config_reloads_total: 'counter',
+      ipvs_proxy_config_last_reload_successful: 'gauge',
+    });
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value;
+    expect([value('ipvs_proxy_syncs_total', { result: 'ok' }), value('ipvs_proxy_syncs_total', { result: 'error' })]).toEqual([1, 1]);
+    expect(value('ipvs_proxy_sync_duration_seconds_bucket', { le: '0.001' })).toBe(0);
+    expect(value('ipvs_proxy_sync_duration_seconds_bucket', { le: '0.005' })).toBe(1);
+    expect(value('ipvs_proxy_sync_duration_seconds_bucket', { le: '0.25' })).toBe(2);
+    expect(value('ipvs_proxy_sync_duration_seconds_bucket', { le: '+Inf' })).toBe(2);
+    expect(samples.filter((x) => x.name === 'ipvs_proxy_sync_duration_seconds_bucket').map((x) => x.labels.le)).toEqual([...LATENCY_BUCKETS.map(String), '+Inf']);
+    expect(value('ipvs_proxy_sync_duration_seconds_sum')).toBeCloseTo(0.204, 9);
+    expect(value('ipvs_proxy_sync_duration_seconds_count')).toBe(2);
+    expect(value('ipvs_proxy_last_sync_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(samples.filter((x) => x.name === 'ipvs_proxy_objects').map((x) => `${x.labels.kind}=${x.value}`)).toEqual(['service=2', 'destination=3', 'address=1', 'ipset_entry=4']);
+    expect([value('ipvs_proxy_changes_total', { kind: 'service+' }), value('ipvs_proxy_changes_total', { kind: 'destination+' })]).toEqual([2, 3]);
+    expect(value('ipvs_proxy_draining_destinations')).toBe(1);
+    expect([value('ipvs_proxy_config_reloads_total', { result: 'ok' }), value('ipvs_proxy_config_reloads_total', { result: 'error' })]).toEqual([1, 0]);
+    expect(value('ipvs_proxy_config_last_reload_successful')).toBe(1);
+    m.recordReload(false);
+    expect(await m.render()).toMatch(/^ipvs_proxy_config_last_reload_successful 0$/m);
+  });
+
+  it('starts every series at zero, and keeps each Metrics to its own registry', async () => {
+    const a = new Metrics();
+    const b = new Metrics();
+    b.recordSync(true, 0.01);
+    const { samples } = parseExposition(await a.render());
+    expect(samples.filter((x) => x.name === 'ipvs_proxy_syncs_total').map((x) => `${x.labels.result}=${x.value}`)).toEqual(['ok=0', 'error=0']);
+    expect(samples.find((x) => x.name === 'ipvs_proxy_sync_duration_seconds_count')?.value).toBe(0);
+    expect(samples.find((x) => x.name === 'ipvs_proxy_config_last_reload_successful')?.value).toBe(1);
+    expect(samples.some((x) => x.name === 'ipvs_proxy_changes_total')).toBe(false);
+    expect([a.syncCount, b.syncCount]).toEqual([0, 1]);
+  });
+
+  it('answers GET /metrics on loopback with the registry content type, and refuses other hosts', async () => {
+    const m = new Metrics();
+    m.recordSync(true, 0.003);
+    const { server, url } = await serveMetrics(m, '127.0.0.1:0');
+    try {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(m.registry.contentType);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(parseExposition(await res.text()).samples.find((x) => x.name === 'ipvs_proxy_syncs_total' && x.labels.result === 'ok')?.value).toBe(1);
+      expect((await fetch(url.replace('/metrics', '/nothing'))).status).toBe(404);
+    } finally {
+      server.close();
     }
+    await expect(serveMetrics(m, '0.0.0.0:0')).rejects.toThrow(/loopback/);
   });
 });

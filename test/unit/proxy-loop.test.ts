@@ -84,7 +84,7 @@ describe('proxy example: the sync loop', () => {
     writeFileSync(file, config(['10.1.0.1', '10.1.0.999']));
     await until(() => logs.some((l) => l.startsWith('config: ')) && logs.length >= 3);
     expect(logs[2]).toBe(`config: ${file}:5: services[0].endpoints[1].address: must be an IPv4 or IPv6 address, got '10.1.0.999'; keeping the config loaded at ${logs.length && /loaded at (\S+)$/.exec(logs[2]!)![1]}`);
-    expect(metrics.render()).toContain('ipvs_proxy_config_last_reload_successful 0');
+    expect(await metrics.render()).toContain('ipvs_proxy_config_last_reload_successful 0');
     expect(proxy.desired!.services[0]!.destinations).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 50));
     expect(dp.planes).toHaveLength(1); // a bad file triggers no sync
@@ -94,7 +94,7 @@ describe('proxy example: the sync loop', () => {
     await proxy.idle();
     expect(dp.planes[1]!.services[0]!.destinations.map((d) => d.address)).toEqual(['10.1.0.1', '10.1.0.2']);
     expect(logs.at(-1)).toMatch(/^sync 2 \(config changed\): /);
-    expect(metrics.render()).toContain('ipvs_proxy_config_last_reload_successful 1');
+    expect(await metrics.render()).toContain('ipvs_proxy_config_last_reload_successful 1');
   });
 
   it('syncs when the data plane reports drift, and again while destinations drain', async () => {
@@ -119,7 +119,7 @@ describe('proxy example: the sync loop', () => {
     await until(() => dp.planes.length === 2, 3000);
     await proxy.idle();
     expect(logs[2]).toMatch(/^sync 2 \(retry\): /);
-    expect(metrics.render()).toContain('ipvs_proxy_syncs_total{result="error"} 1');
+    expect(await metrics.render()).toContain('ipvs_proxy_syncs_total{result="error"} 1');
   });
 
   it('stops syncing after stop()', async () => {

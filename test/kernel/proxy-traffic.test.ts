@@ -157,7 +157,9 @@ describe('the proxy example, on real traffic', () => {
   });
 
   it('serves metrics in the Prometheus text format on localhost', async () => {
-    const text = await (await fetch(await proxy.metricsUrl())).text();
+    const res = await fetch(await proxy.metricsUrl());
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
     expect(text).toMatch(/^ipvs_proxy_syncs_total\{result="ok"\} [1-9]\d*$/m);
     expect(text).toMatch(/^ipvs_proxy_sync_duration_seconds_count [1-9]\d*$/m);
     expect(text).toMatch(/^ipvs_proxy_objects\{kind="service"\} 5$/m);

@@ -16,6 +16,7 @@ export type ObjectKind = 'service' | 'destination' | 'address' | 'ipset_entry';
 const OBJECT_KINDS: readonly ObjectKind[] = ['service', 'destination', 'address', 'ipset_entry'];
 const RESULTS = ['ok', 'error'] as const;
 
+/** The proxy's counters, gauges and sync latency histogram, and their exposition text. */
 export class Metrics {
   /** What `/metrics` serves: this proxy's metrics only (no process-wide default registry). */
   readonly registry = new Registry();

@@ -136,8 +136,8 @@ describe('the proxy example, on real traffic', () => {
   });
 
   it('repairs what is changed behind its back: an address at once, a service on the next tick', async () => {
-    // --sync-period is 2 s here; an address removal must be put right well before a tick would.
-    const t0 = Date.now();
+    // The address comes back through the address event (the sync's reason says so), not a tick;
+    // the service through the periodic sync, IPVS having no events.
     await node('ip', ['addr', 'del', '10.96.0.10/32', 'dev', 'kube-ipvs0']);
     expect(await nextSync(/address 10\.96\.0\.10\/32 removed/, 10_000)).toMatch(/addresses \+1$/);
     const w = await lab.traffic('10.96.0.10', 80, 4);
@@ -146,7 +146,6 @@ describe('the proxy example, on real traffic', () => {
     expect(await proxy.waitFor(/^sync \d+ \((.*, )?periodic(, .*)?\): .*services \+1, destinations \+1$/, 10_000)).toBeTruthy();
     const t = await lab.traffic('10.96.0.20', 8080, 3);
     expect(t.counts).toEqual({ [B3]: 3 });
-    expect(Date.now() - t0).toBeLessThan(15_000);
   });
 
   it('reports a bad config with the line at fault, and keeps the last good state', async () => {

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ipvs_native",
-      "sources": ["src-native/addon.cc", "src-native/socket.cc"],
+      "sources": ["src-native/addon.cc", "src-native/socket.cc", "src-native/netns.cc", "src-native/procfs.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",

@@ -1,6 +1,7 @@
 // The addon's exports: a handful of flat verbs, typed in src/native.ts.
 #include <napi.h>
 
+#include "procfs.h"
 #include "socket.h"
 
 namespace {
@@ -16,6 +17,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rcvbuf", Napi::Function::New(env, ipvs::Rcvbuf, "rcvbuf"));
   exports.Set("subscribe", Napi::Function::New(env, ipvs::Subscribe, "subscribe"));
   exports.Set("receive", Napi::Function::New(env, ipvs::Receive, "receive"));
+  exports.Set("openFile", Napi::Function::New(env, ipvs::OpenFile, "openFile"));
+  exports.Set("readDir", Napi::Function::New(env, ipvs::ReadDir, "readDir"));
   return exports;
 }
 

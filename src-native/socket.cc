@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -13,10 +12,9 @@
 #include <cstring>
 #include <limits>
 #include <string>
-#include <system_error>
-#include <thread>
 
 #include "errors.h"
+#include "netns.h"
 
 namespace ipvs {
 namespace {
@@ -120,33 +118,14 @@ Conn& OpenConn(const Napi::CallbackInfo& info, const char* fn) {
 
 // ---- open ------------------------------------------------------------------------------------
 
-// socket(AF_NETLINK) inside the namespace at ns_path, or the caller's when empty. A socket stays in
-// the namespace it was created in, so a short-lived thread enters the namespace just for socket();
-// Node's own threads never change namespace.
+// socket(AF_NETLINK) inside the namespace at ns_path, or the caller's when empty (see netns.h).
 SysError CreateSocket(int protocol, const std::string& ns_path, Fd* out) {
-  auto create = [&]() -> SysError {
+  return InNetns(ns_path, [&]() -> SysError {
     int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) return LastError("socket");
     out->reset(fd);
     return {};
-  };
-  if (ns_path.empty()) return create();
-
-  Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return LastError("open");
-  SysError result;
-  try {
-    std::thread([&] {
-      if (::setns(ns.get(), CLONE_NEWNET) != 0) {
-        result = LastError("setns");
-        return;
-      }
-      result = create();
-    }).join();
-  } catch (const std::system_error& e) {
-    return SysError{e.code().value(), "pthread_create"};
-  }
-  return result;
+  });
 }
 
 SysError SetInt(int fd, int level, int name, int value, const char* syscall) {

@@ -15,6 +15,11 @@ export type {
   IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions, IpvsForwarding, IpvsTunnelType, IpvsTunnelChecksum,
 } from './ipvs/destination';
 export type { IpvsStats } from './ipvs/stats';
+export { parseConnections, CONNECTION_PROTOCOL_NAMES, type IpvsConnection, type IpvsConnectionProtocol } from './ipvs/connections';
+export {
+  IPVS_SYSCTLS, type IpvsSysctls, type IpvsSysctlsOptions, type IpvsKnownSysctls, type IpvsSysctlName,
+  type IpvsSysctlKind, type IpvsSysctlSpec,
+} from './ipvs/sysctl';
 export { Ipset, type IpsetAddOptions, type IpsetRestoreOptions, type IpsetRestoreResult } from './ipset/ipset';
 export type { IpsetExistOptions, IpsetListOptions, IpsetTypeRevisions } from './ipset/ops';
 export {

@@ -134,6 +134,20 @@ export interface Binding {
    *   EBADF once it is closed.
    */
   receive(sock: NativeSocket, options?: ReceiveOptions): Promise<ReceiveResult>;
+  /**
+   * Opens a file under `/proc/` as the network namespace at `netns` sees it (null: the caller's):
+   * the open happens on a short-lived thread inside the namespace, and the descriptor keeps showing
+   * that namespace (`/proc/thread-self/net/*`, `/proc/sys/net/*`). Returns the fd; the caller
+   * closes it. `mode` 'r' is O_RDONLY, 'w' O_WRONLY; both O_CLOEXEC.
+   * @throws TypeError for a path outside /proc/ or a bad mode; Error with code/errno/syscall
+   *   (`open` of the namespace or the file, `setns`).
+   */
+  openFile(path: string, mode: 'r' | 'w', netns?: string | null): number;
+  /**
+   * The names in a `/proc/` directory as the namespace at `netns` sees it (without `.` and `..`).
+   * @throws as {@link Binding.openFile}, with syscall `opendir` or `readdir` for the directory.
+   */
+  readDir(path: string, netns?: string | null): string[];
 }
 
 /** Options of {@link Binding.receive}. */

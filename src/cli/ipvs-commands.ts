@@ -9,6 +9,7 @@ import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
 import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListLayout } from './ipvs-format';
 import { sortDestinations, sortServices } from './ipvs-order';
+import { formatConnections } from './conn-format';
 
 /** ipvsadm's options for one of our verbs, as if given with `first` (its command option). */
 function ipvsadmArgs(first: string[], args: string[], verb: string): IpvsadmArgs {
@@ -60,18 +61,20 @@ function toJson(value: unknown): string {
 }
 
 const list: Command = {
-  summary: 'list services and destinations as ipvsadm -Ln does (--stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json)',
+  summary: 'list services and destinations as ipvsadm -Ln does (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json)',
   async run(args, global, io) {
     const { rest, has } = takeFlags(args, ['--json']);
     const a = ipvsadmArgs(['-L'], rest, 'list');
     const json = has.has('--json');
-    if (a.options.has('connection')) throw new UsageError('list: --connection (-c) is not supported; read /proc/net/ip_vs_conn');
     const layout: ListLayout = a.options.has('stats') ? 'stats' : a.options.has('rate') ? 'rate'
       : a.options.has('thresholds') ? 'thresholds' : a.options.has('persistent-conn') ? 'persistent-conn'
         : a.options.has('tun-info') ? 'tun-info' : 'default';
     const fmt = { layout, exact: a.options.has('exact'), nosort: a.options.has('nosort') };
     await withHandle(global, async (h) => {
-      if (a.options.has('timeout')) {
+      if (a.options.has('connection')) {
+        const conns = await h.ipvs.listConnections();
+        io.out(json ? toJson(conns) : formatConnections(conns, layout === 'persistent-conn'));
+      } else if (a.options.has('timeout')) {
         const t = await h.ipvs.getTimeouts();
         io.out(json ? toJson(t) : formatTimeouts(t));
       } else if (a.options.has('daemon')) {

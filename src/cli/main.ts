@@ -9,6 +9,7 @@ import { setCommands } from './set-commands';
 import { linkCommands } from './link-commands';
 import { addrCommands } from './addr-commands';
 import { applyCommands } from './apply-command';
+import { sysctlCommands } from './sysctl-command';
 
 const commands: Record<string, Command> = {
   ...ipvsCommands,
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   ...linkCommands,
   ...addrCommands,
   ...applyCommands,
+  ...sysctlCommands,
 };
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';

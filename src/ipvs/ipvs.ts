@@ -10,6 +10,12 @@ import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from
 import type { IpvsDaemon, IpvsDaemonOptions, IpvsDaemonState } from './daemon';
 import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
 import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
+import { ConnectionTableParser, type IpvsConnection } from './connections';
+import {
+  formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
+  type IpvsSysctls, type IpvsSysctlsOptions,
+} from './sysctl';
+import { listDir, procNetPath, readLines, readText, writeText } from '../procfs/netns-file';
 
 /** A service together with its destinations, as {@link Ipvs.listAll} returns them. */
 export type IpvsServiceEntry = IpvsService & {
@@ -234,6 +240,70 @@ export class Ipvs {
       ...(options.signal !== undefined && { signal: options.signal }),
     });
     return results.slice(0, built.length) as IpvsChangeResult[];
+  }
+
+  /**
+   * The connection table: every connection and persistence template of the handle's namespace,
+   * read from its `/proc/net/ip_vs_conn` (IPVS has no netlink dump of connections; ipvsadm reads
+   * the same file). The file is read in chunks and parsed as it arrives. Equivalent to
+   * `ipvsadm -Lnc` (with `--persistent-conn` for the engine data).
+   * Errors: NetlinkError ENOENT when the namespace has no IPVS (`ip_vs` not loaded), EPERM/EACCES
+   * without the right to enter the namespace; DecodeError for a line the parser cannot read.
+   */
+  async listConnections(): Promise<IpvsConnection[]> {
+    const parser = new ConnectionTableParser();
+    await readLines(procNetPath('ip_vs_conn'), this.ctx.netns, 'ipvs.listConnections', (buf, start, end) => parser.push(buf, start, end));
+    return parser.rows();
+  }
+
+  /**
+   * Every IPVS sysctl of the handle's namespace (`/proc/sys/net/ipv4/vs/*`, opened inside that
+   * namespace): the ones the library knows by name with typed values, the rest under `unknown`
+   * as text. Equivalent to `sysctl net.ipv4.vs` run in the namespace.
+   * Errors: NetlinkError ENOENT when the namespace has no IPVS sysctls (`ip_vs` not loaded).
+   */
+  async sysctls(): Promise<IpvsSysctls> {
+    const op = 'ipvs.sysctls';
+    const names = listDir(IPVS_SYSCTL_DIR, this.ctx.netns, op);
+    const texts = await Promise.all(names.map((n) => readText(`${IPVS_SYSCTL_DIR}/${n}`, this.ctx.netns, op)));
+    const out: IpvsSysctls = { unknown: {} };
+    names.forEach((name, i) => {
+      if (isKnownSysctl(name)) (out as Record<string, unknown>)[name] = parseSysctl(name, texts[i]!);
+      else out.unknown[name] = texts[i]!.trim();
+    });
+    return out;
+  }
+
+  /**
+   * Writes IPVS sysctls of the handle's namespace, in the order given; absent ones stay as they
+   * are. Every value is checked before the first write: a name the library does not know (outside
+   * `unknown`), a read-only sysctl or a value of the wrong type throws TypeError/RangeError and
+   * nothing is written. Not atomic: when the kernel refuses one (EINVAL for a value out of its
+   * range), those before it stay written and the error names the sysctl.
+   * Equivalent to `sysctl -w net.ipv4.vs.NAME=VALUE` in the namespace.
+   */
+  async setSysctls(values: IpvsSysctlsOptions): Promise<void> {
+    const op = 'ipvs.setSysctls';
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) throw new TypeError(`${op}: values must be an object`);
+    const writes: [string, string][] = [];
+    for (const [name, value] of Object.entries(values)) {
+      if (name === 'unknown') continue;
+      if (!isKnownSysctl(name)) {
+        throw new TypeError(`${op}: unknown IPVS sysctl '${name.slice(0, 60)}' (sysctls the library does not know go under 'unknown', as text)`);
+      }
+      if (value === undefined) continue;
+      writes.push([name, formatSysctl(name, value)]);
+    }
+    const unknown = values.unknown;
+    if (unknown !== undefined) {
+      if (unknown === null || typeof unknown !== 'object' || Array.isArray(unknown)) throw new TypeError(`${op}: unknown must be an object of name: text`);
+      const present = new Set(listDir(IPVS_SYSCTL_DIR, this.ctx.netns, op));
+      for (const [name, value] of Object.entries(unknown)) {
+        if (!present.has(name) || name.includes('/')) throw new TypeError(`${op}: this kernel has no IPVS sysctl '${name.slice(0, 60)}'`);
+        writes.push([name, rawSysctlText(`${op}: ${name}`, value)]);
+      }
+    }
+    for (const [name, text] of writes) await writeText(`${IPVS_SYSCTL_DIR}/${name}`, this.ctx.netns, op, text);
   }
 
   /** An add, and an edit if the kernel says EEXIST; `gone` is the edit's code for "deleted meanwhile". */

@@ -61,7 +61,7 @@ export class Handle {
       netns: options.netns ?? null,
       track: (c) => this.track(c),
     };
-    this.ipvs = new Ipvs(ctx);
+    this.ipvs = new Ipvs(ctx, async () => (await this.snapshot({ ipvs: { stats: true } })).ipvs!);
     this.ipset = new Ipset(ctx);
     this.links = new Links(ctx);
     this.addresses = new Addresses(ctx, this.links);

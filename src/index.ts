@@ -15,6 +15,10 @@ export type {
   IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions, IpvsForwarding, IpvsTunnelType, IpvsTunnelChecksum,
 } from './ipvs/destination';
 export type { IpvsStats } from './ipvs/stats';
+export type {
+  IpvsStatsSample, IpvsWatchStatsOptions, IpvsServiceStatsSample, IpvsDestinationStatsSample, IpvsStatsChange,
+  IpvsCounterDelta, IpvsCounterRate, IpvsCounterName,
+} from './snapshot/watch-stats';
 export { parseConnections, CONNECTION_PROTOCOL_NAMES, type IpvsConnection, type IpvsConnectionProtocol } from './ipvs/connections';
 export {
   IPVS_SYSCTLS, type IpvsSysctls, type IpvsSysctlsOptions, type IpvsKnownSysctls, type IpvsSysctlName,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { checkIpvsChange, type IpvsChange, type IpvsServiceEntry } from '../index';
-import { UsageError, type Command } from './types';
+import { UsageError, type CliIo, type Command } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
 import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListLayout } from './ipvs-format';
@@ -60,11 +60,72 @@ function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), 2)}\n`;
 }
 
+/** `--watch SECONDS` (and `--count N`, how many refreshes before it ends) taken out of the arguments. */
+function takeWatch(args: string[]): { rest: string[]; watch?: { seconds: number; count: number } } {
+  const rest: string[] = [];
+  let seconds: number | undefined;
+  let count = Infinity;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a !== '--watch' && a !== '--count') {
+      rest.push(a);
+      continue;
+    }
+    const v = Number(args[++i]);
+    if (a === '--watch') {
+      if (!(v >= 0.1 && v <= 86400)) throw new UsageError('list: --watch takes seconds between refreshes (0.1 to 86400)');
+      seconds = v;
+    } else {
+      if (!Number.isInteger(v) || v < 1) throw new UsageError('list: --count takes a whole number of refreshes');
+      count = v;
+    }
+  }
+  if (seconds === undefined && count !== Infinity) throw new UsageError('list: --count goes with --watch');
+  return seconds === undefined ? { rest } : { rest, watch: { seconds, count } };
+}
+
+/**
+ * `ipvs list ... --watch N`: the listing again every N seconds, as `watch ipvsadm -Ln --rate`
+ * shows it: on a terminal the screen is cleared before each, elsewhere the listings follow each
+ * other. Ends after `--count` refreshes, or on SIGINT/SIGTERM.
+ */
+async function watchList(watch: { seconds: number; count: number }, io: CliIo, once: (io: CliIo) => Promise<number>): Promise<number> {
+  let stop = false;
+  let wake: () => void = () => undefined;
+  const onSignal = () => {
+    stop = true;
+    wake();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (let n = 0; n < watch.count && !stop; n++) {
+      let text = '';
+      const code = await once({ ...io, out: (t) => { text += t; } });
+      if (code !== 0) return code;
+      const tty = process.stdout.isTTY === true && io.out === stdoutWrite;
+      io.out(tty ? `\x1b[H\x1b[2JEvery ${watch.seconds}s: ipvs list\n\n${text}` : `${n > 0 ? '\n' : ''}${text}`);
+      if (n + 1 < watch.count) await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, watch.seconds * 1000); });
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The CLI's own writer to standard output (main.ts), to tell a terminal from a test's capture. */
+export function stdoutWrite(t: string): void {
+  process.stdout.write(t);
+}
+
 const list: Command = {
-  summary: 'list services and destinations as ipvsadm -Ln does (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json)',
+  summary: 'list services and destinations as ipvsadm -Ln does (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
   async run(args, global, io) {
-    const { rest, has } = takeFlags(args, ['--json']);
+    const { rest: unwatched, watch } = takeWatch(args);
+    const { rest, has } = takeFlags(unwatched, ['--json']);
     const a = ipvsadmArgs(['-L'], rest, 'list');
+    if (watch) return watchList(watch, io, (out) => list.run(rest.concat(has.has('--json') ? ['--json'] : []), global, out));
     const json = has.has('--json');
     const layout: ListLayout = a.options.has('stats') ? 'stats' : a.options.has('rate') ? 'rate'
       : a.options.has('thresholds') ? 'thresholds' : a.options.has('persistent-conn') ? 'persistent-conn'

@@ -4,12 +4,13 @@
  * Each family's verbs live in their own module and are listed in `commands` below.
  */
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
-import { ipvsCommands } from './ipvs-commands';
+import { ipvsCommands, stdoutWrite } from './ipvs-commands';
 import { setCommands } from './set-commands';
 import { linkCommands } from './link-commands';
 import { addrCommands } from './addr-commands';
 import { applyCommands } from './apply-command';
 import { sysctlCommands } from './sysctl-command';
+import { exporterCommands } from './exporter-command';
 
 const commands: Record<string, Command> = {
   ...ipvsCommands,
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   ...addrCommands,
   ...applyCommands,
   ...sysctlCommands,
+  ...exporterCommands,
 };
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';
@@ -70,7 +72,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 /* c8 ignore start */
 if (require.main === module) {
   const io: CliIo = {
-    out: (t) => process.stdout.write(t),
+    out: stdoutWrite,
     err: (t) => process.stderr.write(t),
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -16,6 +16,10 @@ import {
   type IpvsSysctls, type IpvsSysctlsOptions,
 } from './sysctl';
 import { listDir, procNetPath, readLines, readText, writeText } from '../procfs/netns-file';
+import type { IpvsServiceState } from '../snapshot/ipvs-read';
+import { watchStats, type IpvsStatsSample, type IpvsWatchStatsOptions } from '../snapshot/watch-stats';
+import { parseIpvsTotals } from './totals';
+import type { IpvsStats } from './stats';
 
 /** A service together with its destinations, as {@link Ipvs.listAll} returns them. */
 export type IpvsServiceEntry = IpvsService & {
@@ -45,7 +49,11 @@ export interface IpvsApplyOptions {
  */
 export class Ipvs {
   /** @internal */
-  constructor(private readonly ctx: HandleContext) {}
+  constructor(
+    private readonly ctx: HandleContext,
+    // every service with destinations and their counters: the snapshot path, which lives above this layer
+    private readonly readState?: () => Promise<IpvsServiceState[]>,
+  ) {}
 
   /**
    * The IPVS generic-netlink family, looked up once per handle (CTRL_CMD_GETFAMILY).
@@ -254,6 +262,29 @@ export class Ipvs {
     const parser = new ConnectionTableParser();
     await readLines(procNetPath('ip_vs_conn'), this.ctx.netns, 'ipvs.listConnections', (buf, start, end) => parser.push(buf, start, end));
     return parser.rows();
+  }
+
+  /**
+   * Counters over time: reads every service with its destinations and their counters every
+   * `intervalMs` (one dump per service, as {@link Handle.snapshot} does) and yields each read with
+   * what every counter grew by since the one before and its rate per second. Iterate with
+   * `for await`; `break` or `options.signal` ends it. Like `watch ipvsadm -Ln --stats`, with the
+   * arithmetic done.
+   * @throws RangeError for a bad interval; a read's NetlinkError ends the iteration.
+   */
+  watchStats(options: IpvsWatchStatsOptions = {}): AsyncGenerator<IpvsStatsSample, void, undefined> {
+    if (!this.readState) throw new TypeError('ipvs.watchStats: this Ipvs has no state reader (obtain it from openHandle())');
+    return watchStats(this.readState, options);
+  }
+
+  /**
+   * The counters and rates of the namespace's IPVS as a whole: every connection it scheduled and
+   * every packet and byte it carried, services since deleted included (`/proc/net/ip_vs_stats`,
+   * which node_exporter's ipvs collector reports as node_ipvs_*_total).
+   * Errors: NetlinkError ENOENT when the namespace has no IPVS.
+   */
+  async getStats(): Promise<IpvsStats> {
+    return parseIpvsTotals(await readText(procNetPath('ip_vs_stats'), this.ctx.netns, 'ipvs.getStats'));
   }
 
   /**

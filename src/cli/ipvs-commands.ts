@@ -34,7 +34,7 @@ function takeFlags(args: string[], flags: string[]): { rest: string[]; has: Set<
 
 let services: PortResolver | undefined;
 /** Port names from /etc/services (ipvsadm resolves them with getservbyname), read once. */
-function etcServices(): PortResolver {
+export function etcServices(): PortResolver {
   if (services) return services;
   const table = new Map<string, number>();
   try {

@@ -4,13 +4,15 @@
  * Each family's verbs live in their own module and are listed in `commands` below.
  */
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
-import { ipvsCommands, stdoutWrite } from './ipvs-commands';
+import { ipvsCommands } from './ipvs-commands';
+import { processIo } from './process-io';
 import { setCommands } from './set-commands';
 import { linkCommands } from './link-commands';
 import { addrCommands } from './addr-commands';
 import { applyCommands } from './apply-command';
 import { sysctlCommands } from './sysctl-command';
 import { exporterCommands } from './exporter-command';
+import { isIpvsadmCommand, packageVersion, runIpvsadm } from './ipvsadm-compat';
 
 const commands: Record<string, Command> = {
   ...ipvsCommands,
@@ -52,6 +54,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     const { global, rest } = parseGlobal(argv);
     const [name, ...args] = rest;
+    if (name === '--version' || name === '-v' || name === 'version') {
+      io.out(`ipvs ${packageVersion()}\n`);
+      return 0;
+    }
+    if (isIpvsadmCommand(name)) return await runIpvsadm(rest, global, io, 'ipvs');
     if (!name || name === 'help' || name === '--help' || name === '-h') {
       io.out(help());
       return name ? 0 : 2;
@@ -71,15 +78,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 /* c8 ignore start */
 if (require.main === module) {
-  const io: CliIo = {
-    out: stdoutWrite,
-    err: (t) => process.stderr.write(t),
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
-  };
+  const io = processIo();
   main(process.argv.slice(2), io).then((code) => { process.exitCode = code; });
 }
 /* c8 ignore stop */

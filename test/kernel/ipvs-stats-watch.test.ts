@@ -9,7 +9,7 @@ import { useNetns } from './helpers/netns';
 import { cli, connectTo, ipvsadm } from './ipvs-helpers';
 
 interface PromFamily { name: string; type: string; metrics: { value: string; labels?: Record<string, string> }[] }
-const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => PromFamily[];
+const parsePrometheus = createRequire(__filename)('parse-prometheus-text-format') as (text: string) => PromFamily[];
 
 const netns = useNetns();
 let h: Handle;

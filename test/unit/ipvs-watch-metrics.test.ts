@@ -10,7 +10,7 @@ import { formatIpvsMetrics } from '../../src/cli/prometheus-format';
 import { DecodeError } from '../../src/netlink/errors';
 
 interface PromFamily { name: string; type: string; help: string; metrics: { value: string; labels?: Record<string, string> }[] }
-const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => PromFamily[];
+const parsePrometheus = createRequire(__filename)('parse-prometheus-text-format') as (text: string) => PromFamily[];
 
 function stats(conns: number, inpkts = 0, inbytes = 0): IpvsStats {
   return { ...zeroStats(), conns: BigInt(conns), inpkts: BigInt(inpkts), inbytes: BigInt(inbytes) };

@@ -17,7 +17,8 @@
  * run: its plan marks them (`drain: true`: a TCP destination with connections, of a service that
  * stays).
  */
-import { openHandle, type DesiredState, type IpvsServiceKey, type ReconcileOptions, type ReconcileResult } from 'ipvs';
+import { release } from 'node:os';
+import { openHandle, type DesiredState, type IpvsServiceKey, type IpvsSysctlsOptions, type ReconcileOptions, type ReconcileResult } from 'ipvs';
 import { allSetNames, type DesiredPlane } from './desired';
 import { SyncError, type Dataplane, type SyncReport } from './proxy';
 import type { OwnedRanges } from './ranges';
@@ -48,6 +49,21 @@ interface Draining {
 const svcId = (s: { protocol: string; address: string; port: number }) => `${s.protocol}/${s.address}/${s.port}`;
 const destId = (service: { protocol: string; address: string; port: number }, d: { address: string; port: number }) => `${svcId(service)} ${d.address}/${d.port}`;
 const cidrOf = (a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`;
+
+/**
+ * The IPVS sysctls kube-proxy's IPVS mode sets (pkg/proxy/ipvs): conntrack entries for IPVS
+ * connections (its iptables rules match them), connections to a deleted destination expired at
+ * once, persistence templates of a weight-0 destination expired, and on kernels from 4.1 up to 5.9
+ * (where port reuse of an expiring connection was rescheduled badly) conn_reuse_mode 0.
+ */
+export function kubeProxySysctls(release: string): IpvsSysctlsOptions {
+  const [major = 0, minor = 0] = release.split(/[.-]/).map(Number);
+  const v = major * 1000 + minor;
+  return {
+    conntrack: 1, expire_nodest_conn: 1, expire_quiescent_template: 1,
+    ...(v >= 4001 && v < 5009 && { conn_reuse_mode: 0 }),
+  };
+}
 
 export function createDataplane(scope: Scope, log: (line: string) => void = () => undefined): KernelDataplane {
   const h = openHandle(scope.netns ? { netns: scope.netns } : {});
@@ -124,6 +140,16 @@ export function createDataplane(scope: Scope, log: (line: string) => void = () =
   }
 
   return {
+    async prepare(): Promise<string> {
+      const want = kubeProxySysctls(release());
+      const have = await h.ipvs.sysctls();
+      const todo = Object.fromEntries(Object.entries(want).filter(([k, v]) => (have as Record<string, unknown>)[k] !== v)) as IpvsSysctlsOptions;
+      await h.ipvs.setSysctls(todo);
+      const all = Object.entries(want).map(([k, v]) => `net.ipv4.vs.${k}=${v}`).join(' ');
+      const changed = Object.keys(todo).length;
+      return `sysctl: ${all} as kube-proxy sets them (${changed === 0 ? 'already so' : `${changed} changed`}${'conn_reuse_mode' in want ? '' : '; conn_reuse_mode left alone, this kernel does not need it'})`;
+    },
+
     async sync(plane: DesiredPlane): Promise<SyncReport> {
       const changes: Record<string, number> = {};
       try {

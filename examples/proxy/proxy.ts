@@ -35,6 +35,8 @@ export interface Dataplane {
   sync(plane: DesiredPlane): Promise<SyncReport>;
   /** Calls `onDrift` when something the proxy keeps changed behind its back; returns a stop function. */
   watch?(onDrift: (why: string) => void): () => void;
+  /** Once before the first sync: the kernel settings the proxy needs (IPVS sysctls); resolves with a log line. */
+  prepare?(): Promise<string>;
 }
 
 export interface ProxyOptions {
@@ -82,6 +84,13 @@ export class Proxy {
 
   /** Loads the config, starts watching and syncs once. Resolves after that first sync (or config error). */
   async start(): Promise<void> {
+    if (this.o.dataplane.prepare) {
+      try {
+        this.o.log(await this.o.dataplane.prepare());
+      } catch (e) {
+        this.o.log(`sysctl: could not set the IPVS sysctls (${(e as Error).message}); going on without them`);
+      }
+    }
     await this.reload('start');
     const dir = dirname(this.o.configPath);
     const name = basename(this.o.configPath);

@@ -70,6 +70,14 @@ afterAll(async () => {
 });
 
 describe('the proxy example, on real traffic', () => {
+  it('sets the IPVS sysctls kube-proxy sets, in its namespace, and says so', async () => {
+    const line = await proxy.waitFor(/^sysctl: /, 20_000, 0);
+    expect(line).toMatch(/net\.ipv4\.vs\.conntrack=1 net\.ipv4\.vs\.expire_nodest_conn=1 net\.ipv4\.vs\.expire_quiescent_template=1 as kube-proxy sets them/);
+    expect((await node('sysctl', ['-n', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template'])).stdout).toBe('1\n1\n1\n');
+    // the namespace the test runs in is not the proxy's: its values stay the kernel's defaults
+    expect((await lab.exec(lab.client, 'sysctl', ['-n', 'net.ipv4.vs.conntrack'])).stdout).toBe('0\n');
+  });
+
   it('programs IPVS, the dummy link and the ipsets as kube-proxy does', async () => {
     expect(await saved()).toEqual([
       '-A -t 10.96.0.10:80 -s rr',

@@ -1,8 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+// Unit tests run on whatever machine runs `npm test`, often a busy two-core one: the CPU-heavy
+// files (thousands of generated reconcile cases, 50,000-entry batches) take a few seconds alone
+// and several times that under load, so the limit is generous rather than vitest's 5 s. No test
+// here asserts speed.
 export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts'],
     environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run prebuild`: prebuilt binaries for the package, made with prebuildify and loaded by
-// node-gyp-build at install time (so users need no compiler).
+// src/native.ts at the first call (so users need no compiler and no install script runs).
 //
 //   node scripts/prebuild.mjs [--arch x64|arm64] [--libc glibc|musl] [--all] [--force] [--check]
 //
@@ -48,7 +48,7 @@ function which(cmd) {
 }
 
 function hostLibc() {
-  // What detect-libc and node-gyp-build go by: glibc reports its version to Node, musl does not.
+  // glibc reports its version to Node, musl does not.
   if (fs.existsSync('/etc/alpine-release')) return 'musl';
   return process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
 }

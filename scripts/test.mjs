@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { packAndInstall } from './pack-install.mjs';
 import { HarnessError, repoRoot, runAsRoot } from './vm/run.mjs';
 
 const USAGE = 'usage: node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args>]';
@@ -154,6 +155,17 @@ async function main() {
     process.stdout.write('\n== kernel tests (root, kernel with IPVS) ==\n');
     const addon = addonStatus();
     if (addon) process.stderr.write(`test.mjs: warning: ${addon}\n`);
+    // test/kernel/package-install.test.ts installs the packed tarball: pack and install it here on
+    // the host, where it takes seconds (in the guest of a loaded machine it took minutes).
+    if (opts.extra.length === 0 || opts.extra.some((a) => a.includes('package-install'))) {
+      const t = Date.now();
+      try {
+        const p = packAndInstall();
+        process.stdout.write(`packed ${path.basename(p.tarball)} (${(p.size / 1024).toFixed(0)} KiB) and installed it on the host in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+      } catch (err) {
+        process.stderr.write(`test.mjs: packing or installing the tarball failed (package-install.test.ts will say more): ${err.message}\n`);
+      }
+    }
     const report = reportPath('kernel');
     try {
       const r = await runAsRoot(vitestArgs('vitest.kernel.config.ts', report, opts.extra), { cwd: repoRoot });

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Netlink protocol numbers from `<linux/netlink.h>`. */
@@ -171,19 +172,60 @@ export interface ReceiveResult {
 
 let binding: Binding | undefined;
 
+/** The platforms the package ships a prebuilt addon for (`prebuilds/linux-<arch>/ipvs.<libc>.node`). */
+export const PREBUILT_PLATFORMS = ['linux-x64 glibc'] as const;
+
 /**
- * The addon, loaded on first call from `build/` or `prebuilds/` at the package root (one level
- * above both `src/` and `dist/`).
- * @throws Error on any platform but Linux.
+ * musl or glibc, from the C library this process has mapped: musl's dynamic loader is also its
+ * libc (`ld-musl-<arch>.so.1`). Reading /proc/self/maps costs well under a millisecond, where
+ * `process.report.getReport()` (what detect-libc asks) costs tens.
+ */
+function runningLibc(): 'glibc' | 'musl' {
+  try {
+    return readFileSync('/proc/self/maps', 'latin1').includes('/ld-musl-') ? 'musl' : 'glibc';
+  } catch {
+    return 'glibc';
+  }
+}
+
+/**
+ * Where the addon may be, best first: a local build (`npm run build:native` in a clone), then the
+ * prebuild for this architecture and C library. `root` is the package root (one level above both
+ * `src/` and `dist/`).
+ */
+export function addonCandidates(root: string, arch: string = process.arch, libc: 'glibc' | 'musl' = runningLibc()): string[] {
+  return [path.join(root, 'build', 'Release', 'ipvs_native.node'), path.join(root, 'prebuilds', `linux-${arch}`, `ipvs.${libc}.node`)];
+}
+
+/**
+ * Loads the addon from the first of {@link addonCandidates} that exists.
+ * @throws Error when none does, saying which platforms ship and how to build from source.
+ */
+export function loadAddon(root: string, arch: string = process.arch, libc: 'glibc' | 'musl' = runningLibc()): Binding {
+  const found = addonCandidates(root, arch, libc).find((f) => existsSync(f));
+  if (found === undefined) {
+    throw new Error(
+      `ipvs: no prebuilt addon for linux-${arch} ${libc}; the package ships ${PREBUILT_PLATFORMS.join(', ')}. ` +
+        'To build from source: clone the repository, npm install, npm run build:native (needs python3, make and a C++17 compiler), ' +
+        `and copy build/Release/ipvs_native.node to ${path.join(root, 'build', 'Release')}/`,
+    );
+  }
+  const mod = { exports: {} as Binding };
+  process.dlopen(mod, found);
+  return mod.exports;
+}
+
+/**
+ * The addon, loaded on first call from `build/Release/` or `prebuilds/` at the package root (one
+ * level above both `src/` and `dist/`). No install script runs: the package carries its binaries.
+ * @throws Error on any platform but Linux, and as {@link loadAddon} does.
  */
 export function native(): Binding {
   if (binding === undefined) {
     if (process.platform !== 'linux') {
       throw new Error(`ipvs: needs Linux; this is ${process.platform}`);
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => Binding;
-    binding = load(path.join(__dirname, '..'));
+    binding = loadAddon(path.join(__dirname, '..'));
   }
   return binding;
 }

@@ -2,9 +2,10 @@
 // Runs as root on the host without changing its network state: it only reads, and creates one
 // throwaway network namespace. Messages are built by hand here; the real codec lives in src/netlink.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NETLINK_GENERIC, NETLINK_ROUTE, native, type NativeSocket, type TransactResult } from '../../src/native';
+import { NETLINK_GENERIC, NETLINK_ROUTE, addonCandidates, loadAddon, native, type NativeSocket, type TransactResult } from '../../src/native';
 
 // <linux/netlink.h>, <linux/genetlink.h>, <linux/rtnetlink.h>
 const NLM_F_REQUEST = 0x1;
@@ -492,8 +493,10 @@ describe('notifications: subscribe and receive', () => {
 
 describe('native()', () => {
   it('closes unreferenced sockets when they are garbage collected', () => {
+    const addon = addonCandidates(path.join(__dirname, '..', '..')).find((f) => existsSync(f));
+    expect(addon, 'the addon is built (npm test builds the prebuild first)').toBeDefined();
     const script = `
-      const b = require('node-gyp-build')(${JSON.stringify(path.join(__dirname, '..', '..'))});
+      const b = require(${JSON.stringify(addon)});
       const count = () => require('fs').readdirSync('/proc/self/fd').length;
       const before = count();
       for (let i = 0; i < 200; i++) b.open(16);
@@ -518,5 +521,16 @@ describe('native()', () => {
     } finally {
       Object.defineProperty(process, 'platform', platform);
     }
+  });
+
+  it('looks for a local build, then the prebuild of this architecture and C library', () => {
+    expect(addonCandidates('/pkg', 'arm64', 'musl')).toEqual(['/pkg/build/Release/ipvs_native.node', '/pkg/prebuilds/linux-arm64/ipvs.musl.node']);
+    expect(addonCandidates('/pkg', 'x64', 'glibc')[1]).toBe('/pkg/prebuilds/linux-x64/ipvs.glibc.node');
+  });
+
+  it('on a Linux architecture with no prebuild, names the platforms that ship and how to build from source', () => {
+    expect(() => loadAddon('/nonexistent', 'riscv64', 'glibc')).toThrow(
+      /^ipvs: no prebuilt addon for linux-riscv64 glibc; the package ships linux-x64 glibc\. To build from source: .*npm run build:native/,
+    );
   });
 });

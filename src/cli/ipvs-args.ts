@@ -200,8 +200,14 @@ function canonical6(s: string): string {
   return canonicalAddress(s);
 }
 
-/** ipvsadm's parse_service: `[v6]:port`, `v6`, `v4:port`, `v4`; a port may be a service name. */
-function parseAddrPort(text: string, protocol: 'tcp' | 'udp' | 'sctp', resolve: PortResolver | undefined): AddrPort | undefined {
+/** Answers a host name's IPv4 address (ipvsadm: gethostbyname), or undefined. */
+export type HostResolver = (name: string) => string | undefined;
+
+/**
+ * ipvsadm's parse_service: `[v6]:port`, `v6`, `v4:port`, `v4`, `name:port`, `name`; a port may be
+ * a service name. A host name means its IPv4 address (IPv6 must be numeric, as for ipvsadm).
+ */
+function parseAddrPort(text: string, protocol: 'tcp' | 'udp' | 'sctp', resolve: PortResolver | undefined, hosts: HostResolver | undefined): AddrPort | undefined {
   if (text === '' || /^\d+$/.test(text)) return undefined;
   let host = text;
   let port: string | undefined;
@@ -220,8 +226,10 @@ function parseAddrPort(text: string, protocol: 'tcp' | 'udp' | 'sctp', resolve: 
       port = text.slice(colon + 1);
     }
     if (!isIPv4(host)) {
-      if (/^[a-z0-9.-]+$/i.test(host)) throw new IpvsadmArgsError(`host name '${host}' is not supported: use numeric addresses (as ipvsadm -Sn writes them)`);
-      return undefined;
+      if (!/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/i.test(host) || hosts === undefined) return undefined;
+      const address = hosts(host);
+      if (address === undefined || !isIPv4(address)) return undefined;
+      host = address;
     }
   }
   const out: AddrPort = { address: host.includes(':') ? canonical6(host) : host.split('.').map(Number).join('.'), family: host.includes(':') ? 'inet6' : 'inet' };
@@ -297,7 +305,7 @@ function tokenize(argv: readonly string[]): { occ: [OptionDef, string | undefine
  * Reads one ipvsadm command line (without the program name) as ipvsadm would: options, values,
  * the command/option table, and process_options' checks and defaults. Throws IpvsadmArgsError.
  */
-export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver): IpvsadmArgs {
+export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver, hosts?: HostResolver): IpvsadmArgs {
   const { occ, positional } = tokenize(argv);
   let command: IpvsadmCommand | undefined;
   const options = new Set<Opt | 'ipv6' | 'sort'>();
@@ -338,7 +346,7 @@ export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver
       case 'tcp-service': case 'udp-service': case 'sctp-service': {
         set('service-address');
         const protocol = def.long === 'tcp-service' ? 'tcp' : def.long === 'udp-service' ? 'udp' : 'sctp';
-        const ap = parseAddrPort(v, protocol, resolve);
+        const ap = parseAddrPort(v, protocol, resolve, hosts);
         if (!ap) throw new IpvsadmArgsError('illegal virtual server address[:port] specified');
         svc = { protocol, ap, family: ap.family };
         break;
@@ -521,7 +529,7 @@ export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver
   }
   if (rawDest.length) {
     const protocol = svc?.protocol ?? 'tcp';
-    dest = parseAddrPort(rawDest[0]!.text, protocol, resolve);
+    dest = parseAddrPort(rawDest[0]!.text, protocol, resolve, hosts);
     if (!dest) throw new IpvsadmArgsError('illegal real server address[:port] specified');
   }
 

@@ -7,14 +7,15 @@ import { checkIpvsChange, type IpvsChange, type IpvsServiceEntry } from '../inde
 import { UsageError, type CliIo, type Command } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
-import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListLayout } from './ipvs-format';
+import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListFormatOptions, type ListLayout } from './ipvs-format';
 import { sortDestinations, sortServices } from './ipvs-order';
 import { formatConnections } from './conn-format';
+import { etcServices, lookupNames, withHostNames, type HostResolver } from './names';
 
-/** ipvsadm's options for one of our verbs, as if given with `first` (its command option). */
-function ipvsadmArgs(first: string[], args: string[], verb: string): IpvsadmArgs {
+/** ipvsadm's options for one of our verbs, as if given with `first` (its command option); host names resolved. */
+async function ipvsadmArgs(first: string[], args: string[], verb: string): Promise<IpvsadmArgs> {
   try {
-    return parseIpvsadmArgs([...first, ...args], etcServices());
+    return await withHostNames((hosts) => parseIpvsadmArgs([...first, ...args], etcServices(), hosts));
   } catch (err) {
     if (err instanceof IpvsadmArgsError) throw new UsageError(`${verb}: ${err.message}`);
     throw err;
@@ -32,28 +33,7 @@ function takeFlags(args: string[], flags: string[]): { rest: string[]; has: Set<
   return { rest, has };
 }
 
-let services: PortResolver | undefined;
-/** Port names from /etc/services (ipvsadm resolves them with getservbyname), read once. */
-export function etcServices(): PortResolver {
-  if (services) return services;
-  const table = new Map<string, number>();
-  try {
-    for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
-      const [entry] = line.split('#');
-      const f = entry!.trim().split(/\s+/);
-      const m = /^(\d+)\/(\w+)$/.exec(f[1] ?? '');
-      if (!m) continue;
-      for (const name of [f[0]!, ...f.slice(2)]) {
-        const key = `${name}/${m[2]}`;
-        if (!table.has(key)) table.set(key, Number(m[1]));
-      }
-    }
-  } catch {
-    // no /etc/services: numeric ports only
-  }
-  services = (name, protocol) => table.get(`${name}/${protocol}`);
-  return services;
-}
+export { etcServices } from './names';
 
 /** JSON with bigint counters as numbers (strings past 2^53). */
 function toJson(value: unknown): string {
@@ -120,17 +100,19 @@ export function stdoutWrite(t: string): void {
 }
 
 const list: Command = {
-  summary: 'list services and destinations as ipvsadm -Ln does (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
+  summary: 'list services and destinations as ipvsadm -L does, names resolved unless -n (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
   async run(args, global, io) {
     const { rest: unwatched, watch } = takeWatch(args);
     const { rest, has } = takeFlags(unwatched, ['--json']);
-    const a = ipvsadmArgs(['-L'], rest, 'list');
+    const a = await ipvsadmArgs(['-L'], rest, 'list');
     if (watch) return watchList(watch, io, (out) => list.run(rest.concat(has.has('--json') ? ['--json'] : []), global, out));
     const json = has.has('--json');
     const layout: ListLayout = a.options.has('stats') ? 'stats' : a.options.has('rate') ? 'rate'
       : a.options.has('thresholds') ? 'thresholds' : a.options.has('persistent-conn') ? 'persistent-conn'
         : a.options.has('tun-info') ? 'tun-info' : 'default';
-    const fmt = { layout, exact: a.options.has('exact'), nosort: a.options.has('nosort') };
+    const fmt: ListFormatOptions = { layout, exact: a.options.has('exact'), nosort: a.options.has('nosort') };
+    // without -n, names where they have them, as ipvsadm -L prints them
+    const numeric = a.options.has('numeric');
     await withHandle(global, async (h) => {
       if (a.options.has('connection')) {
         const conns = await h.ipvs.listConnections();
@@ -146,14 +128,14 @@ const list: Command = {
         const entry: IpvsServiceEntry = { ...s, destinations: await h.ipvs.listDestinations(a.service) };
         // sorted once, from the kernel's order (re-sorting with ipvsadm's comparator may reorder)
         if (json) io.out(toJson(fmt.nosort ? entry : { ...entry, destinations: sortDestinations(entry.destinations) }));
-        else io.out(formatListOne(entry, fmt));
+        else io.out(formatListOne(entry, numeric ? fmt : { ...fmt, names: await lookupNames([entry]) }));
       } else {
         const [info, all] = [await h.ipvs.getInfo(), await h.ipvs.listAll()];
         if (json) {
           const sorted = fmt.nosort ? all : sortServices(all).map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
           io.out(toJson(sorted));
         } else {
-          io.out(formatList(info, all, fmt));
+          io.out(formatList(info, all, numeric ? fmt : { ...fmt, names: await lookupNames(all) }));
         }
       }
     });
@@ -162,12 +144,14 @@ const list: Command = {
 };
 
 const save: Command = {
-  summary: 'print the rules as ipvsadm -Sn does (-n is implied; --thresholds adds -x/-y; --nosort)',
+  summary: 'print the rules as ipvsadm -Sn does (-n is implied; --names: host and port names as ipvsadm -S without -n; --thresholds adds -x/-y; --nosort)',
   async run(args, global, io) {
-    const { rest, has } = takeFlags(args, ['--thresholds', '--nosort', '-n', '--numeric']);
+    const { rest, has } = takeFlags(args, ['--thresholds', '--nosort', '-n', '--numeric', '--names']);
     if (rest.length) throw new UsageError(`save: unexpected argument ${rest[0]}`);
     await withHandle(global, async (h) => {
-      io.out(formatRules(await h.ipvs.listAll(), { thresholds: has.has('--thresholds'), nosort: has.has('--nosort') }));
+      const all = await h.ipvs.listAll();
+      const names = has.has('--names') && !has.has('-n') && !has.has('--numeric') ? await lookupNames(all) : undefined;
+      io.out(formatRules(all, { thresholds: has.has('--thresholds'), nosort: has.has('--nosort'), names }));
     });
     return 0;
   },
@@ -197,14 +181,14 @@ export interface ParsedRule {
  * command (-A -E -D -a -e -d -C -Z --set --start-daemon --stop-daemon with their options), checked
  * as ipvsadm and then the library would check it.
  */
-export function parseRules(text: string, resolve?: PortResolver): ParsedRule[] {
+export function parseRules(text: string, resolve?: PortResolver, hosts?: HostResolver): ParsedRule[] {
   const out: ParsedRule[] = [];
   text.split('\n').forEach((raw, i) => {
     const words = ruleWords(raw);
     if (words.length === 0) return;
     const rule: ParsedRule = { line: i + 1, text: raw.trim(), change: null };
     try {
-      rule.change = toChange(parseIpvsadmArgs(words, resolve));
+      rule.change = toChange(parseIpvsadmArgs(words, resolve, hosts));
       if (rule.change) checkIpvsChange(rule.change);
     } catch (err) {
       if (!(err instanceof IpvsadmArgsError || err instanceof TypeError || err instanceof RangeError)) throw err;
@@ -221,7 +205,8 @@ const restore: Command = {
     const { rest, has } = takeFlags(args, ['--stop-on-error']);
     if (rest.length > 1) throw new UsageError(`restore: unexpected argument ${rest[1]}`);
     const text = rest[0] === undefined || rest[0] === '-' ? await io.readStdin() : readFileSync(rest[0], 'utf8');
-    const rules = parseRules(text, etcServices());
+    // host names (ipvsadm -S without -n writes them) resolved all at once, to IPv4 as ipvsadm -R does
+    const rules = await withHostNames((hosts) => parseRules(text, etcServices(), hosts));
     const bad = rules.filter((r) => r.error !== undefined);
     if (bad.length) {
       for (const r of bad) io.err(`ipvs restore: line ${r.line}: ${r.error}\n`);
@@ -255,7 +240,7 @@ const flush: Command = {
 const zero: Command = {
   summary: 'zero the counters of every service, or of one (-t|-u|--sctp-service ADDR:PORT, -f MARK [-6]) (ipvsadm -Z)',
   async run(args, global) {
-    const a = ipvsadmArgs(['-Z'], args, 'zero');
+    const a = await ipvsadmArgs(['-Z'], args, 'zero');
     await withHandle(global, (h) => h.ipvs.zero(a.service));
     return 0;
   },
@@ -272,7 +257,7 @@ const timeout: Command = {
       });
       return 0;
     }
-    const change = toChange(ipvsadmArgs(['--set'], rest, 'timeout'));
+    const change = toChange(await ipvsadmArgs(['--set'], rest, 'timeout'));
     if (change?.kind === 'setTimeouts') await withHandle(global, (h) => h.ipvs.setTimeouts(change.timeouts));
     return 0;
   },
@@ -291,7 +276,7 @@ const daemon: Command = {
       return 0;
     }
     if (sub !== 'start' && sub !== 'stop') throw new UsageError(`daemon: expected list, start or stop, got '${sub}'`);
-    const change = toChange(ipvsadmArgs([`--${sub}-daemon`], rest, `daemon ${sub}`));
+    const change = toChange(await ipvsadmArgs([`--${sub}-daemon`], rest, `daemon ${sub}`));
     await withHandle(global, async (h) => {
       if (change?.kind === 'startDaemon') await h.ipvs.startDaemon(change.daemon);
       else if (change?.kind === 'stopDaemon') await h.ipvs.stopDaemon(change.state);

@@ -5,6 +5,7 @@
  */
 import type { IpvsDaemon, IpvsDestination, IpvsInfo, IpvsService, IpvsServiceEntry, IpvsTimeouts } from '../index';
 import { sortDestinations, sortServices } from './ipvs-order';
+import type { NameTable } from './names';
 
 /** Which table `ipvs list` prints (ipvsadm's --stats, --rate, --thresholds, --persistent-conn, --tun-info). */
 export type ListLayout = 'default' | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'tun-info';
@@ -15,6 +16,8 @@ export interface ListFormatOptions {
   exact?: boolean;
   /** --nosort: the kernel's order. */
   nosort?: boolean;
+  /** Without -n: host and port names where they have one (see names.ts's lookupNames). */
+  names?: NameTable;
 }
 
 /** C's printf %-Ns / %Ns (no truncation). */
@@ -34,10 +37,15 @@ export function largenum(i: bigint, exact: boolean): string {
   return `${right((i / 1000000000000n).toString(), 8)}T`;
 }
 
-/** `addr:port` as ipvsadm -n writes it: IPv6 in brackets. */
-function addrPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+/** `addr:port` as ipvsadm writes it, IPv6 in brackets; with names (no -n), `host:service` where they have them. */
+function addrPort(address: string, port: number, names?: NameTable, protocol?: 'tcp' | 'udp' | 'sctp'): string {
+  const host = names?.host(address) ?? address;
+  const p = names?.port(port, protocol) ?? port;
+  return address.includes(':') ? `[${host}]:${p}` : `${host}:${p}`;
 }
+
+/** The service's protocol, for port names: none for a firewall mark. */
+const protocolOf = (s: IpvsService) => ('fwmark' in s ? undefined : s.protocol);
 
 const PROTO_NAME = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' } as Record<string, string>;
 const PROTO_OPTION = { tcp: '-t', udp: '-u', sctp: '--sctp-service' } as Record<string, string>;
@@ -47,21 +55,21 @@ const FWD_SWITCH = { masq: '-m', tunnel: '-i', local: '-g', route: '-g', bypass:
 const CSUM_SHORT = { nocsum: '-c', csum: '+c', remcsum: 'r+c' } as Record<string, string>;
 
 /** The service's name in the listing (`TCP  10.0.0.1:80`, `FWM  5 IPv6`), as ipvsadm truncates it. */
-function listName(s: IpvsService): string {
+function listName(s: IpvsService, names?: NameTable): string {
   if ('fwmark' in s) return s.family === 'inet6' ? `FWM  ${s.fwmark} IPv6` : `FWM  ${s.fwmark}`;
-  const name = `${left(PROTO_NAME[s.protocol] ?? '?', 4)} ${addrPort(s.address, s.port)}`;
+  const name = `${left(PROTO_NAME[s.protocol] ?? '?', 4)} ${addrPort(s.address, s.port, names, s.protocol)}`;
   // svc_name[33] = '\0' for all but IPv6
   return s.family === 'inet6' ? name : name.slice(0, 33);
 }
 
 /** The service's options in a rule (`-t 10.0.0.1:80`, `-f 5 -6`). */
-function ruleName(s: IpvsService): string {
+function ruleName(s: IpvsService, names?: NameTable): string {
   if ('fwmark' in s) return s.family === 'inet6' ? `-f ${s.fwmark} -6` : `-f ${s.fwmark}`;
-  return `${PROTO_OPTION[s.protocol] ?? '--xxx-service'} ${addrPort(s.address, s.port)}`;
+  return `${PROTO_OPTION[s.protocol] ?? '--xxx-service'} ${addrPort(s.address, s.port, names, s.protocol)}`;
 }
 
-function destName(d: IpvsDestination): string {
-  const n = addrPort(d.address, d.port);
+function destName(d: IpvsDestination, names?: NameTable, protocol?: 'tcp' | 'udp' | 'sctp'): string {
+  const n = addrPort(d.address, d.port, names, protocol);
   // dname[28] = '\0' for all but IPv6
   return d.family === 'inet6' ? n : n.slice(0, 28);
 }
@@ -101,7 +109,7 @@ function tunInfo(d: IpvsDestination): string {
 export function formatListEntry(s: IpvsServiceEntry, o: ListFormatOptions = {}): string {
   const layout = o.layout ?? 'default';
   const exact = o.exact ?? false;
-  const name = listName(s);
+  const name = listName(s, o.names);
   let line: string;
   if (layout === 'stats' || layout === 'rate') {
     const st = s.stats;
@@ -120,7 +128,7 @@ export function formatListEntry(s: IpvsServiceEntry, o: ListFormatOptions = {}):
   }
   const lines = [line];
   for (const d of o.nosort ? s.destinations : sortDestinations(s.destinations)) {
-    const dn = destName(d);
+    const dn = destName(d, o.names, protocolOf(s));
     const st = d.stats;
     switch (layout) {
       case 'stats':
@@ -162,11 +170,13 @@ export interface RulesFormatOptions {
   /** Add `-x U -y L` to destinations whose thresholds are set (ipvsadm -S leaves them out; -R reads them). */
   thresholds?: boolean;
   nosort?: boolean;
+  /** Without -n: host and port names where they have one. */
+  names?: NameTable;
 }
 
 /** The rule lines of one service and its destinations (print_service_entry with FMT_RULE). */
 export function formatRulesEntry(s: IpvsServiceEntry, o: RulesFormatOptions = {}): string {
-  const name = ruleName(s);
+  const name = ruleName(s, o.names);
   let line = `-A ${name} -s ${s.scheduler}`;
   if (s.persistent > 0) {
     line += ` -p ${s.persistent}`;
@@ -178,7 +188,7 @@ export function formatRulesEntry(s: IpvsServiceEntry, o: RulesFormatOptions = {}
   if (s.schedFlags.length) line += ` -b ${s.schedFlags.join(',')}`;
   const lines = [line];
   for (const d of o.nosort ? s.destinations : sortDestinations(s.destinations)) {
-    let l = `-a ${name} -r ${addrPort(d.address, d.port)} ${FWD_SWITCH[d.forwarding] ?? '(null)'} -w ${d.weight}`;
+    let l = `-a ${name} -r ${addrPort(d.address, d.port, o.names, protocolOf(s))} ${FWD_SWITCH[d.forwarding] ?? '(null)'} -w ${d.weight}`;
     if (d.forwarding === 'tunnel') {
       const csum = `--tun-${d.tunnelChecksum ?? 'nocsum'}`;
       if (d.tunnelType === 'ipip') l += ' --tun-type ipip';

@@ -5,8 +5,8 @@
  * refusal, 1 for listing a service that does not exist) and its words for the common ones, so a
  * script that calls ipvsadm works when pointed at `ipvs` or at the `ipvsadm-compat` command.
  *
- * Differences: names are never resolved on output (every listing is numeric, as with -n), and
- * `-h` / `-v` print this tool's usage and version.
+ * Host names are read and printed as ipvsadm reads and prints them (names.ts). Differences: `-h`
+ * / `-v` print this tool's usage and version.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,8 @@ import { checkIpvsChange, NetlinkError, type IpvsChange } from '../index';
 import type { CliIo, GlobalOptions } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmCommand } from './ipvs-args';
-import { etcServices, ipvsCommands } from './ipvs-commands';
+import { ipvsCommands } from './ipvs-commands';
+import { etcServices, withHostNames } from './names';
 
 /** ipvsadm's exit status for a command line it refuses, and for a refusal by the kernel. */
 export const EXIT_USAGE = 2;
@@ -66,7 +67,7 @@ const USAGE = `usage (ipvsadm's command line, as \`ipvs\` or \`ipvsadm-compat\` 
   -D -t|-u|--sctp-service|-f SERVICE
   -C
   -R                 rules on standard input
-  -S [-n]            rules to standard output (always numeric)
+  -S [-n]            rules to standard output (names unless -n)
   -a|-e -t|-u|--sctp-service|-f SERVICE -r SERVER[:PORT] [-g|-i|-m] [-w WEIGHT] [-x UPPER] [-y LOWER] [--tun-type ...]
   -d -t|-u|--sctp-service|-f SERVICE -r SERVER[:PORT]
   -L|-l [-n] [-c] [--stats|--rate|--thresholds|--persistent-conn|--tun-info] [--exact] [--nosort] [--timeout] [--daemon] [SERVICE]
@@ -109,12 +110,12 @@ export async function runIpvsadm(argv: readonly string[], global: GlobalOptions,
   let change: IpvsChange | null;
   let command: IpvsadmCommand;
   try {
-    const a = parseIpvsadmArgs(argv, etcServices());
+    const a = await withHostNames((hosts) => parseIpvsadmArgs(argv, etcServices(), hosts));
     command = a.command;
     if (command === 'list' || command === 'save' || command === 'restore') {
       const verb = ipvsCommands[command]!;
       const args = command === 'list' ? withoutCommand(argv, 'Ll', '--list')
-        : command === 'save' ? withoutCommand(argv, 'S', '--save') : [];
+        : command === 'save' ? withNames(withoutCommand(argv, 'S', '--save')) : [];
       return await listLike(command, () => verb.run(args, global, io), io);
     }
     change = toChange(a);
@@ -131,6 +132,11 @@ export async function runIpvsadm(argv: readonly string[], global: GlobalOptions,
   if (result!.status === 'ok') return 0;
   io.err(`${refusal(command, result!.error)}\n`);
   return EXIT_KERNEL;
+}
+
+/** `-S` without `-n` prints names, as ipvsadm does; `ipvs save` needs `--names` for that. */
+function withNames(args: string[]): string[] {
+  return args.some((a) => a === '-n' || a === '--numeric' || /^-[A-Za-z]*n/.test(a)) ? args : [...args, '--names'];
 }
 
 /** Listing a service that does not exist is exit status 1 in ipvsadm; other kernel refusals 255. */

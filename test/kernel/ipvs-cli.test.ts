@@ -69,9 +69,11 @@ describe('ipvs restore / save against ipvsadm', () => {
     expect(await cli(netns(), ['save'])).toEqual({ code: 0, out: RULES, err: '' });
     for (const flags of [[], ['--stats'], ['--stats', '--exact'], ['--rate'], ['--thresholds'], ['--persistent-conn'], ['--tun-info'], ['--nosort'],
       ['-t', '10.1.0.1:80'], ['-f', '2', '-6', '--tun-info'], ['--timeout']]) {
-      // no -n: the CLI takes -n as --netns (main.ts); ipvs list is always numeric
-      const ours = await cli(netns(), ['list', ...flags]);
+      const ours = await cli(netns(), ['list', '-n', ...flags]);
       expect(ours, flags.join(' ')).toEqual({ code: 0, out: await ipvsadm(netns(), '-Ln', ...flags), err: '' });
+      // without -n, names where the system has them (here: port names from /etc/services)
+      const named = await cli(netns(), ['list', ...flags]);
+      expect(named, `no -n: ${flags.join(' ')}`).toEqual({ code: 0, out: await ipvsadm(netns(), '-L', ...flags), err: '' });
     }
     const json = JSON.parse((await cli(netns(), ['list', '--json'])).out) as { scheduler: string; destinations: unknown[] }[];
     expect(json).toHaveLength(22);

@@ -67,7 +67,7 @@ describe('IPVS destinations', () => {
     await h.ipvs.addDestination(svc, { address: '10.1.1.8', port: 80, forwarding: 'local' });
     // the CLI prints what ipvsadm prints, "(null)" included
     expect((await cli(netns(), ['save'])).out).toBe(await ipvsadm(netns(), '-Sn'));
-    expect((await cli(netns(), ['list'])).out).toBe(await ipvsadm(netns(), '-Ln'));
+    expect((await cli(netns(), ['list', '-n'])).out).toBe(await ipvsadm(netns(), '-Ln'));
   });
 
   it('reads every variant ipvsadm wrote, with the other family behind tunnels both ways', async () => {

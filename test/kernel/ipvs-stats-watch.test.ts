@@ -51,6 +51,9 @@ describe('IPVS counters over time', () => {
       samples.push({ s, ipvsadm: await ipvsadmConns() });
       if (samples.length === 2) break;
       await connectTo(netns(), '10.0.0.1', 80, 4);
+      // on a loaded machine the connection attempts may land late: read on only once ipvsadm sees them
+      const before = samples[0]!.ipvsadm.get('10.0.0.1:80')!;
+      for (let i = 0; i < 100 && (await ipvsadmConns()).get('10.0.0.1:80')! < before + 4n; i++) await new Promise((r) => setTimeout(r, 200));
     }
     const [a, b] = samples as [typeof samples[0], typeof samples[0]];
     expect(a.s.services[0]!.delta).toBeNull();

@@ -51,7 +51,21 @@ describe('ipvsadm rules: services', () => {
     const a = parseIpvsadmArgs(['-A', '-t', '10.0.0.1:http'], (n, p) => (n === 'http' && p === 'tcp' ? 80 : undefined));
     expect(a.service).toEqual({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
     expect(fails('-A -t 10.0.0.1:http')).toBe('illegal virtual server address[:port] specified');
-    expect(fails('-A -t www.example.com:80')).toMatch(/host name 'www.example.com' is not supported/);
+    expect(fails('-A -t www.example.com:80')).toBe('illegal virtual server address[:port] specified');
+  });
+
+  it('reads host names through the resolver given, as gethostbyname: IPv4 only, IPv6 numeric', () => {
+    const hosts = (n: string) => ({ 'web.example': '10.1.0.1', 'rs.example': '10.1.0.2', 'odd.example': 'fd00::1' } as Record<string, string>)[n];
+    expect(parseIpvsadmArgs(['-a', '-t', 'web.example:80', '-r', 'rs.example', '-g'], undefined, hosts)).toMatchObject({
+      service: { protocol: 'tcp', address: '10.1.0.1', port: 80 },
+      destination: { address: '10.1.0.2', port: 80 },
+    });
+    const refused = (argv: string[]) => () => parseIpvsadmArgs(argv, undefined, hosts);
+    expect(refused(['-A', '-t', 'nosuch.example:80'])).toThrow('illegal virtual server address[:port] specified');
+    expect(refused(['-A', '-t', 'odd.example:80'])).toThrow('illegal virtual server address[:port] specified');
+    expect(refused(['-A', '-t', '[web.example]:80'])).toThrow('illegal virtual server address[:port] specified');
+    expect(refused(['-a', '-t', '[fd00::1]:80', '-r', 'rs.example'])).toThrow();
+    expect(refused(['-A', '-t', '-bad-.example:80'])).toThrow('illegal virtual server address[:port] specified');
   });
 
   it('refuses what ipvsadm refuses, in its words', () => {

@@ -116,6 +116,7 @@ const list: Command = {
     await withHandle(global, async (h) => {
       if (a.options.has('connection')) {
         const conns = await h.ipvs.listConnections();
+        // always numeric, as -Lnc: a reverse lookup per client address would make it unusable
         io.out(json ? toJson(conns) : formatConnections(conns, layout === 'persistent-conn'));
       } else if (a.options.has('timeout')) {
         const t = await h.ipvs.getTimeouts();

@@ -117,15 +117,20 @@ export interface NameTable {
 }
 
 /** The host names of every address in the listing, looked up once each (getnameinfo). */
-export async function lookupNames(services: readonly IpvsServiceEntry[], reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
+export function lookupNames(services: readonly IpvsServiceEntry[], reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
   const addresses = new Set<string>();
   for (const s of services) {
     if ('address' in s) addresses.add(s.address);
     for (const d of s.destinations) addresses.add(d.address);
   }
+  return lookupAddresses(addresses, reverse);
+}
+
+/** The host names of these addresses (each looked up once), and port names. */
+export async function lookupAddresses(addresses: Iterable<string>, reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
   const hosts = new Map<string, string>();
   await Promise.all(
-    [...addresses].map(async (a) => {
+    [...new Set(addresses)].map(async (a) => {
       const name = await reverse(a);
       if (name !== undefined) hosts.set(a, name);
     }),

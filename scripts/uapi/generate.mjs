@@ -77,6 +77,7 @@ const modules = [
     'IFLA_NEW_NETNSID', 'IFLA_IF_NETNSID', 'IFLA_TARGET_NETNSID', 'IFLA_NEW_IFINDEX', 'IFLA_PARENT_DEV_'] },
   { file: 'if.ts', header: 'linux/if.h', prefixes: ['IFF_', 'IFNAMSIZ', 'IF_OPER_', 'IF_LINK_MODE_'], extraIncludes: ['sys/socket.h'] },
   { file: 'if-arp.ts', header: 'linux/if_arp.h', prefixes: ['ARPHRD_'] },
+  { file: 'if-ether.ts', header: 'linux/if_ether.h', prefixes: ['ETH_ALEN'] },
   // Type-specific ipset error codes: each set type numbers its own from IPSET_ERR_TYPE_SPECIFIC.
   { file: 'ipset-hash.ts', header: 'linux/netfilter/ipset/ip_set_hash.h', prefixes: ['IPSET_ERR_'] },
   { file: 'ipset-bitmap.ts', header: 'linux/netfilter/ipset/ip_set_bitmap.h', prefixes: ['IPSET_ERR_'] },

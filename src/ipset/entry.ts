@@ -7,13 +7,14 @@ import { familyOf } from '../netlink/address';
 import { AF_INET, IPPROTO_TCP } from '../uapi/netlink';
 import { IPSET_FLAG_BEFORE, IPSET_FLAG_NOMATCH, IPSET_FLAG_PHYSDEV, IPSET_MAX_COMMENT_SIZE, IPSET_MAXNAMELEN } from '../uapi/ipset';
 import { IFNAMSIZ } from '../uapi/if';
+import { ETH_ALEN } from '../uapi/if-ether';
 import { formatIcmp, isIcmp, parseIcmp, protocolName, protocolNumber } from './proto';
 
 /**
  * One member of a set, in the vocabulary of the ipset tool. Which fields apply depends on the set
  * type: `ip` (hash:ip, hash:net, bitmap:ip, and the first part of the others), `proto`/`port`
  * (the `,port` part), `ip2` (hash:ip,port,ip / hash:ip,port,net), `iface` (hash:net,iface),
- * `mark` (hash:ip,mark), `name` (list:set).
+ * `mark` (hash:ip,mark), `mac` (hash:mac, hash:ip,mac, bitmap:ip,mac), `name` (list:set).
  */
 export interface IpsetEntry {
   /** IPv4 or IPv6 address; with `cidr` a network, with `ipTo` a range (IPv4) the kernel expands. */
@@ -34,6 +35,13 @@ export interface IpsetEntry {
   cidr2?: number;
   /** End of a range starting at `ip2`. */
   ip2To?: string;
+  /**
+   * MAC address (hash:mac, hash:ip,mac, bitmap:ip,mac): six bytes in hex separated by colons, as
+   * ipset takes it (`aa:bb:cc:dd:ee:ff`, `0:1:2:3:4:5`); read back in capitals with two digits per
+   * byte, as ipset prints it (`AA:BB:CC:DD:EE:FF`). A bitmap:ip,mac entry may have none: the
+   * kernel then fills in the source MAC of the first packet that matches its address.
+   */
+  mac?: string;
   /** Interface name (hash:net,iface). */
   iface?: string;
   /** Match the bridge port (`physdev:IFACE`) rather than the interface. */
@@ -70,7 +78,7 @@ export interface IpsetEntry {
 export type IpsetEntryInput = IpsetEntry | string;
 
 /** The parts of an entry's element text, per set type. */
-type Dim = 'ip' | 'port' | 'ip2' | 'iface' | 'mark' | 'set';
+type Dim = 'ip' | 'port' | 'ip2' | 'iface' | 'mark' | 'mac' | 'set';
 
 const DIMS: Record<string, Dim[]> = {
   'hash:ip': ['ip'],
@@ -83,7 +91,10 @@ const DIMS: Record<string, Dim[]> = {
   'hash:net,net': ['ip', 'ip2'],
   'hash:net,iface': ['ip', 'iface'],
   'hash:ip,mark': ['ip', 'mark'],
+  'hash:mac': ['mac'],
+  'hash:ip,mac': ['ip', 'mac'],
   'bitmap:ip': ['ip'],
+  'bitmap:ip,mac': ['ip', 'mac'],
   'bitmap:port': ['port'],
   'list:set': ['set'],
 };
@@ -118,6 +129,31 @@ function checkCidr(v: unknown, family: number, what: string, op: string): number
 function checkPort(v: unknown, what: string, op: string): number {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65535) throw new RangeError(`${op}: ${what} must be 0-65535, got ${String(v)}`);
   return v as number;
+}
+
+/**
+ * The six bytes of a MAC address in ipset's syntax: six hex numbers of at most 255 separated by
+ * colons, 17 characters at most (ipset_parse_ether). Undefined when the text is not one.
+ */
+export function parseMac(text: unknown): Buffer | undefined {
+  if (typeof text !== 'string' || text.length > ETH_ALEN * 3 - 1) return undefined;
+  const parts = text.split(':');
+  if (parts.length !== ETH_ALEN) return undefined;
+  const b = Buffer.alloc(ETH_ALEN);
+  for (let i = 0; i < ETH_ALEN; i++) {
+    if (!/^[0-9a-f]+$/i.test(parts[i]!)) return undefined;
+    const n = parseInt(parts[i]!, 16);
+    if (n > 255) return undefined;
+    b[i] = n;
+  }
+  return b;
+}
+
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+/** A MAC address as ipset prints it: `AA:BB:CC:DD:EE:FF`. */
+export function formatMac(b: Uint8Array, at = 0): string {
+  return `${HEX2[b[at]!]}:${HEX2[b[at + 1]!]}:${HEX2[b[at + 2]!]}:${HEX2[b[at + 3]!]}:${HEX2[b[at + 4]!]}:${HEX2[b[at + 5]!]}`;
 }
 
 function protoNumber(p: string | number, op: string): number {
@@ -155,6 +191,11 @@ export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord
     rec.ip2 = addrAttr(e.ip2, f);
     if (e.cidr2 !== undefined) rec.cidr2 = checkCidr(e.cidr2, f, 'cidr2', op);
     if (e.ip2To !== undefined) rec.ip2To = addrAttr(e.ip2To, checkAddr(e.ip2To, 'ip2To', op));
+  }
+  if (e.mac !== undefined) {
+    const mac = parseMac(e.mac);
+    if (!mac) throw new TypeError(`${op}: mac must be a MAC address such as 'aa:bb:cc:dd:ee:ff', got ${JSON.stringify(e.mac)}`);
+    rec.ether = mac;
   }
   if (e.iface !== undefined) {
     if (typeof e.iface !== 'string' || e.iface === '' || Buffer.byteLength(e.iface) >= IFNAMSIZ) {
@@ -244,6 +285,7 @@ export function toEntry(rec: AttrRecord): IpsetEntry {
   if (rec.ip2 !== undefined) e.ip2 = addrOf(rec.ip2);
   if (rec.cidr2 !== undefined) e.cidr2 = rec.cidr2 as number;
   if (rec.ip2To !== undefined) e.ip2To = addrOf(rec.ip2To);
+  if (rec.ether instanceof Uint8Array && rec.ether.length === ETH_ALEN) e.mac = formatMac(rec.ether);
   if (rec.iface !== undefined) e.iface = rec.iface as string;
   if (flags & IPSET_FLAG_PHYSDEV) e.physdev = true;
   if (rec.mark !== undefined) e.mark = rec.mark as number;
@@ -333,9 +375,12 @@ export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'):
   const elem = words[0]!;
   // IPv6 addresses contain no commas, so a comma always separates parts.
   const parts = elem.split(',');
-  if (parts.length !== dims.length) throw new TypeError(`${op}: '${elem}' does not fit ${type} (${dims.length} part${dims.length > 1 ? 's' : ''} separated by commas)`);
+  // bitmap:ip,mac takes an address alone: the kernel fills the MAC in from traffic
+  const optionalLast = type === 'bitmap:ip,mac' && parts.length === 1;
+  if (parts.length !== dims.length && !optionalLast) throw new TypeError(`${op}: '${elem}' does not fit ${type} (${dims.length} part${dims.length > 1 ? 's' : ''} separated by commas)`);
   dims.forEach((d, i) => {
-    const p = parts[i]!;
+    const p = parts[i];
+    if (p === undefined) return;
     switch (d) {
       case 'ip': parseAddrPart(p, 'ip', e, op); break;
       case 'ip2': parseAddrPart(p, 'ip2', e, op); break;
@@ -344,9 +389,19 @@ export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'):
         if (p.startsWith('physdev:')) { e.physdev = true; e.iface = p.slice('physdev:'.length); } else e.iface = p;
         break;
       case 'mark': e.mark = parseNumber(p, 'mark', op); break;
+      case 'mac': {
+        const mac = parseMac(p);
+        if (!mac) throw new TypeError(`${op}: cannot parse '${p}' as ethernet address`);
+        e.mac = formatMac(mac);
+        break;
+      }
       case 'set': e.name = p; break;
     }
   });
+  if (dims.includes('mac') && dims[0] === 'ip' && (e.cidr !== undefined || e.ipTo !== undefined)) {
+    // as ipset refuses them before sending: these types store single addresses
+    throw new TypeError(`${op}: ${type} takes a plain IP address, not a range or network: '${parts[0]}'`);
+  }
   for (let i = 1; i < words.length; i++) {
     const w = words[i]!;
     const next = () => {
@@ -402,9 +457,13 @@ export function formatElement(type: string, e: IpsetEntry): string {
       }
       case 'iface': return `${e.physdev ? 'physdev:' : ''}${e.iface}`;
       case 'mark': return hex8(e.mark ?? 0);
+      case 'mac': {
+        const mac = e.mac === undefined ? undefined : parseMac(e.mac);
+        return mac ? formatMac(mac) : undefined;
+      }
       case 'set': return e.name ?? '';
     }
-  }).join(',');
+  }).filter((p) => p !== undefined).join(',');
 }
 
 /** An entry as `ipset save` prints it after `add NAME `: element, then its extensions in the tool's order. */

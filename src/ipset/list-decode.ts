@@ -20,7 +20,8 @@ import { ipsetIpAddrReply, ipsetReplySchemas } from '../schema/ipset';
 import { SIZEOF_NFGENMSG } from '../uapi/nfnetlink';
 import { IPSET_FLAG_NOMATCH, IPSET_FLAG_PHYSDEV } from '../uapi/ipset';
 import { NLA_TYPE_MASK } from '../uapi/netlink';
-import { toEntry, type IpsetEntry } from './entry';
+import { formatMac, toEntry, type IpsetEntry } from './entry';
+import { ETH_ALEN } from '../uapi/if-ether';
 import { protocolName } from './proto';
 import { toSet, type IpsetSet } from './set';
 
@@ -32,12 +33,13 @@ const IPV6 = ipsetIpAddrReply.attrs.ipv6!.id;
 
 // What the fast path does with each entry attribute id (from the schema: no number is written here).
 const SKIP = 0, IP = 1, CIDR = 2, PROTO = 3, PORT = 4, IP2 = 5, CIDR2 = 6, TIMEOUT = 7, FLAGS = 8, MARK = 9,
-  PACKETS = 10, BYTES = 11, COMMENT = 12, IFACE = 13, NAME = 14, LINENO = 15, GENERIC = 16;
+  PACKETS = 10, BYTES = 11, COMMENT = 12, IFACE = 13, NAME = 14, LINENO = 15, GENERIC = 16, ETHER = 17;
 const ACTION_OF: Record<string, number> = {
   ip: IP, cidr: CIDR, proto: PROTO, port: PORT, ip2: IP2, cidr2: CIDR2, timeout: TIMEOUT, cadtFlags: FLAGS,
   mark: MARK, packets: PACKETS, bytes: BYTES, comment: COMMENT, iface: IFACE, name: NAME, lineno: LINENO,
-  // Decoded and dropped by toEntry: nothing to read (and nothing in them can fail to decode).
-  ether: SKIP, nameref: SKIP,
+  ether: ETHER,
+  // Decoded and dropped by toEntry: nothing to read (and nothing in it can fail to decode).
+  nameref: SKIP,
 };
 /** Per attribute id: the action; ids outside the schema are unknown attributes, which toEntry drops. */
 const ACTIONS = new Uint8Array((NLA_TYPE_MASK & 0xffff) + 1);
@@ -74,7 +76,7 @@ export function fastEntry(b: Buffer, p: number, q: number): IpsetEntry | undefin
   let ip: string | undefined, ip2: string | undefined;
   let cidr = -1, proto = -1, port = -1, cidr2 = -1, timeout = -1, mark = -1, flags = -1;
   let packets: number | undefined, bytes: number | undefined;
-  let comment: string | undefined, iface: string | undefined, name: string | undefined;
+  let comment: string | undefined, iface: string | undefined, name: string | undefined, mac: string | undefined;
   for (let a = p; a < q;) {
     if (q - a < 4) return undefined;
     const len = b[a]! | (b[a + 1]! << 8);
@@ -97,13 +99,15 @@ export function fastEntry(b: Buffer, p: number, q: number): IpsetEntry | undefin
       case COMMENT: comment = nulString(b, v, a + len); break;
       case IFACE: iface = nulString(b, v, a + len); break;
       case NAME: name = nulString(b, v, a + len); break;
+      // toEntry takes a MAC of exactly ETH_ALEN bytes and drops any other length
+      case ETHER: if (len === 4 + ETH_ALEN) mac = formatMac(b, v); else mac = undefined; break;
       default: return undefined;
     }
     a += (len + 3) & ~3;
   }
   // The common shapes as literals (one allocation, a shared map); toEntry's field order throughout.
-  if (flags < 0 && cidr < 0 && ip2 === undefined && timeout < 0 && mark < 0 && packets === undefined && bytes === undefined &&
-    comment === undefined && iface === undefined && name === undefined && ip !== undefined) {
+  if (flags < 0 && cidr < 0 && ip2 === undefined && cidr2 < 0 && timeout < 0 && mark < 0 && packets === undefined && bytes === undefined &&
+    comment === undefined && iface === undefined && name === undefined && mac === undefined && ip !== undefined) {
     if (port >= 0) return proto >= 0 ? { ip, proto: protoName(proto), port } : { ip, port };
     if (proto < 0) return { ip };
   }
@@ -114,6 +118,7 @@ export function fastEntry(b: Buffer, p: number, q: number): IpsetEntry | undefin
   if (port >= 0) e.port = port;
   if (ip2 !== undefined) e.ip2 = ip2;
   if (cidr2 >= 0) e.cidr2 = cidr2;
+  if (mac !== undefined) e.mac = mac;
   if (iface !== undefined) e.iface = iface;
   if (flags > 0 && flags & IPSET_FLAG_PHYSDEV) e.physdev = true;
   if (mark >= 0) e.mark = mark;

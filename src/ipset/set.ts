@@ -18,7 +18,7 @@ export type IpsetFamily = 'inet' | 'inet6';
  * options it has a use for; the kernel refuses the rest.
  */
 export interface IpsetCreateOptions {
-  /** hash types: address family, default `'inet'`. */
+  /** hash types: address family, default `'inet'` (hash:mac has none and refuses one). */
   family?: IpsetFamily;
   /** hash types: initial hash size (the kernel rounds up to a power of two). */
   hashsize?: number;
@@ -32,7 +32,7 @@ export interface IpsetCreateOptions {
   netmask?: number;
   /** hash:ip,mark: mask applied to marks. */
   markmask?: number;
-  /** bitmap:ip: `'10.0.0.0/24'` or `'10.0.0.0-10.0.0.255'`; bitmap:port: `'1024-65535'`. */
+  /** bitmap:ip, bitmap:ip,mac: `'10.0.0.0/24'` or `'10.0.0.0-10.0.0.255'`; bitmap:port: `'1024-65535'`. */
   range?: string;
   /** list:set: maximal number of member sets. */
   size?: number;
@@ -112,8 +112,10 @@ export function createFamily(type: string, o: IpsetCreateOptions, op: string): n
   if (o.family !== undefined && o.family !== 'inet' && o.family !== 'inet6') {
     throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${String(o.family)}`);
   }
-  if (type === 'bitmap:port' || type === 'list:set') return NFPROTO_UNSPEC;
-  if (type === 'bitmap:ip') return NFPROTO_IPV4;
+  // hash:mac matches on MACs alone: it has no family, and ipset refuses one (`Unknown argument: family`)
+  if (type === 'hash:mac' && o.family !== undefined) throw new TypeError(`${op}: hash:mac takes no family`);
+  if (type === 'bitmap:port' || type === 'list:set' || type === 'hash:mac') return NFPROTO_UNSPEC;
+  if (type === 'bitmap:ip' || type === 'bitmap:ip,mac') return NFPROTO_IPV4;
   return o.family === 'inet6' ? NFPROTO_IPV6 : NFPROTO_IPV4;
 }
 
@@ -163,7 +165,7 @@ function rangeAttrs(type: string, range: string, op: string): AttrRecord {
     if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new TypeError(`${op}: bitmap:port range must be FROM-TO ports, got '${range}'`);
     return { port: Number(m[1]), portTo: Number(m[2]) };
   }
-  if (type === 'bitmap:ip') {
+  if (type === 'bitmap:ip' || type === 'bitmap:ip,mac') {
     const slash = /^([^/]+)\/(\d+)$/.exec(range);
     if (slash && familyOf(slash[1]!) === AF_INET && Number(slash[2]) <= 32) {
       return { ip: { ipv4: slash[1] }, cidr: Number(slash[2]) };
@@ -172,7 +174,7 @@ function rangeAttrs(type: string, range: string, op: string): AttrRecord {
     if (dash && familyOf(dash[1]!) === AF_INET && familyOf(dash[2]!) === AF_INET) {
       return { ip: { ipv4: dash[1] }, ipTo: { ipv4: dash[2] } };
     }
-    throw new TypeError(`${op}: bitmap:ip range must be A.B.C.D/LEN or FROM-TO IPv4 addresses, got '${range}'`);
+    throw new TypeError(`${op}: ${type} range must be A.B.C.D/LEN or FROM-TO IPv4 addresses, got '${range}'`);
   }
   throw new TypeError(`${op}: ${type} takes no range`);
 }
@@ -231,7 +233,7 @@ const hex8 = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
  */
 export function formatCreateOptions(type: string, o: IpsetCreateOptions): string {
   const w: string[] = [];
-  if (type.startsWith('hash:')) w.push(`family ${o.family ?? 'inet'}`);
+  if (type.startsWith('hash:') && type !== 'hash:mac') w.push(`family ${o.family ?? 'inet'}`);
   if (o.range !== undefined) w.push(`range ${o.range}`);
   if (o.markmask !== undefined) w.push(`markmask ${hex8(o.markmask)}`);
   if (o.hashsize !== undefined) w.push(`hashsize ${o.hashsize}`);

@@ -20,6 +20,7 @@ type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)]!;
 const v4 = (r: Rand) => `${int(r, 256)}.${int(r, 256)}.${int(r, 256)}.${int(r, 256)}`;
+const mac = (r: Rand) => Buffer.from(Array.from({ length: 6 }, () => int(r, 256)));
 const V6 = ['2001:db8::1', 'fe80::1:2', '::', '::ffff:10.0.0.1', '2001:db8:0:1:2:3:4:5', 'ff02::2', '1:0:0:2::3'];
 
 /** An IPSET_ATTR_DATA record as the kernel writes one entry, with the attributes `set` has. */
@@ -44,6 +45,10 @@ function entryRecord(r: Rand, s: SetShape): AttrRecord {
     case 'hash:net,iface': rec.ip = addr(); rec.cidr = 24; rec.iface = pick(r, ['eth0', 'kube-ipvs0', 'wg-ü']); if (r() < 0.5) rec.cadtFlags = 2; break;
     case 'hash:ip,mark': rec.ip = addr(); rec.mark = int(r, 2 ** 32); break;
     case 'bitmap:port': rec.port = int(r, 65536); break;
+    case 'hash:mac': rec.ether = mac(r); break;
+    case 'hash:ip,mac': rec.ip = addr(); rec.ether = mac(r); break;
+    // the kernel leaves the MAC out of an entry that has none yet
+    case 'bitmap:ip,mac': rec.ip = { ipv4: v4(r) }; if (r() < 0.7) rec.ether = mac(r); break;
     case 'list:set': rec.name = pick(r, ['a', 'KUBE-X', 'set-ü']); break;
   }
   if (s.timeout) rec.timeout = int(r, 2 ** 32);
@@ -74,6 +79,11 @@ const SHAPES: SetShape[] = [
   { type: 'hash:net,iface', six: false },
   { type: 'hash:ip,mark', six: false },
   { type: 'bitmap:port', six: false, timeout: true },
+  { type: 'hash:mac', six: false },
+  { type: 'hash:mac', six: false, timeout: true, counters: true, comment: true },
+  { type: 'hash:ip,mac', six: false },
+  { type: 'hash:ip,mac', six: true, skbinfo: true },
+  { type: 'bitmap:ip,mac', six: false, timeout: true, counters: true, comment: true },
   { type: 'list:set', six: false, comment: true },
 ];
 

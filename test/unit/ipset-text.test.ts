@@ -34,12 +34,48 @@ describe('entries as text, both ways', () => {
     ['bitmap:port', '1000-2000'],
     ['bitmap:ip', '10.0.0.8'],
     ['list:set', 'other'],
+    ['hash:mac', 'AA:BB:CC:DD:EE:FF'],
+    ['hash:mac', '00:01:02:03:04:0F timeout 30 packets 1 bytes 2 comment "m"'],
+    ['hash:ip,mac', '10.0.0.1,AA:BB:CC:DD:EE:FF'],
+    ['hash:ip,mac', '2001:db8::1,01:02:03:04:05:06 skbmark 0x1'],
+    ['bitmap:ip,mac', '10.0.0.4,11:22:33:44:55:66 timeout 59 packets 3 bytes 4'],
+    ['bitmap:ip,mac', '10.0.0.3 timeout 30 packets 0 bytes 0 comment "x"'],
   ];
   it.each(cases)('%s %s', (type, text) => {
     const e = parseEntry(type, text);
     expect(formatEntry(type, e)).toBe(text);
     // and through the wire form
     expect(formatEntry(type, toEntry(wire(entryAttrs(e, 't', type))))).toBe(text);
+  });
+
+  it('reads MAC addresses as ipset does and prints them as it does', () => {
+    expect(parseEntry('hash:mac', 'aa:bb:cc:dd:ee:ff')).toEqual({ mac: 'AA:BB:CC:DD:EE:FF' });
+    expect(parseEntry('hash:mac', '0:1:2:3:4:5')).toEqual({ mac: '00:01:02:03:04:05' });
+    expect(parseEntry('bitmap:ip,mac', '10.0.0.2')).toEqual({ ip: '10.0.0.2' });
+    expect(entryAttrs({ mac: 'a:b:c:d:e:f' }, 't', 'hash:mac')).toEqual({ ether: Buffer.from([10, 11, 12, 13, 14, 15]) });
+    expect(toEntry({ ip: { ipv4: '10.0.0.1' }, ether: Buffer.from([0xaa, 0, 1, 2, 3, 0xff]) })).toEqual({ ip: '10.0.0.1', mac: 'AA:00:01:02:03:FF' });
+    for (const bad of ['aa-bb-cc-dd-ee-01', 'aa:bb:cc:dd:ee', 'aa:bb:cc:dd:ee:ff:00', '100:0:0:0:0:0', 'g0:00:00:00:00:00']) {
+      expect(() => parseEntry('hash:mac', bad)).toThrow(`cannot parse '${bad}' as ethernet address`);
+    }
+    expect(() => entryAttrs({ mac: 'nope' }, 'ipset.add', 'hash:mac')).toThrow(TypeError);
+    // hash:ip,mac needs both parts; the two ip,mac types store single addresses only
+    expect(() => parseEntry('hash:ip,mac', '10.0.0.1')).toThrow('does not fit hash:ip,mac');
+    expect(() => parseEntry('hash:ip,mac', '10.0.0.0/30,00:11:22:33:44:55')).toThrow('plain IP address');
+    expect(() => parseEntry('bitmap:ip,mac', '10.0.0.4-10.0.0.6')).toThrow('plain IP address');
+  });
+
+  it('creates hash:mac without a family and bitmap:ip,mac with a range', () => {
+    expect(createOp(7, 'm', 'hash:mac', 1, {}).message.fixed).toBeDefined();
+    expect(() => createOp(7, 'm', 'hash:mac', 1, { family: 'inet' })).toThrow('hash:mac takes no family');
+    expect(createDataAttrs('bitmap:ip,mac', { range: '10.0.0.0/24' }, 't')).toEqual({ ip: { ipv4: '10.0.0.0' }, cidr: 24 });
+    expect(createDataAttrs('bitmap:ip,mac', { range: '10.0.0.0-10.0.0.10', timeout: 60 }, 't'))
+      .toEqual({ ip: { ipv4: '10.0.0.0' }, ipTo: { ipv4: '10.0.0.10' }, timeout: 60 });
+    expect(() => createDataAttrs('bitmap:ip,mac', {}, 't')).toThrow('needs a range');
+    expect(formatCreateOptions('hash:mac', { hashsize: 1024, maxelem: 65536, bucketsize: 12, initval: 0x1b0af3a6 }))
+      .toBe('hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1b0af3a6');
+    expect(formatCreateOptions('hash:ip,mac', { family: 'inet6', hashsize: 1024 })).toBe('family inet6 hashsize 1024');
+    expect(formatCreateOptions('bitmap:ip,mac', { range: '10.0.0.0-10.0.0.10', timeout: 60, counters: true, comment: true }))
+      .toBe('range 10.0.0.0-10.0.0.10 timeout 60 counters comment');
   });
 
   it('defaults the protocol to tcp, names protocols from /etc/protocols, and takes numbers', () => {
@@ -71,7 +107,13 @@ describe('entries as text, both ways', () => {
 
 /** An entry's attributes through the codec, as the kernel would echo them. */
 function wire(rec: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), (_k, v: unknown) => {
+    if (typeof v === 'string' && /^\d+n$/.test(v)) return BigInt(v.slice(0, -1));
+    // a MAC's bytes (JSON writes a Buffer as { type: 'Buffer', data })
+    const b = v as { type?: unknown; data?: unknown } | null;
+    if (b && b.type === 'Buffer' && Array.isArray(b.data)) return Buffer.from(b.data as number[]);
+    return v;
+  }) as Record<string, unknown>;
 }
 
 describe('create options and save files', () => {

@@ -105,17 +105,14 @@ export interface IpsetTypeRevisions {
   revisionMin: number;
 }
 
-function familyNumber(family: IpsetFamily | undefined): number {
-  return family === 'inet6' ? NFPROTO_IPV6 : NFPROTO_IPV4;
-}
-
 /** IPSET_CMD_TYPE: the newest and oldest revision of `type` in the kernel (it loads the module on demand). */
 export function typeOp(proto: number, type: string, family?: IpsetFamily): Operation<IpsetTypeRevisions> {
   const op = 'ipset.typeRevisions';
   if (typeof type !== 'string' || !/^[a-z]+:[a-z,]+$/.test(type)) throw new TypeError(`${op}: '${String(type)}' is not a set type name such as hash:ip`);
   return {
     op,
-    message: message(IPSET_CMD_TYPE, { protocol: proto, typename: type, family: familyNumber(family) }),
+    // the family the set would have, as the ipset tool asks (NFPROTO_UNSPEC for hash:mac, bitmap:port, list:set)
+    message: message(IPSET_CMD_TYPE, { protocol: proto, typename: type, family: createFamily(type, family ? { family } : {}, op) }),
     refuse: refuser(op, IPSET_CMD_TYPE, `set type ${type}`, type),
     decode: (replies, outcome) => {
       const rec = replyRecords(replies, outcome, IPSET_CMD_TYPE)[0];

@@ -333,6 +333,11 @@ function targets(lib) {
           () => ipsetOps.listOp(7, 's'), () => ipsetOps.testOp(7, 's', { ip: '10.0.0.1', proto: 'tcp', port: 80 }, 'hash:ip,port'),
           () => ipsetOps.addOps(7, 's', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }], { type: 'hash:ip' })[0],
           () => ipsetOps.createOp(7, 's', 'hash:ip', 4),
+          () => ipsetOps.listOp(7, 'macs'), () => ipsetOps.typeOp(7, 'hash:mac'),
+          () => ipsetOps.testOp(7, 's', { mac: 'aa:bb:cc:dd:ee:ff' }, 'hash:mac'),
+          () => ipsetOps.testOp(7, 's', { ip: '10.0.0.1', mac: '00:01:02:03:04:05' }, 'hash:ip,mac'),
+          () => ipsetOps.addOps(7, 's', [{ ip: '10.0.0.2' }, { ip: '10.0.0.3', mac: '0:1:2:3:4:5' }], { type: 'bitmap:ip,mac' })[0],
+          () => ipsetOps.createOp(7, 's', 'bitmap:ip,mac', 3, { range: '10.0.0.0/24' }),
         ])(), b);
       },
     },

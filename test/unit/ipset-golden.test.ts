@@ -16,7 +16,8 @@ import { refusal } from '../../src/netlink/operation';
 import { encodeMessages } from '../../src/netlink/message';
 import * as ops from '../../src/ipset/ops';
 import { IpsetEntryError } from '../../src/ipset/errors';
-import { parseEntry } from '../../src/ipset/entry';
+import { formatEntry, parseEntry } from '../../src/ipset/entry';
+import { decodeSetsGeneric } from '../../src/ipset/list-decode';
 
 const CMD_NAMES = new Map<number, string>();
 for (const [k, v] of Object.entries(K)) if (k.startsWith('IPSET_CMD_') && typeof v === 'number' && !CMD_NAMES.has(v)) CMD_NAMES.set(v, k);
@@ -39,6 +40,8 @@ export const ipsetFamily: GoldenFamily = {
 const FIXTURES = [
   'ipset-create-hash-ipport', 'ipset-add-ipport', 'ipset-test-missing', 'ipset-list-ipport', 'ipset-add-net6-nomatch',
   'ipset-restore-bulk', 'ipset-restore-fail', 'ipset-create-bitmap-port', 'ipset-create-list-set', 'ipset-swap',
+  'ipset-create-hash-mac', 'ipset-add-hash-mac', 'ipset-list-hash-mac', 'ipset-add-hash-ipmac6',
+  'ipset-create-bitmap-ipmac', 'ipset-add-bitmap-ipmac-nomac', 'ipset-list-bitmap-ipmac',
 ];
 
 describe('ipset golden fixtures', () => {
@@ -115,6 +118,21 @@ describe('the op builders write what the ipset tool writes', () => {
     expect(ours(ops.testOp(7, 'web', parseEntry('hash:ip,port', '10.0.0.2,tcp:80'))).attrs).toEqual(tool.attrs);
   });
 
+  it('the MAC types: hash:mac without a family, hash:ip,mac, bitmap:ip,mac with a range and entries with or without a MAC', () => {
+    expect(ours(ops.typeOp(7, 'hash:mac')).attrs).toEqual(requests('ipset-create-hash-mac', K.IPSET_CMD_TYPE).attrs);
+    expect(ours(ops.createOp(7, 'macs', 'hash:mac', 1, { hashsize: 64, timeout: 600 })).attrs)
+      .toEqual(requests('ipset-create-hash-mac', K.IPSET_CMD_CREATE).attrs);
+    expect(ours(ops.addOps(7, 'macs', [parseEntry('hash:mac', 'aa:bb:cc:dd:ee:ff timeout 300')], { type: 'hash:mac' })[0]!).attrs)
+      .toEqual(requests('ipset-add-hash-mac', K.IPSET_CMD_ADD).attrs);
+    expect(ours(ops.addOps(7, 'ipmacs6', [parseEntry('hash:ip,mac', '2001:db8::1,01:02:03:04:05:06')], { type: 'hash:ip,mac' })[0]!).attrs)
+      .toEqual(requests('ipset-add-hash-ipmac6', K.IPSET_CMD_ADD).attrs);
+    expect(ours(ops.typeOp(7, 'bitmap:ip,mac')).attrs).toEqual(requests('ipset-create-bitmap-ipmac', K.IPSET_CMD_TYPE).attrs);
+    expect(ours(ops.createOp(7, 'hosts', 'bitmap:ip,mac', 3, { range: '10.0.0.0/24', counters: true, comment: true })).attrs)
+      .toEqual(requests('ipset-create-bitmap-ipmac', K.IPSET_CMD_CREATE).attrs);
+    expect(ours(ops.addOps(7, 'hosts', [parseEntry('bitmap:ip,mac', '10.0.0.2 comment unfilled')], { type: 'bitmap:ip,mac' })[0]!).attrs)
+      .toEqual(requests('ipset-add-bitmap-ipmac-nomac', K.IPSET_CMD_ADD).attrs);
+  });
+
   it('swap', () => {
     expect(ours(ops.swapOp(7, 'web', 'web2')).attrs).toEqual(requests('ipset-swap', K.IPSET_CMD_SWAP).attrs);
   });
@@ -143,6 +161,28 @@ describe('decoding kernel replies into typed results', () => {
       { ip: '10.0.0.1', proto: 'udp', port: 53, timeout: expect.any(Number), packets: 0, bytes: 0, comment: 'dns' },
       { ip: '10.0.0.3', proto: 'tcp', port: 443, timeout: expect.any(Number), packets: 7, bytes: 900, skbmark: 0x10, skbmarkMask: 0xff, skbprio: '1:2', skbqueue: 3 },
     ]);
+  });
+
+  it('LIST dumps of the MAC types: MACs as ipset prints them, a bitmap:ip,mac entry without one', () => {
+    const m = replay('ipset-list-hash-mac', K.IPSET_CMD_LIST, undefined, () => ops.listOp(7, 'macs'));
+    const [macs] = m.op.decode!(m.replies, m.outcome);
+    expect(macs).toMatchObject({ name: 'macs', type: 'hash:mac', revision: 1, hashsize: 64, timeout: 600, elements: 2 });
+    expect(macs!.family).toBeUndefined();
+    expect(macs!.entries!.map((e) => e.mac).sort()).toEqual(['00:01:02:03:04:05', 'AA:BB:CC:DD:EE:FF']);
+    expect(macs!.entries!.map((e) => formatEntry('hash:mac', { ...e, timeout: undefined })).sort()).toEqual(['00:01:02:03:04:05', 'AA:BB:CC:DD:EE:FF']);
+    const b = replay('ipset-list-bitmap-ipmac', K.IPSET_CMD_LIST, undefined, () => ops.listOp(7, 'hosts'));
+    const [hosts] = b.op.decode!(b.replies, b.outcome);
+    expect(hosts).toMatchObject({ name: 'hosts', type: 'bitmap:ip,mac', revision: 3, family: 'inet', range: '10.0.0.0-10.0.0.255', counters: true, comment: true, elements: 2 });
+    expect(hosts!.entries).toEqual([
+      { ip: '10.0.0.1', mac: '11:22:33:44:55:66', packets: 3, bytes: 4 },
+      { ip: '10.0.0.2', packets: 0, bytes: 0, comment: 'unfilled' },
+    ]);
+    expect(hosts!.entries!.map((e) => formatEntry('bitmap:ip,mac', e))).toEqual([
+      '10.0.0.1,11:22:33:44:55:66 packets 3 bytes 4', '10.0.0.2 packets 0 bytes 0 comment "unfilled"',
+    ]);
+    // the schema decoder agrees with the fast one on the captured bytes
+    expect(decodeSetsGeneric(b.replies, b.outcome)).toEqual([hosts]);
+    expect(decodeSetsGeneric(m.replies, m.outcome)).toEqual([macs]);
   });
 
   it('a refused bulk add names the entry from the LINENO the kernel wrote into its echo', () => {

@@ -27,8 +27,10 @@ export {
 export { Ipset, type IpsetAddOptions, type IpsetRestoreOptions, type IpsetRestoreResult } from './ipset/ipset';
 export type { IpsetExistOptions, IpsetListOptions, IpsetTypeRevisions } from './ipset/ops';
 export {
-  parseEntry as parseIpsetEntry, formatEntry as formatIpsetEntry, IPSET_TYPES, type IpsetEntry, type IpsetEntryInput,
+  parseEntry as parseIpsetEntry, formatEntry as formatIpsetEntry, formatElement as formatIpsetElement, IPSET_TYPES,
+  type IpsetEntry, type IpsetEntryInput,
 } from './ipset/entry';
+export { sortEntries as sortIpsetEntries } from './ipset/sort';
 export {
   parseCreateOptions as parseIpsetCreateOptions, formatCreateOptions as formatIpsetCreateOptions,
   type IpsetCreateOptions, type IpsetSet, type IpsetFamily,

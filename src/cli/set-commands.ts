@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  parseIpsetCreateOptions, formatIpsetCreateOptions, formatIpsetEntry, IpsetEntryError, NetlinkError,
-  type IpsetSet,
+  parseIpsetCreateOptions, parseIpsetEntry, formatIpsetElement, IpsetEntryError, NetlinkError,
 } from '../index';
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
 import { withHandle } from './handle';
+import { parseSetArgs, runListSave, type SetCliOptions } from './set-options';
 
 /** `-exist` / `-!` anywhere, as ipset takes it. */
 function takeExist(args: string[]): { rest: string[]; exist: boolean } {
@@ -25,38 +25,7 @@ function need(args: string[], n: number, usage: string): void {
   if (args.length < n) throw new UsageError(`set ${usage}`);
 }
 
-/** The text of `ipset list` for one set (`-t`: without members). */
-export function formatIpsetList(s: IpsetSet, headerOnly = false): string {
-  const create = formatIpsetCreateOptions(s.type, {
-    ...(s.family && !s.type.startsWith('bitmap:') && { family: s.family }),
-    ...(s.range !== undefined && { range: s.range }),
-    ...(s.markmask !== undefined && { markmask: s.markmask }),
-    ...(s.hashsize !== undefined && { hashsize: s.hashsize }),
-    ...(s.maxelem !== undefined && { maxelem: s.maxelem }),
-    ...(s.netmask !== undefined && { netmask: s.netmask }),
-    ...(s.size !== undefined && { size: s.size }),
-    ...(s.timeout !== undefined && { timeout: s.timeout }),
-    ...(s.counters && { counters: true }), ...(s.comment && { comment: true }),
-    ...(s.skbinfo && { skbinfo: true }), ...(s.forceadd && { forceadd: true }),
-    ...(s.bucketsize !== undefined && { bucketsize: s.bucketsize }),
-    ...(s.initval !== undefined && { initval: s.initval }),
-  });
-  const lines = [
-    `Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${s.revision}`, `Header: ${create}`,
-    `Size in memory: ${s.memsize}`, `References: ${s.references}`, `Number of entries: ${s.elements}`,
-  ];
-  if (!headerOnly) {
-    lines.push('Members:');
-    for (const e of s.entries ?? []) lines.push(formatIpsetEntry(s.type, e));
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function toJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
-}
-
-type Sub = (args: string[], global: GlobalOptions, io: CliIo) => Promise<number>;
+type Sub = (args: string[], global: GlobalOptions, io: CliIo, options: SetCliOptions) => Promise<number>;
 
 const SUBS: Record<string, { usage: string; run: Sub }> = {
   create: {
@@ -120,39 +89,26 @@ const SUBS: Record<string, { usage: string; run: Sub }> = {
   },
   test: {
     usage: 'test NAME ENTRY (exit status 0: in the set)',
-    run: async (args, global, io) => {
+    run: async (args, global, io, options) => {
       need(args, 2, SUBS.test!.usage);
       const entry = joinWords(args.slice(1));
-      const yes = await withHandle(global, (h) => h.ipset.test(args[0]!, entry));
-      io.err(`${args.slice(1).join(' ')} is ${yes ? '' : 'NOT '}in set ${args[0]}.\n`);
+      const { yes, elem } = await withHandle(global, async (h) => {
+        const found = await h.ipset.test(args[0]!, entry);
+        // ipset names the element as it parsed it (`AA:BB:...` for `aa:bb:...`)
+        const { type } = await h.ipset.header(args[0]!);
+        return { yes: found, elem: formatIpsetElement(type, parseIpsetEntry(type, entry)) };
+      });
+      if (!options.quiet) io.err(yes ? `Warning: ${elem} is in set ${args[0]}.\n` : `${elem} is NOT in set ${args[0]}.\n`);
       return yes ? 0 : 1;
     },
   },
   list: {
-    usage: 'list [-t | -name] [--json] [NAME] (-n is the global --netns here)',
-    run: async (args, global, io) => {
-      const terse = args.includes('-t') || args.includes('-terse');
-      const names = args.includes('-n') || args.includes('-name');
-      const json = args.includes('--json');
-      const rest = args.filter((a) => !['-t', '-terse', '-n', '-name', '--json'].includes(a));
-      if (rest.length > 1) throw new UsageError(`set list: unexpected argument ${rest[1]}`);
-      await withHandle(global, async (h) => {
-        const sets = rest[0] !== undefined
-          ? [terse || names ? await h.ipset.header(rest[0]) : await h.ipset.list(rest[0])]
-          : await h.ipset.listAll({ headerOnly: terse || names });
-        if (json) io.out(toJson(names ? sets.map((s) => s.name) : sets));
-        else if (names) io.out(sets.map((s) => `${s.name}\n`).join(''));
-        else io.out(sets.map((s) => formatIpsetList(s, terse)).join('\n'));
-      });
-      return 0;
-    },
+    usage: 'list [-t|-terse] [-n|-name] [-o plain|save] [-s|-sorted] [-f FILE] [--json] [NAME]',
+    run: (args, global, io, options) => runListSave('list', args, options, global, io),
   },
   save: {
-    usage: 'save [NAME...] (the text of ipset save)',
-    run: async (args, global, io) => {
-      await withHandle(global, async (h) => io.out(await h.ipset.save(args.length ? args : undefined)));
-      return 0;
-    },
+    usage: 'save [-o save|plain] [-s|-sorted] [-f FILE] [NAME...] (the text of ipset save)',
+    run: (args, global, io, options) => runListSave('save', args, options, global, io),
   },
   restore: {
     usage: 'restore [-exist] [-f FILE] (the text of ipset save / ipset restore, from standard input by default)',
@@ -182,7 +138,8 @@ function parseOptions<T>(fn: () => T): T {
 const set: Command = {
   summary: `ipsets, ipset-compatible: ${Object.keys(SUBS).join(', ')} (ipvs set help)`,
   async run(args, global, io) {
-    const [sub, ...rest] = args;
+    // ipset's options stand anywhere (set-options.ts); the commands that read -exist and -f get them back
+    const { command: sub, rest: words, options } = parseSetArgs(args);
     if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
       io.out(`usage: ipvs set <command>\n${Object.values(SUBS).map((s) => `  ${s.usage}`).join('\n')}\n`);
       return sub === undefined ? 2 : 0;
@@ -190,9 +147,13 @@ const set: Command = {
     const alias: Record<string, string> = { n: 'create', x: 'destroy', f: 'flush', e: 'rename', w: 'swap', a: 'add', d: 'del', t: 'test', l: 'list', s: 'save', r: 'restore', show: 'list' };
     const s = SUBS[sub] ?? SUBS[alias[sub] ?? ''];
     if (!s) throw new UsageError(`set: unknown command '${sub}' (${Object.keys(SUBS).join(', ')})`);
+    const takesExist = s === SUBS.create || s === SUBS.add || s === SUBS.del || s === SUBS.restore;
+    const rest = [...words, ...(takesExist && options.exist ? ['-exist'] : []), ...(s === SUBS.restore && options.file !== undefined ? ['-f', options.file] : [])];
     try {
-      return await s.run(rest, global, io);
+      return await s.run(rest, global, io, options);
     } catch (err) {
+      // -q: ipset says nothing, its exit status stays (2 for usage, 1 for the rest)
+      if (options.quiet) return err instanceof UsageError || (err instanceof TypeError && !(err instanceof NetlinkError)) ? 2 : 1;
       // The entry's text parse errors are the user's typing: report them as usage.
       if (err instanceof TypeError && !(err instanceof NetlinkError)) throw new UsageError(err.message);
       if (err instanceof IpsetEntryError) {

@@ -15,7 +15,7 @@ import type { MessageOutcome } from '../netlink/protocol';
 import { align4 } from '../netlink/header';
 import { ipsetSchemaFor, ipsetSchemas } from '../schema/ipset';
 import { NFNETLINK_V0, NFNL_SUBSYS_IPSET, SIZEOF_NFGENMSG } from '../uapi/nfnetlink';
-import { NFPROTO_IPV4, NFPROTO_IPV6 } from '../uapi/netfilter';
+import { NFPROTO_IPV4 } from '../uapi/netfilter';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, SIZEOF_NLMSGHDR } from '../uapi/netlink';
 import {
   IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_DESTROY, IPSET_CMD_FLUSH, IPSET_CMD_HEADER, IPSET_CMD_LIST,

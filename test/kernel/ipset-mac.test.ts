@@ -105,9 +105,9 @@ describe('bitmap:ip,mac', () => {
     await h.ipset.del('hosts', '10.0.0.1,11:22:33:44:55:66');
     expect((await netns().exec('ipset', ['test', 'hosts', '10.0.0.1'])).code).toBe(1);
     // an entry still waiting for its MAC in a set with timeouts: the library's delete gets what the tool's gets
-    const tool = await netns().exec('ipset', ['del', 'hosts', '10.0.0.2']);
-    const lib = await h.ipset.del('hosts', '10.0.0.3').then(() => 0, (e: { code?: string }) => (e.code === 'IPSET_ERR_EXIST' ? 1 : 99));
-    expect(lib).toBe(tool.code);
+    const toolDel = await netns().exec('ipset', ['del', 'hosts', '10.0.0.2']);
+    const libDel = await h.ipset.del('hosts', '10.0.0.3').then(() => 0, (e: { code?: string }) => (e.code === 'IPSET_ERR_EXIST' ? 1 : 99));
+    expect(libDel).toBe(toolDel.code);
   });
 });
 

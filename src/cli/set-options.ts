@@ -87,8 +87,8 @@ function emit(text: string, options: SetCliOptions, io: CliIo): void {
   else io.out(text);
 }
 
-/** The text of `ipset list` for one set (`-t`: without members). */
-export function formatIpsetList(s: IpsetSet, headerOnly = false): string {
+/** The text of `ipset list` for one set; `-t` (`terse`) leaves out the `Members:` line (a header-only read has no members). */
+export function formatIpsetList(s: IpsetSet, terse = false): string {
   const create = formatIpsetCreateOptions(s.type, {
     ...(s.family && !s.type.startsWith('bitmap:') && { family: s.family }),
     ...(s.range !== undefined && { range: s.range }),
@@ -107,10 +107,8 @@ export function formatIpsetList(s: IpsetSet, headerOnly = false): string {
     `Name: ${s.name}`, `Type: ${s.type}`, `Revision: ${s.revision}`, `Header: ${create}`,
     `Size in memory: ${s.memsize}`, `References: ${s.references}`, `Number of entries: ${s.elements}`,
   ];
-  if (!headerOnly) {
-    lines.push('Members:');
-    for (const e of s.entries ?? []) lines.push(formatIpsetEntry(s.type, e));
-  }
+  if (!terse) lines.push('Members:');
+  for (const e of s.entries ?? []) lines.push(formatIpsetEntry(s.type, e));
   return `${lines.join('\n')}\n`;
 }
 
@@ -122,8 +120,10 @@ export function formatIpsetList(s: IpsetSet, headerOnly = false): string {
 export async function runListSave(command: 'list' | 'save', args: string[], options: SetCliOptions, global: GlobalOptions, io: CliIo): Promise<number> {
   if (args.length > 1 && command === 'list') throw new UsageError(`set list: Unknown argument ${args[1]}`);
   const mode = options.output ?? (command === 'list' ? 'plain' : 'save');
+  // ipset 7.17's rules: save mode ignores -name and -t; only `list` asks the kernel for headers
+  // alone (`save -o plain -t` prints the members, without their `Members:` line)
   const namesOnly = options.names && mode !== 'save';
-  const headerOnly = options.terse || namesOnly;
+  const headerOnly = namesOnly || (options.terse && command === 'list' && mode !== 'save');
   await withHandle(global, async (h) => {
     let sets = args.length > 0
       ? await Promise.all(args.map((n) => (headerOnly ? h.ipset.header(n) : h.ipset.list(n))))
@@ -132,8 +132,8 @@ export async function runListSave(command: 'list' | 'save', args: string[], opti
     let text: string;
     if (options.json) text = `${JSON.stringify(namesOnly ? sets.map((s) => s.name) : sets, null, 2)}\n`;
     else if (namesOnly) text = sets.map((s) => `${s.name}\n`).join('');
-    else if (mode === 'save') text = formatIpsetSave(headerOnly ? sets.map(({ entries: _e, ...s }) => s) : sets);
-    else text = sets.map((s) => formatIpsetList(s, headerOnly)).join('\n');
+    else if (mode === 'save') text = formatIpsetSave(sets);
+    else text = sets.map((s) => formatIpsetList(s, options.terse)).join('\n');
     emit(text, options, io);
   });
   return 0;

@@ -56,13 +56,17 @@ const CSUM_SHORT = { nocsum: '-c', csum: '+c', remcsum: 'r+c' } as Record<string
 
 /** The service's name in the listing (`TCP  10.0.0.1:80`, `FWM  5 IPv6`), as ipvsadm truncates it. */
 function listName(s: IpvsService, names?: NameTable): string {
-  if ('fwmark' in s) return s.family === 'inet6' ? `FWM  ${s.fwmark} IPv6` : `FWM  ${s.fwmark}`;
+  // ipvsadm prints the mark with %d: marks from 2^31 on come out negative (the rules keep them unsigned)
+  if ('fwmark' in s) return s.family === 'inet6' ? `FWM  ${s.fwmark | 0} IPv6` : `FWM  ${s.fwmark | 0}`;
   const name = `${left(PROTO_NAME[s.protocol] ?? '?', 4)} ${addrPort(s.address, s.port, names, s.protocol)}`;
   // svc_name[33] = '\0' for all but IPv6
   return s.family === 'inet6' ? name : name.slice(0, 33);
 }
 
-/** The service's options in a rule (`-t 10.0.0.1:80`, `-f 5 -6`). */
+/**
+ * The service's options in a rule (`-t 10.0.0.1:80`, `-f 5 -6`). A mark from 2^31 on is printed
+ * unsigned, which `ipvsadm -R` reads back; ipvsadm -S prints it negative and cannot read that.
+ */
 function ruleName(s: IpvsService, names?: NameTable): string {
   if ('fwmark' in s) return s.family === 'inet6' ? `-f ${s.fwmark} -6` : `-f ${s.fwmark}`;
   return `${PROTO_OPTION[s.protocol] ?? '--xxx-service'} ${addrPort(s.address, s.port, names, s.protocol)}`;

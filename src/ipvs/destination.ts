@@ -36,9 +36,9 @@ export interface IpvsDestinationOptions extends IpvsDestinationKey {
   forwarding?: IpvsForwarding;
   /** The kernel's 32-bit signed weight: 0 to 2147483647 (ipvsadm stops at 65535); default 1. Weight 0 takes no new connections. */
   weight?: number;
-  /** Upper connection threshold (-x); 0: none. */
+  /** Upper connection threshold (-x), the kernel's u32: 0 to 4294967295 (ipvsadm stops at 2147483647); 0: none. */
   upperThreshold?: number;
-  /** Lower connection threshold (-y); must not exceed the upper one (the kernel answers ERANGE). */
+  /** Lower connection threshold (-y), u32 like the upper one, which it must not exceed (the kernel answers ERANGE). */
   lowerThreshold?: number;
   /** Only with `forwarding: 'tunnel'`: encapsulation (default ipip). */
   tunnelType?: IpvsTunnelType;
@@ -100,6 +100,18 @@ export function isInt31(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0x7fffffff;
 }
 
+/** A connection threshold: the kernel's u32 (struct ip_vs_dest_user_kern u_threshold, l_threshold). */
+export function isU32(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+}
+
+function u32(v: unknown, what: string, op: string): number {
+  if (!isU32(v)) throw new RangeError(`${op}: ${what} must be an integer 0-4294967295, got ${String(v)}`);
+  return v as number;
+}
+
+// The weight is an int in the kernel: ip_vs_ctl.c refuses a negative one with ERANGE, so the
+// 32-bit attribute carries 0 to INT_MAX.
 function int31(v: unknown, what: string, op: string): number {
   if (!isInt31(v)) {
     throw new RangeError(`${op}: ${what} must be an integer 0-2147483647, got ${String(v)}`);
@@ -140,8 +152,8 @@ export function destinationAttrs(d: IpvsDestinationOptions, op: string, serviceA
     throw new TypeError(`${op}: destination ${describeDestination(d)} is of another address family than its service; only tunnel destinations may be (as ipvsadm)`);
   }
   const weight = int31(d.weight ?? 1, 'weight', op);
-  const uThresh = int31(d.upperThreshold ?? 0, 'upperThreshold', op);
-  const lThresh = int31(d.lowerThreshold ?? 0, 'lowerThreshold', op);
+  const uThresh = u32(d.upperThreshold ?? 0, 'upperThreshold', op);
+  const lThresh = u32(d.lowerThreshold ?? 0, 'lowerThreshold', op);
   if (lThresh > uThresh) {
     throw new RangeError(`${op}: lowerThreshold ${lThresh} is above upperThreshold ${uThresh} (the kernel refuses it with ERANGE)`);
   }

@@ -251,7 +251,9 @@ export function serviceOf(
   // named as ipvsadm prints them (print_sched_flags): by the scheduler that gives the bits a meaning
   if (flags & SCHED_FLAG_BITS_ALL) {
     if (scheduler === 'sh' || scheduler === 'mh') {
-      for (const [bit, , sh, mh] of SCHED_FLAG_NAMES.slice(0, 2)) if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : mh);
+      // every bit, flag-3 too: ipvsadm's print_sched_flags leaves SCHED3 out for sh and mh, so
+      // `ipvsadm -S | ipvsadm -R` loses it; ipvsadm -b takes `sh-fallback,flag-3` back
+      for (const [bit, , sh, mh] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(scheduler === 'sh' ? sh : mh);
     } else {
       for (const [bit, generic] of SCHED_FLAG_NAMES) if (flags & bit) schedFlags.push(generic);
     }

@@ -386,7 +386,8 @@ export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver
         break;
       case 'weight': {
         set('weight');
-        const n = num(v, 0, 65535);
+        // ipvsadm 1.31 takes 0 to INT_MAX, the kernel's range
+        const n = num(v, 0, INT_MAX);
         if (n === undefined) throw new IpvsadmArgsError('illegal weight specified');
         weight = n;
         break;

@@ -34,7 +34,7 @@ export interface IpvsDestinationKey {
 export interface IpvsDestinationOptions extends IpvsDestinationKey {
   /** Default `'route'`, as ipvsadm. */
   forwarding?: IpvsForwarding;
-  /** The kernel's 32-bit signed weight: 0 to 2147483647 (ipvsadm stops at 65535); default 1. Weight 0 takes no new connections. */
+  /** The kernel's 32-bit signed weight: 0 to 2147483647 (ipvsadm -w takes the same); default 1. Weight 0 takes no new connections. */
   weight?: number;
   /** Upper connection threshold (-x), the kernel's u32: 0 to 4294967295 (ipvsadm stops at 2147483647); 0: none. */
   upperThreshold?: number;

@@ -122,7 +122,7 @@ describe('ipset options in every position ipset takes them', () => {
       ['del', 'ips', '10.9.9.9'], ['del', 'ips', '10.9.9.9', '-exist'], ['-!', 'del', 'ips', '10.9.9.9'],
       ['create', 'ips', 'hash:ip'], ['create', 'ips', 'hash:ip', '-exist'], ['-exist', 'create', 'ips', 'hash:ip'],
       // options of list and save on other commands change nothing, as in ipset
-      ['-o', 'save', 'add', 'ips', '10.0.0.2'], ['-s', 'test', 'ips', '10.0.0.2'], ['-t', 'add', 'ips', '10.0.0.3'],
+      ['-o', 'save', 'add', 'ips', '10.0.0.1'], ['-s', 'test', 'ips', '10.0.0.1'], ['-t', 'add', 'ips', '10.0.0.1'], ['-sorted', 'del', 'ips', '10.9.9.9'],
     ]) await both(n, args, { err: args.some((a) => a.startsWith('-q')) });
   });
 

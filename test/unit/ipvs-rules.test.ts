@@ -128,7 +128,9 @@ describe('ipvsadm rules: real servers', () => {
   });
 
   it('refuses what ipvsadm refuses', () => {
-    expect(fails('-a -t 10.0.0.1:80 -r 10.1.1.1 -w 65536')).toBe('illegal weight specified');
+    expect(fails('-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483648')).toBe('illegal weight specified');
+    // ipvsadm 1.31 takes weights up to INT_MAX (checked against it in test/kernel/ipvs-limits.test.ts)
+    expect(change('-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483647')).toMatchObject({ destination: { weight: 2147483647 } });
     expect(fails('-a -t 10.0.0.1:80 -r [fd00::5]:80 -m')).toBe('Different address family is allowed only for tunneling servers');
     expect(fails('-a -t 10.0.0.1:80 -r 10.1.1.1 -m --tun-type gre')).toBe('Tunnel options conflict with forward method');
     expect(fails('-a -t 10.0.0.1:80 -r 10.1.1.1 -i --tun-type gue')).toBe("You need to supply the 'tun-port' option for the 'gue' tunnel type");

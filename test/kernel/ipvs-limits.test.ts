@@ -69,8 +69,8 @@ describe('weights and thresholds', () => {
     expect(thr).toMatch(/-> 10\.0\.0\.3:80 +2147483648 2147483647 /);
     expect(await ipvsadm(netns(), '-Ln')).toMatch(/-> 10\.0\.0\.2:80 +Masq +2147483647 /);
     // and the library's listing prints what ipvsadm prints
-    expect((await cli(netns(), ['list', '--thresholds'])).out).toBe(thr);
-    expect((await cli(netns(), ['list'])).out).toBe(await ipvsadm(netns(), '-Ln'));
+    expect((await cli(netns(), ['list', '-n', '--thresholds'])).out).toBe(thr);
+    expect((await cli(netns(), ['list', '-n'])).out).toBe(await ipvsadm(netns(), '-Ln'));
     // edits reach the edges too
     await h.ipvs.editDestination(svc, { address: '10.0.0.3', port: 80, forwarding: 'masq', weight: 65536, upperThreshold: 0xffffffff, lowerThreshold: 0 });
     expect(await ipvsadm(netns(), '-Ln', '--thresholds')).toMatch(/-> 10\.0\.0\.3:80 +4294967295 0 /);
@@ -116,6 +116,6 @@ describe('firewall marks from 2^31 on', () => {
     expect(await withStdin(other(), ours, 'ipvsadm', '-R')).toMatchObject({ code: 0, stderr: '' });
     expect((await saved(other())).sort()).toEqual(tool.slice().sort());
     // the listing is ipvsadm's, negative marks and all
-    expect((await cli(netns(), ['list'])).out).toBe(await ipvsadm(netns(), '-Ln'));
+    expect((await cli(netns(), ['list', '-n'])).out).toBe(await ipvsadm(netns(), '-Ln'));
   });
 });

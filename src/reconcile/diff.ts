@@ -725,10 +725,14 @@ export function diffSets(desired: readonly DesiredSet[], current: readonly Ipset
     }
     const curEntries = new Map<string, IpsetEntry>();
     for (const e of cur.entries ?? []) curEntries.set(formatElement(cur.type, e), e);
+    // bitmap:ip,mac: the kernel fills in the MAC of an entry added without one; it is still the wanted entry
+    const filled = new Map<string, string>();
+    if (want.type === 'bitmap:ip,mac') for (const [k, e] of curEntries) if (e.ip !== undefined && e.mac !== undefined) filled.set(e.ip, k);
     const add: IpsetEntry[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
-      const k = formatElement(want.type, e);
+      let k = formatElement(want.type, e);
+      if (e.mac === undefined && e.ip !== undefined && !curEntries.has(k) && filled.has(e.ip)) k = filled.get(e.ip)!;
       if (seen.has(k)) continue;
       seen.add(k);
       if (curEntries.has(k)) curEntries.delete(k);

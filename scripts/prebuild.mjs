@@ -1,38 +1,42 @@
 #!/usr/bin/env node
-// `npm run prebuild`: prebuilt binaries for the package, made with prebuildify and loaded by
-// src/native.ts at the first call (so users need no compiler and no install script runs).
+// `npm run prebuild`: the prebuilt binaries the package ships, loaded by src/native.ts at the first
+// call (so users need no compiler and no install script runs).
 //
 //   node scripts/prebuild.mjs [--arch x64|arm64] [--libc glibc|musl] [--all] [--force] [--check]
 //
-// Writes prebuilds/linux-<arch>/ipvs.<libc>.node (N-API, so one binary serves every Node version
-// from 20 on; tagged with its libc so a musl system never picks the glibc build and the reverse).
+// Writes prebuilds/linux-<arch>/ipvs.<libc>.node (N-API, so one binary serves every Node version).
+// Without --arch/--libc: this host's target; --all: the four that ship (x64 and arm64, glibc and
+// musl; what `npm pack` runs).
 //
-// Targets:
-//   linux-x64 / linux-arm64 with glibc: natively on such a host, or cross-compiled when the cross
-//     toolchain is installed (Debian: apt-get install g++-aarch64-linux-gnu for arm64 on x64;
-//     g++-x86-64-linux-gnu for x64 on arm64).
-//   musl (Alpine): natively on an Alpine host (run this script there), or in a node:20-alpine
-//     container when a Docker daemon answers (it mounts the repo and runs this script inside).
-// --all tries every target and reports, per target, what was built or why it could not be here;
-// it fails only if the host's own target fails.
+// Toolchain: zig (fetched once from the npm registry into ~/.cache/ipvs, see
+// scripts/test-runtimes.mjs) compiles every target from this x64 host against its own bundled
+// libc headers: glibc targets against glibc 2.17 (CentOS 7, Debian 8 and everything since), musl
+// ones against musl; LLVM's libc++ is linked statically, so the binaries need no libstdc++ (no
+// GLIBCXX_ versions) and only libc. Zig builds libc++ once per target into its cache (minutes
+// each on two cores), then a rebuild costs seconds. Where zig cannot run (a non-x64 host, no
+// registry), the host's own target falls back to the host's C++ compiler, with libstdc++ linked
+// statically, and says that that binary needs this host's glibc; --all refuses such a binary.
 //
-// The build happens in a staging copy (binding.gyp, src-native/, package.json) under the system's
-// temporary folder, never in the repo's build/: other work may be loading build/Release at the
-// same time. A target whose binary is newer than every source is skipped unless --force (npm runs
-// this as the pre-hook of `npm run build` too, so it must be cheap when nothing changed).
-// --check builds nothing: exits 1 and says why when the host's prebuild is missing or stale.
+// Every binary is checked after the build (ELF machine, needed libraries, highest GLIBC_ version,
+// no GLIBCXX_); a binary that fails the check counts as stale. A binary newer than every source
+// and passing the check is kept unless --force (so `npm test`'s pretest is cheap). --check builds
+// nothing: exits 1 and says why when the host's prebuild is missing or stale.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDir, zig } from './test-runtimes.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
 const NAME = 'ipvs';
-const ARCHES = ['x64', 'arm64'];
-const LIBCS = ['glibc', 'musl'];
-// The GNU triplets Debian's cross compilers use.
-const TRIPLET = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+export const ARCHES = ['x64', 'arm64'];
+export const LIBCS = ['glibc', 'musl'];
+/** The oldest glibc the glibc binaries are built for, and so need. */
+export const GLIBC_FLOOR = '2.17';
+const ZIG_ARCH = { x64: 'x86_64', arm64: 'aarch64' };
+const ELF_MACHINE = { 62: 'x64', 183: 'arm64' };
 
 const log = (m) => process.stderr.write(`prebuild: ${m}\n`);
 
@@ -47,15 +51,15 @@ function which(cmd) {
   return null;
 }
 
-function hostLibc() {
-  // glibc reports its version to Node, musl does not.
+export function hostLibc() {
   if (fs.existsSync('/etc/alpine-release')) return 'musl';
+  // glibc reports its version to Node, musl does not.
   return process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
 /** Every file the binary is made from; the binary is stale when any is newer. */
 function sources() {
-  const files = [path.join(repo, 'binding.gyp'), path.join(repo, 'node_modules', 'node-addon-api', 'package.json')];
+  const files = [path.join(repo, 'binding.gyp'), path.join(repo, 'node_modules', 'node-addon-api', 'package.json'), fileURLToPath(import.meta.url)];
   for (const f of fs.readdirSync(path.join(repo, 'src-native'))) files.push(path.join(repo, 'src-native', f));
   return files.filter((f) => fs.existsSync(f));
 }
@@ -64,12 +68,166 @@ export function prebuildPath(arch = os.arch(), libc = hostLibc()) {
   return path.join(repo, 'prebuilds', `linux-${arch}`, `${NAME}.${libc}.node`);
 }
 
-/** null when the binary is present and newer than every source; otherwise why not. */
-export function staleness(file) {
+// ---- ELF: what a binary needs from the system -------------------------------------------------
+
+/** Compares dotted versions: negative when a < b. */
+export function compareVersions(a, b) {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * A 64-bit little-endian ELF shared object's architecture, DT_NEEDED libraries and the symbol
+ * versions it needs from each (`.gnu.version_r`, what `objdump -T` shows as GLIBC_2.x), with the
+ * highest GLIBC_ and GLIBCXX_ versions (null when none).
+ */
+export function elfInfo(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) throw new Error(`${file} is not a 64-bit little-endian ELF file`);
+  const shoff = Number(b.readBigUInt64LE(0x28));
+  const shentsize = b.readUInt16LE(0x3a);
+  const shnum = b.readUInt16LE(0x3c);
+  const sections = [];
+  for (let i = 0; i < shnum; i++) {
+    const o = shoff + i * shentsize;
+    sections.push({ type: b.readUInt32LE(o + 4), offset: Number(b.readBigUInt64LE(o + 24)), size: Number(b.readBigUInt64LE(o + 32)), link: b.readUInt32LE(o + 40), info: b.readUInt32LE(o + 44) });
+  }
+  const str = (sec, at) => {
+    const start = sections[sec].offset + at;
+    return b.toString('latin1', start, b.indexOf(0, start));
+  };
+  const needed = [];
+  const versions = {};
+  for (const s of sections) {
+    if (s.type === 6 /* SHT_DYNAMIC */) {
+      for (let o = s.offset; o < s.offset + s.size; o += 16) {
+        const tag = b.readBigInt64LE(o);
+        if (tag === 0n) break;
+        if (tag === 1n /* DT_NEEDED */) needed.push(str(s.link, Number(b.readBigUInt64LE(o + 8))));
+      }
+    } else if (s.type === 0x6ffffffe /* SHT_GNU_verneed */) {
+      let o = s.offset;
+      for (let i = 0; i < s.info; i++) {
+        const lib = str(s.link, b.readUInt32LE(o + 4));
+        const list = (versions[lib] ??= []);
+        let a = o + b.readUInt32LE(o + 8);
+        for (let j = 0; j < b.readUInt16LE(o + 2); j++) {
+          list.push(str(s.link, b.readUInt32LE(a + 8)));
+          a += b.readUInt32LE(a + 12);
+        }
+        o += b.readUInt32LE(o + 12);
+      }
+    }
+  }
+  const highest = (prefix) => {
+    const vs = Object.values(versions).flat().filter((v) => v.startsWith(prefix)).map((v) => v.slice(prefix.length));
+    return vs.length ? `${prefix}${vs.sort(compareVersions).at(-1)}` : null;
+  };
+  return { arch: ELF_MACHINE[b.readUInt16LE(18)] ?? `machine ${b.readUInt16LE(18)}`, needed, versions, glibc: highest('GLIBC_'), glibcxx: highest('GLIBCXX_'), size: b.length };
+}
+
+/** null when the binary at `file` is fit to ship as arch/libc; otherwise why not. */
+export function fitness(file, arch, libc) {
+  let info;
+  try {
+    info = elfInfo(file);
+  } catch (err) {
+    return err.message;
+  }
+  const rel = path.relative(repo, file);
+  if (info.arch !== arch) return `${rel} is for ${info.arch}, not ${arch}`;
+  const cxx = info.needed.filter((n) => /^lib(std)?c\+\+/.test(n));
+  if (cxx.length || info.glibcxx) return `${rel} needs ${[...cxx, info.glibcxx].filter(Boolean).join(', ')} (the C++ library must be linked in)`;
+  if (libc === 'musl') {
+    if (info.glibc || info.needed.some((n) => n.endsWith('.so.6'))) return `${rel} is linked against glibc (${info.needed.join(', ')}), not musl`;
+  } else if (info.glibc === null || compareVersions(info.glibc.slice(6), GLIBC_FLOOR) > 0) {
+    return `${rel} needs ${info.glibc ?? 'no GLIBC_ version (not a glibc binary)'}, more than glibc ${GLIBC_FLOOR}`;
+  }
+  return null;
+}
+
+/** null when the binary is present, newer than every source and (when `strict`) fit to ship; otherwise why not. */
+export function staleness(file, arch = os.arch(), libc = hostLibc(), strict = true) {
   if (!fs.existsSync(file)) return `${path.relative(repo, file)} does not exist`;
   const built = fs.statSync(file).mtimeMs;
   const newer = sources().filter((s) => fs.statSync(s).mtimeMs > built);
-  return newer.length ? `${path.relative(repo, file)} is older than ${newer.map((s) => path.relative(repo, s)).join(', ')}` : null;
+  if (newer.length) return `${path.relative(repo, file)} is older than ${newer.map((s) => path.relative(repo, s)).join(', ')}`;
+  return strict ? fitness(file, arch, libc) : null;
+}
+
+// ---- building ---------------------------------------------------------------------------------
+
+/** Sources, defines and flags from binding.gyp, so `npm run build:native` and this agree. */
+function gypTarget() {
+  const gyp = JSON.parse(fs.readFileSync(path.join(repo, 'binding.gyp'), 'utf8'));
+  const t = gyp.targets.find((x) => x.target_name === 'ipvs_native');
+  return { sources: t.sources.map((s) => path.join(repo, s)), defines: t.defines ?? [], cflags: t.cflags_cc ?? [], ldflags: t.ldflags ?? [] };
+}
+
+/** Node-API's C headers: those of the running Node's install, or Debian's nodejs. */
+function nodeHeaders() {
+  const candidates = [path.resolve(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/include/nodejs/src', '/usr/include/nodejs'];
+  const found = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+  if (!found) throw new Error(`Node-API headers (node_api.h) not found in ${candidates.join(', ')}`);
+  return found;
+}
+
+function compileArgs(extra) {
+  const t = gypTarget();
+  const addonApi = path.join(repo, 'node_modules', 'node-addon-api');
+  if (!fs.existsSync(path.join(addonApi, 'napi.h'))) throw new Error('node-addon-api is not installed: run npm install');
+  return [
+    '-shared', '-fPIC', '-O2', '-s', ...t.cflags, ...t.defines.map((d) => `-D${d}`), '-DBUILDING_NODE_EXTENSION',
+    `-I${nodeHeaders()}`, `-I${addonApi}`, ...extra, ...t.sources, ...t.ldflags,
+  ];
+}
+
+function zigTarget(arch, libc) {
+  return `${ZIG_ARCH[arch]}-linux-${libc === 'glibc' ? `gnu.${GLIBC_FLOOR}` : 'musl'}`;
+}
+
+function build(arch, libc, toolchain) {
+  const dest = prebuildPath(arch, libc);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  // Build beside, then rename: a test packing prebuilds/ at the same moment never sees half a file.
+  const tmp = `${dest}.${process.pid}.tmp`;
+  let cmd;
+  let args;
+  let env = process.env;
+  if (toolchain === 'zig') {
+    cmd = zig();
+    const cache = path.join(cacheDir, 'zig-cache');
+    env = { ...process.env, ZIG_GLOBAL_CACHE_DIR: process.env.ZIG_GLOBAL_CACHE_DIR ?? cache, ZIG_LOCAL_CACHE_DIR: process.env.ZIG_LOCAL_CACHE_DIR ?? cache };
+    args = ['c++', '-target', zigTarget(arch, libc), ...compileArgs([]), '-o', tmp];
+  } else {
+    cmd = which('c++') ?? which('g++') ?? which('clang++');
+    if (!cmd) throw new Error('no C++ compiler on PATH (c++, g++ or clang++)');
+    args = [...compileArgs([]), '-static-libstdc++', '-static-libgcc', '-o', tmp];
+  }
+  try {
+    const r = spawnSync(cmd, args, { cwd: repo, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} ... failed (status ${r.status ?? r.error})`);
+    fs.renameSync(tmp, dest);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return dest;
+}
+
+/** zig, unless it cannot run here: then null and why. */
+function zigUsable() {
+  if (os.arch() !== 'x64') return { why: `the zig toolchain is fetched for x64 hosts; this is ${os.arch()}` };
+  try {
+    zig();
+    return {};
+  } catch (err) {
+    return { why: err.message };
+  }
 }
 
 function parseArgs(argv) {
@@ -91,100 +249,6 @@ function parseArgs(argv) {
   return o;
 }
 
-/** A throw-away copy of what node-gyp needs, with the repo's node_modules linked in. */
-function stage() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipvs-prebuild-'));
-  fs.copyFileSync(path.join(repo, 'binding.gyp'), path.join(dir, 'binding.gyp'));
-  fs.cpSync(path.join(repo, 'src-native'), path.join(dir, 'src-native'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: NAME, private: true }));
-  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
-/** How to build arch/libc on this host: { env } for a local (maybe cross) build, { docker } or { skip: why }. */
-function plan(arch, libc, host) {
-  if (libc !== host.libc) {
-    if (libc === 'musl' && dockerWorks()) return { docker: true };
-    return {
-      skip: libc === 'musl'
-        ? 'musl builds need an Alpine host (run this script there) or a running Docker daemon for node:20-alpine'
-        : 'glibc builds need a glibc host',
-    };
-  }
-  if (arch === host.arch) return { env: {} };
-  if (libc === 'musl') return { skip: `cross-compiling for musl ${arch} is not set up; run this script on an Alpine ${arch} host` };
-  const t = TRIPLET[arch];
-  if (!which(`${t}-g++`)) {
-    return { skip: `cross-compiling for ${arch} needs ${t}-g++ (Debian: apt-get install g++-${t.replace(/_/g, '-')})` };
-  }
-  return {
-    env: { CC: `${t}-gcc`, CXX: `${t}-g++`, LINK: `${t}-g++`, AR: `${t}-ar`, PREBUILD_STRIP_BIN: which(`${t}-strip`) ? `${t}-strip` : 'strip' },
-  };
-}
-
-let dockerAnswer;
-function dockerWorks() {
-  if (dockerAnswer === undefined) {
-    dockerAnswer = which('docker') !== null && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
-  }
-  return dockerAnswer;
-}
-
-/**
- * node-gyp: npm's own (npm names it in npm_config_node_gyp when it runs this script), one on PATH,
- * or the one bundled with the npm next to this node.
- */
-function nodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    which('node-gyp'),
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ];
-  const found = candidates.find((c) => c && fs.existsSync(c));
-  if (!found) throw new Error('node-gyp not found: run this through npm (npm run prebuild) or install node-gyp');
-  return found;
-}
-
-function buildLocal(arch, libc, env) {
-  const dir = stage();
-  try {
-    const bin = path.join(repo, 'node_modules', 'prebuildify', 'bin.js');
-    // N-API: the target only chooses which Node headers to compile against; the running Node's
-    // are the ones most likely at hand (npm's nodedir, or node-gyp's cache).
-    const args = [bin, '--napi', '--strip', '--tag-libc', `--target=${process.versions.node}`, `--arch=${arch}`, `--out=${dir}`, dir];
-    const childEnv = { ...process.env, PREBUILD_LIBC: libc, PREBUILD_NODE_GYP: nodeGyp(), ...env };
-    // Outside npm nobody tells node-gyp where headers are; the running Node's own install has them.
-    const prefix = path.resolve(path.dirname(process.execPath), '..');
-    if (!childEnv.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
-      childEnv.npm_config_nodedir = prefix;
-    }
-    const r = spawnSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
-    if (r.status !== 0) throw new Error(`prebuildify for linux-${arch} ${libc} failed (status ${r.status})`);
-    const made = path.join(dir, 'prebuilds', `linux-${arch}`, `${NAME}.${libc}.node`);
-    if (!fs.existsSync(made)) throw new Error(`prebuildify finished but ${made} is missing`);
-    const dest = prebuildPath(arch, libc);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    // Copy then rename: a test packing prebuilds/ at the same moment never sees half a file.
-    const tmp = `${dest}.${process.pid}.tmp`;
-    fs.copyFileSync(made, tmp);
-    fs.renameSync(tmp, dest);
-    return dest;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function buildInDocker(arch, libc) {
-  const platform = arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
-  // Inside the container: a compiler, then this same script as a native Alpine build.
-  const script = 'apk add --no-cache build-base python3 >/dev/null && node scripts/prebuild.mjs --force';
-  const r = spawnSync('docker', ['run', '--rm', '--platform', platform, '-v', `${repo}:/repo`, '-w', '/repo', 'node:20-alpine', 'sh', '-c', script], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error(`the node:20-alpine build for ${arch} failed (status ${r.status})`);
-  return prebuildPath(arch, libc);
-}
-
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   const host = { arch: os.arch(), libc: hostLibc() };
@@ -193,34 +257,44 @@ function main() {
     return 0;
   }
   if (opts.check) {
-    const why = staleness(prebuildPath(host.arch, host.libc));
+    const why = staleness(prebuildPath(host.arch, host.libc), host.arch, host.libc, false);
     if (why) {
       log(`${why}: run npm run prebuild`);
       return 1;
     }
     return 0;
   }
-  const targets = opts.all
-    ? ARCHES.flatMap((arch) => LIBCS.map((libc) => ({ arch, libc })))
-    : [{ arch: opts.arch, libc: opts.libc ?? host.libc }];
+  const targets = opts.all ? ARCHES.flatMap((arch) => LIBCS.map((libc) => ({ arch, libc }))) : [{ arch: opts.arch, libc: opts.libc ?? host.libc }];
   let failed = false;
+  let zigState;
   for (const { arch, libc } of targets) {
     const label = `linux-${arch} ${libc}`;
-    const essential = !opts.all || (arch === host.arch && libc === host.libc);
+    const isHost = arch === host.arch && libc === host.libc;
     const dest = prebuildPath(arch, libc);
-    if (!opts.force && staleness(dest) === null) {
+    // A host-compiler fallback binary is good enough for this host's tests, not to ship.
+    const why = staleness(dest, arch, libc, opts.all || !isHost);
+    if (!opts.force && why === null) {
       log(`${label}: ${path.relative(repo, dest)} is up to date`);
       continue;
     }
-    const p = plan(arch, libc, host);
     try {
-      if (p.skip) throw new Error(p.skip);
+      zigState ??= zigUsable();
+      let toolchain = 'zig';
+      if (zigState.why) {
+        if (!isHost || opts.all) throw new Error(`needs the zig toolchain: ${zigState.why}`);
+        log(`${label}: zig cannot run (${zigState.why}); building with this host's compiler: the binary needs this host's glibc, not ${GLIBC_FLOOR}`);
+        toolchain = 'host';
+      }
+      log(`${label}: building with ${toolchain === 'zig' ? `zig (${zigTarget(arch, libc)})` : 'the host compiler'}${why ? ` (${why})` : ''}`);
       const t0 = Date.now();
-      const out = p.docker ? buildInDocker(arch, libc) : buildLocal(arch, libc, p.env);
-      log(`${label}: wrote ${path.relative(repo, out)} (${(fs.statSync(out).size / 1024).toFixed(0)} KiB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      const out = build(arch, libc, toolchain);
+      const unfit = toolchain === 'zig' ? fitness(out, arch, libc) : null;
+      if (unfit) throw new Error(unfit);
+      const info = elfInfo(out);
+      log(`${label}: wrote ${path.relative(repo, out)} (${(info.size / 1024).toFixed(0)} KiB, needs ${info.glibc ?? 'musl'}${info.glibcxx ? `, ${info.glibcxx}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } catch (err) {
-      log(`${label}: ${essential ? 'FAILED' : 'not built here'}: ${err.message}`);
-      if (essential) failed = true;
+      log(`${label}: FAILED: ${err.message}`);
+      failed = true;
     }
   }
   return failed ? 1 : 0;

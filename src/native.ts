@@ -173,16 +173,17 @@ export interface ReceiveResult {
 let binding: Binding | undefined;
 
 /** The platforms the package ships a prebuilt addon for (`prebuilds/linux-<arch>/ipvs.<libc>.node`). */
-export const PREBUILT_PLATFORMS = ['linux-x64 glibc'] as const;
+export const PREBUILT_PLATFORMS = ['linux-x64 glibc', 'linux-x64 musl', 'linux-arm64 glibc', 'linux-arm64 musl'] as const;
 
 /**
  * musl or glibc, from the C library this process has mapped: musl's dynamic loader is also its
- * libc (`ld-musl-<arch>.so.1`). Reading /proc/self/maps costs well under a millisecond, where
- * `process.report.getReport()` (what detect-libc asks) costs tens.
+ * libc, mapped as `/lib/ld-musl-<arch>.so.1` (Alpine) or through that symlink as
+ * `/usr/lib/<arch>-linux-musl/libc.so` (Debian's musl package). Reading /proc/self/maps costs well
+ * under a millisecond, where `process.report.getReport()` (what detect-libc asks) costs tens.
  */
 function runningLibc(): 'glibc' | 'musl' {
   try {
-    return readFileSync('/proc/self/maps', 'latin1').includes('/ld-musl-') ? 'musl' : 'glibc';
+    return /\/ld-musl-|-linux-musl\/libc\.so/.test(readFileSync('/proc/self/maps', 'latin1')) ? 'musl' : 'glibc';
   } catch {
     return 'glibc';
   }

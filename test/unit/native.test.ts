@@ -530,7 +530,7 @@ describe('native()', () => {
 
   it('on a Linux architecture with no prebuild, names the platforms that ship and how to build from source', () => {
     expect(() => loadAddon('/nonexistent', 'riscv64', 'glibc')).toThrow(
-      /^ipvs: no prebuilt addon for linux-riscv64 glibc; the package ships linux-x64 glibc\. To build from source: .*npm run build:native/,
+      /^ipvs: no prebuilt addon for linux-riscv64 glibc; the package ships linux-x64 glibc, linux-x64 musl, linux-arm64 glibc, linux-arm64 musl\. To build from source: .*npm run build:native/,
     );
   });
 });

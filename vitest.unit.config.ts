@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Unit tests run on whatever machine runs `npm test`, often a busy two-core one: the CPU-heavy
 // files (thousands of generated reconcile cases, 50,000-entry batches) take a few seconds alone
@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts'],
+    // a step of its own in `npm test`, after the kernel suite (vitest.platform.config.ts)
+    exclude: [...configDefaults.exclude, 'test/unit/package-platforms.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

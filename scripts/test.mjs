@@ -106,6 +106,26 @@ function addonStatus() {
   );
 }
 
+/**
+ * `prebuild --all` and the platform test's runtimes, started in the background before the kernel
+ * suite, on the first CPU: the VM is pinned to the last one (scripts/vm/run.mjs), so on a two-core
+ * machine the other is mostly idle meanwhile. Resolves to { code, log, ms }.
+ */
+function startPlatformBuild() {
+  const started = Date.now();
+  const script = `${JSON.stringify(process.execPath)} scripts/prebuild.mjs --all && ${JSON.stringify(process.execPath)} scripts/test-runtimes.mjs`;
+  const pin = os.availableParallelism() > 1 && fs.existsSync('/usr/bin/taskset') ? ['taskset', '-c', '0'] : [];
+  const [cmd, ...args] = [...pin, 'sh', '-c', script];
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (b) => (log += b));
+    child.stderr.on('data', (b) => (log += b));
+    child.on('error', (err) => resolve({ code: 1, log: `${log}${err.message}\n`, ms: Date.now() - started }));
+    child.on('close', (code) => resolve({ code: code ?? 1, log, ms: Date.now() - started }));
+  });
+}
+
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fmtCounts = (c) => `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
 
@@ -151,21 +171,26 @@ async function main() {
     }
   }
 
+  // test/kernel/package-install.test.ts installs the packed tarball: pack and install it here on
+  // the host, where it takes seconds (in the guest of a loaded machine it took minutes).
+  if (opts.kernel && (opts.extra.length === 0 || opts.extra.some((a) => a.includes('package-install')))) {
+    const t = Date.now();
+    try {
+      const p = packAndInstall();
+      process.stdout.write(`packed ${path.basename(p.tarball)} (${(p.size / 1024).toFixed(0)} KiB) and installed it on the host in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      process.stderr.write(`test.mjs: packing or installing the tarball failed (package-install.test.ts will say more): ${err.message}\n`);
+    }
+  }
+  // The platform test needs every prebuild: build them while the kernel suite runs (after the
+  // packing above, so that the tarball the kernel suite installs is not made while they change).
+  const platforms = opts.unit && (opts.extra.length === 0 || opts.extra.some((a) => a.includes('package-platforms')));
+  const platformBuild = platforms ? startPlatformBuild() : null;
+
   if (opts.kernel) {
     process.stdout.write('\n== kernel tests (root, kernel with IPVS) ==\n');
     const addon = addonStatus();
     if (addon) process.stderr.write(`test.mjs: warning: ${addon}\n`);
-    // test/kernel/package-install.test.ts installs the packed tarball: pack and install it here on
-    // the host, where it takes seconds (in the guest of a loaded machine it took minutes).
-    if (opts.extra.length === 0 || opts.extra.some((a) => a.includes('package-install'))) {
-      const t = Date.now();
-      try {
-        const p = packAndInstall();
-        process.stdout.write(`packed ${path.basename(p.tarball)} (${(p.size / 1024).toFixed(0)} KiB) and installed it on the host in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
-      } catch (err) {
-        process.stderr.write(`test.mjs: packing or installing the tarball failed (package-install.test.ts will say more): ${err.message}\n`);
-      }
-    }
     const report = reportPath('kernel');
     try {
       const r = await runAsRoot(vitestArgs('vitest.kernel.config.ts', report, opts.extra), { cwd: repoRoot });
@@ -195,7 +220,25 @@ async function main() {
       failed += 1;
       summary.push(`kernel tests: could not run: ${err.message}`);
     }
-  } else {
+  }
+
+  if (platformBuild) {
+    process.stdout.write('\n== the package on every platform it ships for (this host) ==\n');
+    const b = await platformBuild;
+    process.stdout.write(`prebuilds and runtimes ready (${(b.ms / 1000).toFixed(1)} s in the background)${b.code === 0 ? '' : `; that step failed:\n${b.log.slice(-3000)}`}\n`);
+    const filter = opts.extra.filter((a) => a.includes('package-platforms'));
+    const r = await runUnit(filter, 'vitest.platform.config.ts', 'platforms');
+    if (!r.counts || r.counts.files === 0) {
+      failed += 1;
+      summary.push(`platform tests: vitest exited with status ${r.code} and ran nothing`);
+    } else {
+      passed += r.counts.passed;
+      failed += r.counts.failed + (r.code !== 0 && r.counts.failed === 0 ? 1 : 0);
+      summary.push(`platform tests: ${fmtCounts(r.counts)} (prebuilds built in ${(b.ms / 1000).toFixed(0)} s beside the kernel suite)`);
+    }
+  }
+
+  if (!opts.kernel) {
     summary.push(
       'kernel tests: skipped (--unit-only). They need root and a kernel with IPVS and dummy links, ' +
         "or Debian's user-mode-linux package to boot one; `npm run test:kernel` runs them.",

@@ -6,6 +6,8 @@
  * @module
  */
 import type { HandleContext } from '../handle-context';
+import type { NativeError } from '../native';
+import type { Exchange } from '../netlink/connection';
 import { NetlinkError } from '../netlink/errors';
 import { messageSize, writeMessage } from '../netlink/message';
 import { refusal } from '../netlink/operation';
@@ -32,8 +34,9 @@ export interface CommitOptions {
   /** Called after every slice (about a megabyte of messages) with how far the commit is. */
   onProgress?: (progress: BatchProgress) => void;
   /**
-   * Stops the commit at the next slice boundary; changes not sent are `skipped`. With `'undo'`,
-   * what was applied is then undone. Everything sent is waited for, so results stay exact.
+   * Stops the commit at the next slice boundary; changes not sent are `skipped` with reason
+   * `'aborted'`. With `'undo'`, what was applied is then undone. Everything sent is waited for, so
+   * results stay exact.
    */
   signal?: AbortSignal;
   /** Upper bound on messages per `sendmsg` (the engine's pacing applies below it). */
@@ -55,11 +58,25 @@ export interface BatchProgress {
 }
 
 /**
- * `ok`: applied. `error`: refused (see `error`). `skipped`: never sent (after a stop, an abort, or
- * a transport failure). `unknown`: sent, but the exchange broke off before the kernel answered
- * (time-out, receive-buffer overflow): read the state back to know.
+ * `ok`: applied. `error`: refused (see `error`). `skipped`: not applied, and the kernel never saw
+ * it (after a stop, an abort, a close of the handle, or a transport failure; see
+ * {@link ChangeResult.reason}). `unknown`: sent, but the exchange broke off before the kernel
+ * answered (handle closed, time-out, receive-buffer overflow): the kernel may or may not have
+ * applied it; read the state back to know.
  */
 export type ChangeStatus = 'ok' | 'error' | 'skipped' | 'unknown';
+
+/**
+ * Why a change is `skipped` or `unknown`:
+ * - `'stopped'`: an earlier change was refused and `onError` is `'stop'` or `'undo'` (or, in an
+ *   ipset bulk message, an earlier entry of the same message was refused: the kernel stops there);
+ * - `'aborted'`: the commit's `signal` was aborted;
+ * - `'closed'`: the handle was closed during the commit ({@link CommitResult.closed});
+ * - `'timeout'`: the kernel did not answer within `timeoutMs` (`ETIMEDOUT`);
+ * - `'overflow'`: the receive buffer overflowed and a reply was lost (`ENOBUFS`);
+ * - `'transport'`: another failure of the exchange; {@link CommitResult.firstError} says which.
+ */
+export type SkipReason = 'stopped' | 'aborted' | 'closed' | 'timeout' | 'overflow' | 'transport';
 
 /** What became of one change's undo. */
 export interface UndoOutcome {
@@ -82,8 +99,13 @@ export interface ChangeResult {
   op: string;
   /** Whether it was applied; see {@link ChangeStatus}. */
   status: ChangeStatus;
-  /** For `error` and `unknown`: a NetlinkError carrying `op`, `index` and the kernel's words. */
+  /**
+   * For `error`: the refusal, a NetlinkError carrying `op`, `index`, `errno`, `code` and the
+   * kernel's own words (`extack`). For `unknown`: the transport failure that hid the outcome.
+   */
   error?: NetlinkError;
+  /** For `skipped` and `unknown`: why the change was not (or not known to be) applied. */
+  reason?: SkipReason;
   /** With `onError: 'undo'`, for changes that were applied (or may have been). */
   undo?: UndoOutcome;
 }
@@ -102,10 +124,20 @@ export interface CommitResult {
   skipped: number;
   /** Changes with status `unknown`: sent, fate unknown (read the state back). */
   unknown: number;
-  /** The first refusal or transport failure. */
+  /**
+   * The first refusal (by index) or the failure that cut the commit short: a transport failure,
+   * or the handle's close (`ECANCELED`, or `EBADF` when it was closed before anything was sent).
+   * Undefined when the commit was complete or only the signal stopped it.
+   */
   firstError: NetlinkError | undefined;
   /** The signal stopped the commit. */
   aborted: boolean;
+  /**
+   * The handle was closed before the commit was done: changes it kept from being sent are
+   * `skipped`, those of the slice in flight that the kernel had not acknowledged are `unknown`
+   * (both with reason `'closed'`), and undo, if asked for, could not run (`undo.status: 'failed'`).
+   */
+  closed: boolean;
   /**
    * With `onError: 'undo'` after a failure or abort: true when every applied change was undone.
    * Undefined when no undo ran.
@@ -131,7 +163,11 @@ function driverOf(drivers: DriverTable, key: FamilyKey): FamilyDriver {
   return d;
 }
 
-/** Commits `changes` in order and returns one result per change. */
+/**
+ * Commits `changes` in order and resolves with one result per change. Rejects only before
+ * anything was sent: bad options, input only checkable at commit (TypeError/RangeError), or a
+ * family the kernel cannot serve at all (no IPVS). A close of the handle, at any moment, resolves.
+ */
 export async function commitChanges(
   handle: HandleContext, drivers: DriverTable, changes: readonly Change[], options: CommitOptions = {},
 ): Promise<CommitResult> {
@@ -144,8 +180,26 @@ export async function commitChanges(
   }
   const ctx: Ctx = { handle, drivers, bound: new Map(), options };
   const families = familiesOf(changes);
+  // Nothing has been sent until `run`: a close here leaves every change skipped, anything else
+  // (input checked at bind, a family the kernel lacks) rejects.
+  const beforeSend = async <T>(step: () => Promise<T>): Promise<T | typeof CLOSED_BEFORE_SEND> => {
+    if (handleClosed(ctx, changes)) return CLOSED_BEFORE_SEND;
+    try {
+      return await step();
+    } catch (err) {
+      if (handleClosed(ctx, changes)) return CLOSED_BEFORE_SEND;
+      throw err;
+    }
+  };
+  const notSent = () => {
+    const t = new Tally(changes);
+    t.reason.fill(R_CLOSED);
+    return summarise(t, { aborted: false, closed: true, error: closedError('before anything was sent') });
+  };
   for (const key of families) {
-    ctx.bound.set(key, await driverOf(drivers, key).bind(handle, ownChanges(changes, key, families)));
+    const bound = await beforeSend(() => driverOf(drivers, key).bind(handle, ownChanges(changes, key, families)));
+    if (bound === CLOSED_BEFORE_SEND) return notSent();
+    ctx.bound.set(key, bound);
   }
 
   let planners: Map<FamilyKey, UndoPlanner> | undefined;
@@ -154,47 +208,90 @@ export async function commitChanges(
     planners = new Map();
     for (const [key, bound] of ctx.bound) {
       const own = ownChanges(changes, key, families);
-      planners.set(key, await driverOf(drivers, key).prepareUndo(handle, bound, own, options.signal));
+      const planner = await beforeSend(() => driverOf(drivers, key).prepareUndo(handle, bound, own, options.signal));
+      if (planner === CLOSED_BEFORE_SEND) return notSent();
+      planners.set(key, planner);
     }
     options.onProgress?.({ phase: 'read', done: changes.length, total: changes.length, failed: 0 });
   }
 
   const r = await run(ctx, changes, policy === 'continue' ? 'continue' : 'stop', 'commit', options.signal);
-  const summary = summarise(r.tally, r.aborted);
-  if (policy === 'undo' && (summary.failed > 0 || summary.unknown > 0 || summary.aborted)) {
-    summary.undone = await undo(ctx, changes, r.tally, planners!);
+  const summary = summarise(r.tally, r);
+  if (policy === 'undo' && (summary.failed > 0 || summary.unknown > 0 || summary.aborted || summary.closed)) {
+    const u = await undo(ctx, changes, r.tally, planners!);
+    summary.undone = u.all;
+    if (u.closed) summary.closed = true;
     summary.ok = false;
   }
   return summary;
 }
 
+const CLOSED_BEFORE_SEND = Symbol('closed before send');
+
+/**
+ * Whether the handle has been closed: its `connection` throws EBADF then (and only then; a
+ * socket that cannot be opened throws its own errno). Probes the protocol the batch uses first,
+ * which is open (or about to be) anyway.
+ */
+function handleClosed(ctx: Ctx, changes: readonly Change[]): boolean {
+  const first = changes[0];
+  if (!first) return false;
+  try {
+    ctx.handle.connection(driverOf(ctx.drivers, first.family).protocol);
+    return false;
+  } catch (err) {
+    return err instanceof NetlinkError && err.code === 'EBADF';
+  }
+}
+
+function closedError(when: string): NetlinkError {
+  return when === 'before anything was sent'
+    ? new NetlinkError({ code: 'EBADF', errno: -9, op: 'batch.commit', detail: `the handle was closed ${when}` })
+    : new NetlinkError({ code: 'ECANCELED', errno: -125, op: 'batch.commit', syscall: 'close', detail: `the handle was closed ${when}` });
+}
+
 const SKIPPED = 0, OK = 1, ERROR = 2, UNKNOWN = 3;
 const STATUS: readonly ChangeStatus[] = ['skipped', 'ok', 'error', 'unknown'];
 const CODE: Record<ChangeStatus, number> = { skipped: SKIPPED, ok: OK, error: ERROR, unknown: UNKNOWN };
+/** Reason codes, kept as a byte per change as the status is (0: none yet). */
+const R_STOPPED = 1, R_ABORTED = 2, R_CLOSED = 3, R_TIMEOUT = 4, R_OVERFLOW = 5, R_TRANSPORT = 6;
+const REASON: readonly (SkipReason | undefined)[] = [undefined, 'stopped', 'aborted', 'closed', 'timeout', 'overflow', 'transport'];
+
+/** The reason code for a transport failure the engine reported. */
+function reasonOf(e: NativeError | null, closed: boolean): number {
+  if (closed || (e?.code === 'ECANCELED' && e.syscall === 'close')) return R_CLOSED;
+  if (!e) return R_TRANSPORT;
+  return e.code === 'ECANCELED' ? R_ABORTED : e.code === 'ETIMEDOUT' ? R_TIMEOUT : e.code === 'ENOBUFS' ? R_OVERFLOW : R_TRANSPORT;
+}
 
 /**
- * The fate of every change, kept as a status byte each: a commit of 100,000 changes builds its
- * result objects only when `results` is read.
+ * The fate of every change, kept as a status byte and a reason byte each: a commit of 100,000
+ * changes builds its result objects only when `results` is read.
  */
 class Tally {
   readonly status: Uint8Array;
+  readonly reason: Uint8Array;
   readonly errors = new Map<number, NetlinkError>();
   readonly undo = new Map<number, UndoOutcome>();
 
   constructor(readonly changes: readonly Change[]) {
     this.status = new Uint8Array(changes.length);
+    this.reason = new Uint8Array(changes.length);
   }
 
-  set(i: number, status: number, error?: NetlinkError): void {
+  set(i: number, status: number, error?: NetlinkError, reason = 0): void {
     this.status[i] = status;
+    this.reason[i] = reason;
     if (error) this.errors.set(i, error);
     else if (this.errors.size > 0) this.errors.delete(i);
   }
 
   result(i: number): ChangeResult {
-    const r: ChangeResult = { index: i, op: this.changes[i]!.op, status: STATUS[this.status[i]!]! };
+    const status = this.status[i]!;
+    const r: ChangeResult = { index: i, op: this.changes[i]!.op, status: STATUS[status]! };
     const e = this.errors.get(i);
     if (e) r.error = e;
+    if (status === SKIPPED || status === UNKNOWN) r.reason = REASON[this.reason[i]!] ?? 'stopped';
     const u = this.undo.get(i);
     if (u) r.undo = u;
     return r;
@@ -224,7 +321,15 @@ function familiesOf(changes: readonly Change[]): Set<FamilyKey> {
   return out;
 }
 
-function summarise(t: Tally, aborted: boolean): CommitResult {
+/** How a run ended, besides the per-change tally. */
+interface RunEnd {
+  aborted: boolean;
+  closed: boolean;
+  /** The failure that cut it short (transport, close), for `firstError` when no change carries one. */
+  error: NetlinkError | undefined;
+}
+
+function summarise(t: Tally, end: RunEnd): CommitResult {
   let applied = 0, failed = 0, skipped = 0, unknown = 0;
   let firstError: NetlinkError | undefined;
   const st = t.status;
@@ -238,49 +343,113 @@ function summarise(t: Tally, aborted: boolean): CommitResult {
       if (!firstError) firstError = t.errors.get(i);
     }
   }
-  const out = { ok: applied === st.length, applied, failed, skipped, unknown, firstError, aborted, undone: undefined } as unknown as CommitResult;
+  firstError ??= end.error;
+  const out = {
+    ok: applied === st.length, applied, failed, skipped, unknown, firstError, aborted: end.aborted, closed: end.closed, undone: undefined,
+  } as unknown as CommitResult;
   let results: ChangeResult[] | undefined;
   Object.defineProperty(out, 'results', { enumerable: true, configurable: true, get: () => (results ??= t.list()) });
   return out;
 }
 
-/** Sends changes in order; `stop` sends nothing more once a change was refused. */
+/** A failure thrown mid-commit (a look-up before a slice, an exchange that could not start), as a NetlinkError. */
+function asNetlinkError(err: unknown): NetlinkError {
+  if (err instanceof NetlinkError) return err;
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  return new NetlinkError({
+    code: typeof e?.code === 'string' ? e.code : 'EIO',
+    errno: typeof e?.errno === 'number' ? e.errno : -5,
+    op: 'batch.commit',
+    detail: `the commit broke off: ${typeof e?.message === 'string' ? e.message : String(err)}`,
+  });
+}
+
+/**
+ * Sends changes in order; `stop` sends nothing more once a change was refused. Never rejects once
+ * something may have been sent: a close of the handle, a transport failure or a failed look-up
+ * ends the run, and every change not sent is `skipped` with the reason.
+ */
 async function run(
   ctx: Ctx, changes: readonly Change[], policy: 'stop' | 'continue', phase: 'commit' | 'undo', signal: AbortSignal | undefined,
-): Promise<{ tally: Tally; aborted: boolean }> {
+): Promise<RunEnd & { tally: Tally }> {
   const t = new Tally(changes);
   const slice = new Slice();
   const { options } = ctx;
   let done = 0, failed = 0, aborted = false;
+  /** Why the loop ended early (a reason code), and the failure behind it. */
+  let stop = R_STOPPED;
+  let stopError: NetlinkError | undefined;
+  /** Whether anything may have reached the kernel (or a change's fate was recorded) in this run. */
+  let started = false;
+  const closedAt = (i: number) => {
+    stop = R_CLOSED;
+    stopError = closedError(`during the commit: changes from index ${i} on were not sent`);
+  };
   for (let i = 0; i < changes.length;) {
     if (signal?.aborted) {
       aborted = true;
+      stop = R_ABORTED;
       break;
     }
-    await ctx.bound.get(changes[i]!.family)!.beforeSlice?.(changes, i);
+    if (handleClosed(ctx, changes)) {
+      closedAt(i);
+      break;
+    }
+    try {
+      await ctx.bound.get(changes[i]!.family)!.beforeSlice?.(changes, i);
+    } catch (err) {
+      if (handleClosed(ctx, changes)) closedAt(i);
+      else if (!started && phase === 'commit') throw err;
+      else {
+        stop = R_TRANSPORT;
+        stopError = asNetlinkError(err);
+      }
+      break;
+    }
+    // its look-ups may have been cut short by a close: their verdicts do not count then
+    if (handleClosed(ctx, changes)) {
+      closedAt(i);
+      break;
+    }
     // Changes a driver found impossible at commit fail without being sent.
     const pre = changes[i]!.failed;
     if (pre) {
       t.set(i, ERROR, pre);
       failed++;
+      started = true;
       i++;
       if (policy === 'stop') break;
       continue;
     }
     planSlice(ctx, changes, i, policy, slice);
     const driver = driverOf(ctx.drivers, changes[i]!.family);
-    const conn = ctx.handle.connection(driver.protocol);
     let firstSeq = 0;
-    const ex = await conn.exchangeEncoded(slice.count, (seq) => {
-      firstSeq = seq;
-      return writeSlice(ctx, changes, slice, seq);
-    }, {
-      ...ctx.handle.exchangeOptions,
-      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-      ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
-      stopOnError: policy === 'stop',
-      lean: true,
-    });
+    let ex: Exchange;
+    try {
+      const conn = ctx.handle.connection(driver.protocol);
+      ex = await conn.exchangeEncoded(slice.count, (seq) => {
+        firstSeq = seq;
+        return writeSlice(ctx, changes, slice, seq);
+      }, {
+        ...ctx.handle.exchangeOptions,
+        ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+        ...(options.maxChunkMessages !== undefined && { maxChunkMessages: options.maxChunkMessages }),
+        stopOnError: policy === 'stop',
+        lean: true,
+      });
+    } catch (err) {
+      // Refused before the engine sent anything of this slice: closed while it waited its turn
+      // on the socket, or a failure that is not the kernel's (those reject only a fresh commit).
+      if (handleClosed(ctx, changes)) closedAt(i);
+      else if (!started && phase === 'commit') throw err;
+      else {
+        stop = R_TRANSPORT;
+        stopError = asNetlinkError(err);
+      }
+      break;
+    }
+    started = true;
+    const unknownReason = ex.error ? reasonOf(ex.error, handleClosed(ctx, changes)) : R_TRANSPORT;
     const errors = refusals(ex.replies);
     let refused = false;
     let resumeAt = -1;
@@ -301,7 +470,7 @@ async function run(
       const sent = end <= ex.sentBytes;
       if (packed) {
         if (outcome.status === 'unknown') {
-          if (sent) for (let k = 0; k < packed.count; k++) t.set(first + k, UNKNOWN, transportError(ex.error, changes[first + k]!.op, first + k));
+          if (sent) for (let k = 0; k < packed.count; k++) t.set(first + k, UNKNOWN, transportError(ex.error, changes[first + k]!.op, first + k), unknownReason);
           continue;
         }
         if (outcome.status === 'ok') {
@@ -312,9 +481,10 @@ async function run(
         }
         const verdicts = ctx.bound.get(changes[first]!.family)!.unpack!(packed, changes, outcome, ex.replies);
         verdicts.forEach((v, k) => {
-          t.set(first + k, CODE[v.status], v.error);
+          // not applied after a refused entry: the kernel stops a bulk message there
+          t.set(first + k, CODE[v.status], v.error, v.status === 'unknown' ? unknownReason : v.status === 'skipped' ? R_STOPPED : 0);
           if (v.status === 'error') { failed++; refused = true; }
-          // Not applied after a refused entry: with `continue`, sent again in the next slice.
+          // With `continue`, sent again in the next slice.
           if (v.status === 'skipped' && policy === 'continue' && resumeAt < 0) resumeAt = first + k;
         });
         continue;
@@ -327,24 +497,33 @@ async function run(
         failed++;
         refused = true;
       } else if (sent) {
-        t.set(first, UNKNOWN, transportError(ex.error, changes[first]!.op, first));
+        t.set(first, UNKNOWN, transportError(ex.error, changes[first]!.op, first), unknownReason);
       }
     }
     i = resumeAt > i ? resumeAt : slice.end;
     done = i;
-    options.onProgress?.({ phase, done, total: changes.length, failed });
     if (ex.error) {
-      // The transport broke off (time-out, overflow): what the kernel did with the rest is unknown.
+      // The transport broke off (close, time-out, overflow): what the kernel did with the rest is unknown.
+      stop = unknownReason;
+      stopError = stop === R_CLOSED
+        ? closedError(`during the commit, while changes ${slice.first[0]}..${slice.end - 1} were in flight`)
+        : transportError(ex.error, phase === 'commit' ? 'batch.commit' : 'batch.undo', undefined);
+      options.onProgress?.({ phase, done, total: changes.length, failed });
       break;
     }
+    // after the tally is complete: a close from here on leaves this slice's results intact
+    options.onProgress?.({ phase, done, total: changes.length, failed });
     if (refused && policy === 'stop') break;
   }
-  return { tally: t, aborted };
+  // every change never sent is skipped, for the reason the run ended
+  const st = t.status, rs = t.reason;
+  for (let i = 0; i < st.length; i++) if (st[i] === SKIPPED && rs[i] === 0) rs[i] = stop;
+  return { tally: t, aborted, closed: stop === R_CLOSED, error: stopError };
 }
 
-function transportError(e: { code: string; errno: number; syscall: string } | null, op: string, index: number): NetlinkError {
+function transportError(e: { code: string; errno: number; syscall: string } | null, op: string, index: number | undefined): NetlinkError {
   const err = e ?? { code: 'ECANCELED', errno: -125, syscall: 'transact' };
-  return new NetlinkError({ code: err.code, errno: err.errno, op, syscall: err.syscall, index });
+  return new NetlinkError({ code: err.code, errno: err.errno, op, syscall: err.syscall, ...(index !== undefined && { index }) });
 }
 
 /**
@@ -470,7 +649,11 @@ function writeSlice(ctx: Ctx, changes: readonly Change[], slice: Slice, firstSeq
 
 // ---- undo -----------------------------------------------------------------------------------------
 
-async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Map<FamilyKey, UndoPlanner>): Promise<boolean> {
+/**
+ * Applies the compensations of every change that was (or may have been) applied; `all` says
+ * whether each was undone, `closed` that the handle's close kept some from being sent.
+ */
+async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Map<FamilyKey, UndoPlanner>): Promise<{ all: boolean; closed: boolean }> {
   // Compensations per family, derived by replaying that family's applied changes in order.
   const maybeApplied: number[] = [];
   for (let i = 0; i < t.status.length; i++) if (t.status[i] === OK || t.status[i] === UNKNOWN) maybeApplied.push(i);
@@ -498,15 +681,26 @@ async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Ma
   }
   const undoCtx: Ctx = { ...ctx, bound: new Map(), options: { ...ctx.options } };
   const planFamilies = familiesOf(plan);
-  for (const key of planFamilies) {
-    undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, ownChanges(plan, key, planFamilies)));
+  try {
+    for (const key of planFamilies) {
+      undoCtx.bound.set(key, await driverOf(ctx.drivers, key).bind(ctx.handle, ownChanges(plan, key, planFamilies)));
+    }
+  } catch (err) {
+    // nothing of the undo was sent (the handle was closed, or a family could not be reached)
+    const closed = handleClosed(ctx, plan);
+    const error = closed ? closedError('before undo could run') : asNetlinkError(err);
+    for (const i of new Set(owner)) {
+      const prior = t.undo.get(i)!;
+      if (prior.status === 'undone') t.undo.set(i, { status: 'failed', error, ...(prior.note !== undefined && { note: prior.note }) });
+    }
+    return { all: false, closed };
   }
   const r = await run(undoCtx, plan, 'continue', 'undo', undefined);
   let all = maybeApplied.every((i) => t.undo.get(i)!.status === 'undone');
   for (let k = 0; k < plan.length; k++) {
     const status = r.tally.status[k];
     if (status === OK) continue;
-    const error = r.tally.errors.get(k);
+    const error = r.tally.errors.get(k) ?? r.error;
     if (status === ERROR && error && driverOf(ctx.drivers, plan[k]!.family).harmlessUndoError(plan[k]!, error.code)) continue;
     const i = owner[k]!;
     const prior = t.undo.get(i)!;
@@ -515,5 +709,5 @@ async function undo(ctx: Ctx, changes: readonly Change[], t: Tally, planners: Ma
     }
     all = false;
   }
-  return all;
+  return { all, closed: r.closed };
 }

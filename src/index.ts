@@ -47,7 +47,7 @@ export { Batch } from './batch/batch';
 export type { BatchIpvs } from './batch/ipvs';
 export type { BatchIpset, IpsetBatchCreateOptions } from './batch/ipset';
 export type { BatchLinks, BatchAddresses } from './batch/rtnl';
-export type { CommitOptions, CommitResult, ChangeResult, ChangeStatus, UndoOutcome, BatchProgress, FailurePolicy } from './batch/commit';
+export type { CommitOptions, CommitResult, ChangeResult, ChangeStatus, SkipReason, UndoOutcome, BatchProgress, FailurePolicy } from './batch/commit';
 export {
   readProcIpvs, type Snapshot, type SnapshotOptions, type IpvsServiceState, type IpvsDestinationState, type IpvsReadOptions, type ProcIpvsService,
   type ProcIpvsDestination,

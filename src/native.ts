@@ -211,14 +211,20 @@ export function loadAddon(root: string, arch: string = process.arch, libc: 'glib
         `and copy build/Release/ipvs_native.node to ${path.join(root, 'build', 'Release')}/`,
     );
   }
+  return loadFile(found);
+}
+
+function loadFile(file: string): Binding {
   const mod = { exports: {} as Binding };
-  process.dlopen(mod, found);
+  process.dlopen(mod, file);
   return mod.exports;
 }
 
 /**
  * The addon, loaded on first call from `build/Release/` or `prebuilds/` at the package root (one
  * level above both `src/` and `dist/`). No install script runs: the package carries its binaries.
+ * The environment variable `IPVS_ADDON`, when set, names the addon file to load instead (a
+ * sanitizer build: `npm run test:sanitize` uses it).
  * @throws Error on any platform but Linux, and as {@link loadAddon} does.
  */
 export function native(): Binding {
@@ -226,7 +232,8 @@ export function native(): Binding {
     if (process.platform !== 'linux') {
       throw new Error(`ipvs: needs Linux; this is ${process.platform}`);
     }
-    binding = loadAddon(path.join(__dirname, '..'));
+    const override = process.env.IPVS_ADDON;
+    binding = override ? loadFile(path.resolve(override)) : loadAddon(path.join(__dirname, '..'));
   }
   return binding;
 }

@@ -36,7 +36,7 @@ describe('1,000 concurrent operations on one handle', () => {
         case 1: ops.push(h.ipvs.listServices()); checks.push((v) => ok(v) ?? (Array.isArray((v as PromiseFulfilledResult<unknown>).value) ? undefined : 'not a list')); break;
         case 2: ops.push(h.ipset.add('STRESS', `10.1.${n >> 8}.${n & 255}`)); checks.push(ok); break;
         case 3: ops.push(h.ipset.test('STRESS', '10.255.0.1')); checks.push((v) => ok(v) ?? ((v as PromiseFulfilledResult<boolean>).value === false ? undefined : 'in the set')); break;
-        case 4: ops.push(h.links.list()); checks.push((v) => ok(v) ?? ((v as PromiseFulfilledResult<{ name: string }[]>).value.some((l) => l.name === 'stress0') ? undefined : 'stress0 missing')); break;
+        case 4: ops.push(h.links.list()); checks.push((v) => ok(v) ?? ((v as PromiseFulfilledResult<{ ifname: string }[]>).value.some((l) => l.ifname === 'stress0') ? undefined : 'stress0 missing')); break;
         case 5: ops.push(h.addresses.add('stress0', `10.2.${n >> 8}.${n & 255}/32`)); checks.push(ok); break;
         case 6: ops.push(h.addresses.list('stress0')); checks.push(ok); break;
         case 7: ops.push(h.ipvs.getInfo()); checks.push(ok); break;

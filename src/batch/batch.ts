@@ -31,6 +31,10 @@ import { BatchAddresses, BatchLinks } from './rtnl';
  * at one round trip per change. An ipset bulk message is different: the kernel stops at the
  * refused entry, and the entries after it are `skipped`.
  *
+ * **Closing.** `handle.close()` during a commit stops it at once and the commit still resolves:
+ * what the kernel acknowledged keeps its result, what it was sent but had not answered is
+ * `unknown`, the rest `skipped`, each with reason `'closed'`, and `closed` is true.
+ *
  * **What undo restores, and what it cannot.** Before the commit, undo reads what the batch edits
  * or deletes (services with their destinations, sets with their entries, addresses, link state);
  * after a failure it applies compensating changes, newest first: deletes what was added, edits
@@ -85,9 +89,11 @@ export class Batch {
   }
 
   /**
-   * Sends every change, in order, and resolves with one result per change (it rejects only for
-   * bad options, or when a family cannot be reached at all before anything is sent, e.g. no IPVS
-   * in the kernel). A batch commits once.
+   * Sends every change, in order, and resolves with one result per change. It rejects only
+   * before anything is sent: for bad options or input only checkable then, or when a family
+   * cannot be reached at all (e.g. no IPVS in the kernel). Once anything may have been sent it
+   * always resolves; a close of the handle, at any moment, resolves too, with
+   * {@link CommitResult.closed} and a `reason` on every change not applied. A batch commits once.
    *
    * 100,000 changes need no tuning: the engine keeps every chunk's replies within the socket's
    * receive buffer, so no acknowledgement is lost.

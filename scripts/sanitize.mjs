@@ -72,6 +72,12 @@ function nodeGyp() {
 /** Builds the addon with `-fsanitize=<what>` into .vm/sanitize/<name>.node. */
 function build(name, what) {
   const t = Date.now();
+  const out = path.join(OUT, `${name}.node`);
+  const sources = [path.join(repoRoot, 'binding.gyp'), ...fs.readdirSync(path.join(repoRoot, 'src-native')).map((f) => path.join(repoRoot, 'src-native', f))];
+  if (fs.existsSync(out) && sources.every((f) => fs.statSync(f).mtimeMs < fs.statSync(out).mtimeMs)) {
+    log(`${path.relative(repoRoot, out)} is newer than the native sources; not rebuilt`);
+    return out;
+  }
   const dir = path.join(OUT, `${name}-src`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -91,7 +97,6 @@ function build(name, what) {
   if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
   const r = spawnSync(process.execPath, [nodeGyp(), 'rebuild', '--loglevel=warn'], { cwd: dir, stdio: ['ignore', 2, 2], env });
   if (r.status !== 0) throw new Error(`node-gyp rebuild with -fsanitize=${what} failed (status ${r.status})`);
-  const out = path.join(OUT, `${name}.node`);
   fs.copyFileSync(path.join(dir, 'build', 'Release', 'ipvs_native.node'), out);
   fs.rmSync(dir, { recursive: true, force: true });
   log(`built ${path.relative(repoRoot, out)} with -fsanitize=${what} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -134,6 +139,8 @@ process.stdout.write(String(maps.includes(${JSON.stringify(addon)})));`;
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  // The whole kernel suite under UBSan on a busy two-core machine can outlast the harness's 20 minutes.
+  process.env.IPVS_VM_TIMEOUT ??= String(45 * 60);
   const started = Date.now();
   fs.rmSync(LOGS, { recursive: true, force: true });
   fs.mkdirSync(LOGS, { recursive: true });
@@ -175,7 +182,7 @@ async function main() {
   if (opts.kernel) {
     const report = path.join(OUT, 'kernel.json');
     fs.rmSync(report, { force: true });
-    const probe = path.join(LOGS, 'vm-asan-probe.txt');
+    const probe = path.join(OUT, 'asan-probe.txt');
     const probeJs = `require(${JSON.stringify(path.join(repoRoot, 'dist', 'native.js'))}).native(); console.log('ASan loaded')`;
     const vitest = [
       process.execPath, path.join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'vitest.kernel.config.ts',

@@ -19,7 +19,12 @@ describe('10,000 open/call/close cycles', () => {
     const before = fds();
     let cancelled = 0, completed = 0;
     const wrong: string[] = [];
-    for (let i = 0; i < 10_000; i++) {
+    // eight cycles at a time (each its own handle): the same 10,000 cycles, in less wall time
+    let next = 0;
+    const worker = async () => {
+      while (next < 10_000) await cycle(next++);
+    };
+    const cycle = async (i: number) => {
       const h = openHandle({ netns: ns.path });
       const call: Promise<unknown> = i % 3 === 0 ? h.ipvs.listServices() : i % 3 === 1 ? h.links.list() : h.ipset.listNames();
       if (i % 10 === 9) {
@@ -32,7 +37,7 @@ describe('10,000 open/call/close cycles', () => {
           if (code === 'ECANCELED' || code === 'EBADF') cancelled++;
           else wrong.push(`${i}: ${(err as Error).message}`);
         }
-        continue;
+        return;
       }
       try {
         const v = await call;
@@ -43,7 +48,8 @@ describe('10,000 open/call/close cycles', () => {
         wrong.push(`${i}: ${(err as Error).message}`);
       }
       h.close();
-    }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
     expect(wrong.slice(0, 10)).toEqual([]);
     expect(completed + cancelled).toBe(10_000);
     console.log(`10,000 cycles: ${completed} completed, ${cancelled} ended by the close; fds ${before} before, ${fds()} after`);

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,8 +36,7 @@ function runTypedoc() {
 
 /** Problems per source file, from typedoc's "defined in <project>/<file>" wording. */
 function summarize(out) {
-  // eslint-disable-next-line no-control-regex
-  const lines = out.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => /^\[(warning|error)\]/.test(l));
+  const lines = stripVTControlCharacters(out).split('\n').filter((l) => /^\[(warning|error)\]/.test(l));
   const perFile = new Map();
   for (const l of lines) {
     if (/^\[\w+\] Found \d+ errors/.test(l)) continue;

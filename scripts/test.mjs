@@ -5,7 +5,8 @@
 //
 //   node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args, e.g. file filters>]
 //
-// The unit phase ends with a short fixed-seed decoder fuzzing run (vitest.fuzz.config.ts) when no
+// The unit phase starts with ESLint over the repository (eslint.config.mjs; counted as one test,
+// failed on any lint error) when no file filter is given, and ends with a short fixed-seed decoder fuzzing run (vitest.fuzz.config.ts) when no
 // file filter is given. Prints a summary per suite and, as its last line, `N passed, N failed` (what CI reads).
 // Exits non-zero if any test failed, a suite's vitest run failed, or the kernel suite could not run.
 import { spawn } from 'node:child_process';
@@ -126,6 +127,19 @@ function startPlatformBuild() {
   });
 }
 
+/** ESLint over the repository, as `npm run lint` runs it (same cache); its report printed here. */
+async function runLint() {
+  const t = Date.now();
+  const { ESLint } = await import('eslint');
+  const eslint = new ESLint({ cwd: repoRoot, cache: true, cacheLocation: path.join(repoRoot, '.vm', 'eslintcache') });
+  const results = await eslint.lintFiles(['.']);
+  const formatter = await eslint.loadFormatter('stylish');
+  const text = await formatter.format(results);
+  if (text) process.stdout.write(text);
+  const count = (k) => results.reduce((n, r) => n + r[k], 0);
+  return { files: results.length, errors: count('errorCount'), warnings: count('warningCount'), seconds: (Date.now() - t) / 1000 };
+}
+
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fmtCounts = (c) => `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
 
@@ -135,6 +149,19 @@ async function main() {
   const summary = [];
   let passed = 0;
   let failed = 0;
+
+  if (opts.unit && opts.extra.length === 0) {
+    process.stdout.write('\n== lint (eslint, this host) ==\n');
+    try {
+      const l = await runLint();
+      if (l.errors > 0) failed += 1;
+      else passed += 1;
+      summary.push(`lint: ${plural(l.files, 'file')}, ${plural(l.errors, 'error')}, ${plural(l.warnings, 'warning')} (eslint, ${l.seconds.toFixed(1)} s; npm run lint)`);
+    } catch (err) {
+      failed += 1;
+      summary.push(`lint: eslint could not run: ${err.message}`);
+    }
+  }
 
   if (opts.unit) {
     process.stdout.write('\n== unit tests (this host) ==\n');

@@ -221,7 +221,7 @@ function payloadScript(argv, cwd, env) {
   // The guest's init has its own PATH; put node's own folder first so the same node runs inside.
   const hostPath = env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   // IPVS_VM_BIN: the init's modprobe/modinfo wrappers, when the host has no /lib/modules.
-  lines.push(`export PATH="\${IPVS_VM_BIN:+\$IPVS_VM_BIN:}"${shQuote(`${path.dirname(process.execPath)}:${hostPath}:/usr/local/sbin:/usr/sbin:/sbin`)}`);
+  lines.push(`export PATH="\${IPVS_VM_BIN:+$IPVS_VM_BIN:}"${shQuote(`${path.dirname(process.execPath)}:${hostPath}:/usr/local/sbin:/usr/sbin:/sbin`)}`);
   lines.push(`cd ${shQuote(cwd)} || exit 125`);
   lines.push(`exec ${argv.map(shQuote).join(' ')}`);
   return `${lines.join('\n')}\n`;

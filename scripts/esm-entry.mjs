@@ -1,5 +1,7 @@
 // Writes dist/index.mjs and dist/index.d.mts: an ECMAScript-module face for the CommonJS build,
-// re-exporting every named export, so `import { openHandle } from 'ipvs'` works as `require` does.
+// re-exporting every named export, so `import { openHandle } from 'ipvs'` works as `require` does,
+// and the whole module as the default export (`import ipvs from 'ipvs'; ipvs.openHandle()`), typed
+// as such in index.d.mts. (From CommonJS, `require('ipvs')` is that same object; it has no `default`.)
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,4 +17,7 @@ const lines = [
   '',
 ];
 writeFileSync(join(dist, 'index.mjs'), lines.join('\n'));
-writeFileSync(join(dist, 'index.d.mts'), "export * from './index.js';\n");
+writeFileSync(
+  join(dist, 'index.d.mts'),
+  ["import * as ipvs from './index.js';", "export * from './index.js';", 'export default ipvs;', ''].join('\n'),
+);

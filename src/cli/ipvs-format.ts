@@ -25,7 +25,8 @@ const left = (s: string | number, n: number) => String(s).padEnd(n);
 const right = (s: string | number, n: number) => String(s).padStart(n);
 
 /** print_largenum: 9 columns, scaled by K, M, G, T unless exact. */
-export function largenum(i: bigint, exact: boolean): string {
+export function largenum(n: bigint | number, exact: boolean): string {
+  const i = BigInt(n);
   if (exact) {
     const s = i.toString();
     return right(s, s.length <= 8 ? 9 : s.length + 1);

@@ -17,7 +17,7 @@ import { endOfDump, type DumpStatus } from '../netlink/dump';
 import { ipvsCmd, ipvsDest, ipvsService, ipvsStats, ipvsStats64 } from '../schema/ipvs';
 import { NLA_TYPE_MASK, NLM_F_DUMP_INTR } from '../uapi/netlink';
 import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
-import { zeroStats, type IpvsStats } from '../ipvs/stats';
+import { isStatsRate, zeroStats, type IpvsStats, type IpvsStatsCounter, type IpvsStatsRate } from '../ipvs/stats';
 import { serviceOf, type IpvsService } from '../ipvs/service';
 
 /** A destination as a snapshot holds it: `stats` only when counters were read. */
@@ -39,8 +39,8 @@ const idsOf = (schema: { attrs: Record<string, { id: number }> }) =>
 const ID = idsOf(ipvsDest);
 const SVC = idsOf(ipvsService);
 // counter key by attribute id; both sets use the same ids
-const STATS_KEY: (keyof IpvsStats)[] = [];
-for (const [k, spec] of Object.entries(ipvsStats.attrs)) STATS_KEY[spec.id] = k as keyof IpvsStats;
+const STATS_KEY: (IpvsStatsCounter | IpvsStatsRate)[] = [];
+for (const [k, spec] of Object.entries(ipvsStats.attrs)) STATS_KEY[spec.id] = k as IpvsStatsCounter | IpvsStatsRate;
 for (const [k, spec] of Object.entries(ipvsStats64.attrs)) if (STATS_KEY[spec.id] !== k) throw new Error(`ipvs stats ids differ at ${k}`);
 
 function check(buf: Buffer, a: number, end: number, what: string): number {
@@ -52,8 +52,8 @@ function check(buf: Buffer, a: number, end: number, what: string): number {
 
 /**
  * A counters nest checked as the general decoder checks it; with `into`, its values stored there
- * (u32 values widened to bigints, as decodeStats does). Idle counters and rates are zero: one
- * shared 0n rather than a new bigint each.
+ * (counters as bigints, u32 values widened, and rates as numbers, as decodeStats does). Idle
+ * counters are zero: one shared 0n rather than a new bigint each.
  */
 function statsAt(buf: Buffer, start: number, end: number, wide: boolean, what: string, into: IpvsStats | null): void {
   for (let a = start; a < end;) {
@@ -62,8 +62,12 @@ function statsAt(buf: Buffer, start: number, end: number, wide: boolean, what: s
     if (key !== undefined) {
       if (len - 4 < (wide ? 8 : 4)) throw new DecodeError(`${what}.${key}`, `attribute length ${len - 4} < ${wide ? 8 : 4}`);
       if (into) {
-        const zero = wide ? (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 : buf.readUInt32LE(a + 4) === 0;
-        into[key] = zero ? 0n : wide ? buf.readBigUInt64LE(a + 4) : BigInt(buf.readUInt32LE(a + 4));
+        if (isStatsRate(key)) {
+          into[key] = wide ? buf.readUInt32LE(a + 4) + buf.readUInt32LE(a + 8) * 0x1_0000_0000 : buf.readUInt32LE(a + 4);
+        } else {
+          const zero = wide ? (buf.readUInt32LE(a + 4) | buf.readUInt32LE(a + 8)) === 0 : buf.readUInt32LE(a + 4) === 0;
+          into[key] = zero ? 0n : wide ? buf.readBigUInt64LE(a + 4) : BigInt(buf.readUInt32LE(a + 4));
+        }
       }
     }
     a += (len + 3) & ~3;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IpvsStats } from '../ipvs/stats';
+import { zeroStats, type IpvsStats } from '../ipvs/stats';
 import { describeService, serviceKey } from '../ipvs/service';
 import type { IpvsDestinationState } from './ipvs-decode';
 import type { IpvsServiceState } from './ipvs-read';
@@ -108,7 +108,7 @@ export function statsSample(state: readonly IpvsServiceState[], memory: StatsMem
   return { readAt, intervalMs: elapsedMs, services: out };
 }
 
-const zero: IpvsStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+const zero: IpvsStats = zeroStats();
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {

@@ -6,7 +6,7 @@ import type { IpvsDestinationState } from '../../src/snapshot/ipvs-decode';
 import type { IpsetSet } from '../../src/ipset/set';
 import { IP_VS_SVC_F_HASHED, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1 } from '../../src/uapi/ip-vs';
 
-const zeroStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+const zeroStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 
 function dest(address: string, port: number, more: Partial<IpvsDestinationState> = {}): IpvsDestinationState {
   return {

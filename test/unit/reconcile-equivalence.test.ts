@@ -19,7 +19,7 @@ import { mulberry32 } from './random';
 
 const random = mulberry32;
 
-const zeroStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+const zeroStats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 
 // Pools small enough that equal keys, colliding tails (10.1.100.5 / 10.2.100.5) and other
 // spellings of one IPv6 address come up often.

@@ -14,14 +14,14 @@ export type { IpvsTimeouts, IpvsTimeoutsOptions, IpvsInfo } from './ipvs/config'
 export type {
   IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions, IpvsForwarding, IpvsTunnelType, IpvsTunnelChecksum,
 } from './ipvs/destination';
-export type { IpvsStats } from './ipvs/stats';
+export type { IpvsStats, IpvsStatsCounter, IpvsStatsRate } from './ipvs/stats';
 export type {
   IpvsStatsSample, IpvsWatchStatsOptions, IpvsServiceStatsSample, IpvsDestinationStatsSample, IpvsStatsChange,
   IpvsCounterDelta, IpvsCounterRate, IpvsCounterName,
 } from './snapshot/watch-stats';
 export { parseConnections, CONNECTION_PROTOCOL_NAMES, type IpvsConnection, type IpvsConnectionProtocol } from './ipvs/connections';
 export {
-  IPVS_SYSCTLS, type IpvsSysctls, type IpvsSysctlsOptions, type IpvsKnownSysctls, type IpvsSysctlName,
+  IPVS_SYSCTLS, type IpvsSysctls, type IpvsSysctlValue, type IpvsSysctlsOptions, type IpvsKnownSysctls, type IpvsSysctlName,
   type IpvsSysctlKind, type IpvsSysctlSpec,
 } from './ipvs/sysctl';
 export { Ipset, type IpsetAddOptions, type IpsetRestoreOptions, type IpsetRestoreResult } from './ipset/ipset';

@@ -56,7 +56,12 @@ export interface IpvsConnection {
    */
   template: boolean;
   /** The persistence engine's name (`'sip'`) and its data (the Call-ID), for entries that have one. */
-  persistenceEngine?: { name: string; data: string };
+  persistenceEngine?: {
+    /** The engine's name (`'sip'`). */
+    name: string;
+    /** What the engine keys on (for sip, the Call-ID). */
+    data: string;
+  };
 }
 
 const SP = 0x20;

@@ -61,10 +61,11 @@ export const IPVS_SYSCTLS = {
 /** The name of a sysctl the library knows. */
 export type IpvsSysctlName = keyof typeof IPVS_SYSCTLS;
 
-type ValueOf<K extends IpvsSysctlKind> = K extends 'int' ? number : K extends 'pair' ? [number, number] : string;
+/** The type of a sysctl's value by its kind: a number, a pair of numbers, or text. */
+export type IpvsSysctlValue<K extends IpvsSysctlKind> = K extends 'int' ? number : K extends 'pair' ? [number, number] : string;
 
 /** Known sysctls with their typed values, as {@link Ipvs.sysctls} reads them. */
-export type IpvsKnownSysctls = { -readonly [K in IpvsSysctlName]?: ValueOf<(typeof IPVS_SYSCTLS)[K]['kind']> };
+export type IpvsKnownSysctls = { -readonly [K in IpvsSysctlName]?: IpvsSysctlValue<(typeof IPVS_SYSCTLS)[K]['kind']> };
 
 /** Every IPVS sysctl of a namespace: the known ones typed, the others as the kernel's text. */
 export type IpvsSysctls = IpvsKnownSysctls & {

@@ -32,10 +32,14 @@ export interface IpvsStatsChange {
 }
 
 /** A destination with its counters and their change. */
-export type IpvsDestinationStatsSample = IpvsDestinationState & { stats: IpvsStats } & IpvsStatsChange;
+export type IpvsDestinationStatsSample = IpvsDestinationState & {
+  /** The destination's counters and rates as of this read. */
+  stats: IpvsStats;
+} & IpvsStatsChange;
 
 /** A service with its counters, its destinations' and their change. */
 export type IpvsServiceStatsSample = Omit<IpvsServiceState, 'destinations'> & IpvsStatsChange & {
+  /** The service's destinations, each with its counters and their change. */
   destinations: IpvsDestinationStatsSample[];
 };
 

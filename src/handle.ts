@@ -14,7 +14,7 @@ import { drainDestinations, type DrainOptions, type DrainResult } from './reconc
 import type { IpvsServiceKey } from './ipvs/service';
 import type { IpvsDestinationKey } from './ipvs/destination';
 
-/** Options of {@link openHandle}. */
+/** Options of {@link openHandle}. @category Handle */
 export interface HandleOptions {
   /**
    * Network namespace to work in, as a path: `/run/netns/NAME` (what `ip netns add` makes) or
@@ -30,6 +30,7 @@ export interface HandleOptions {
 /**
  * One handle per network namespace: IPVS, ipset and link/address operations hang off it.
  * Sockets open on first use and close with {@link Handle.close} (or at garbage collection).
+ * @category Handle
  */
 export class Handle {
   /** IPVS services and destinations. */
@@ -152,7 +153,7 @@ export class Handle {
   }
 }
 
-/** Opens a handle, optionally bound to a network namespace. */
+/** Opens a handle, optionally bound to a network namespace. @category Handle */
 export function openHandle(options: HandleOptions = {}): Handle {
   return new Handle(options);
 }

@@ -11,7 +11,7 @@ import * as F from '../uapi/if-addr';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from '../uapi/rtnetlink';
 import { IFNAMSIZ } from '../uapi/if';
 
-/** An address on a link. */
+/** An address on a link. @category Links and addresses */
 export interface Address {
   /** Index of the link it is on. */
   ifindex: number;
@@ -61,7 +61,7 @@ export interface Address {
   preferred_life_time: number;
 }
 
-/** Options of addresses.add / replace, named as `ip addr add` names them. */
+/** Options of addresses.add / replace, named as `ip addr add` names them. @category Links and addresses */
 export interface AddressOptions {
   /** IPv4 label: the link's name, or `NAME:SUFFIX` (at most 15 bytes). */
   label?: string;
@@ -99,7 +99,7 @@ export function scopeNumber(s: string | number, op: string): number {
   throw new TypeError(`${op}: scope must be global, site, link, host, nowhere or a number, got '${String(s)}'`);
 }
 
-/** An address with its prefix: `10.96.0.1/32`, `fd00::1/128`; without a prefix, a host (/32, /128). */
+/** An address with its prefix: `10.96.0.1/32`, `fd00::1/128`; without a prefix, a host (/32, /128). @category Links and addresses */
 export interface Cidr {
   /** The address family number: AF_INET (2) or AF_INET6 (10). */
   family: number;
@@ -113,6 +113,7 @@ export interface Cidr {
  * Parses `ADDR[/PREFIXLEN]` as `ip addr add` takes it; without a prefix, a host address (/32, /128).
  * `op` names the caller in error messages. Throws TypeError when `text` is not an IPv4 or IPv6
  * address, RangeError when the prefix length is not a number in 0-32 (IPv4) or 0-128 (IPv6).
+ * @category Links and addresses
  */
 export function parseCidr(text: string, op: string): Cidr {
   if (typeof text !== 'string') throw new TypeError(`${op}: an address such as '10.96.0.1/32' is required`);

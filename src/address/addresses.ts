@@ -11,13 +11,13 @@ import type { Address, AddressOptions } from './address';
 import { addressEvents, type AddressEvent, type AddressEventOptions } from './events';
 import { decodeAddressDump } from './list-decode';
 
-/** Options of {@link Addresses.list}. */
+/** Options of {@link Addresses.list}. @category Links and addresses */
 export interface AddressListOptions {
   /** Only IPv4 (`inet`) or only IPv6 (`inet6`) addresses, as `ip -4 addr` / `ip -6 addr`; default both. */
   family?: 'inet' | 'inet6';
 }
 
-/** Options of {@link Addresses.events}. */
+/** Options of {@link Addresses.events}. @category Links and addresses */
 export interface AddressEventsOptions extends Omit<AddressEventOptions, 'index'> {
   /** Only this link's addresses. */
   link?: LinkRef;
@@ -27,6 +27,7 @@ export interface AddressEventsOptions extends Omit<AddressEventOptions, 'index'>
  * IPv4 and IPv6 addresses on links over rtnetlink, keyed like `ip -j addr`. Links are given by
  * name (`'kube-ipvs0'`, looked up per call) or index. Obtain it from a handle:
  * `openHandle().addresses`.
+ * @category Links and addresses
  */
 export class Addresses {
   /** @internal */

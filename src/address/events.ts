@@ -9,7 +9,7 @@ import { RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR } fr
 import { decodeAddressMessage } from './ops';
 import type { Address } from './address';
 
-/** One change of an address, or word that some were lost. */
+/** One change of an address, or word that some were lost. @category Links and addresses */
 export type AddressEvent =
   /** RTM_NEWADDR: added (or changed: flags, lifetimes, the end of IPv6 duplicate address detection). */
   | {

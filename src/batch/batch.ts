@@ -58,6 +58,7 @@ import { BatchAddresses, BatchLinks } from './rtnl';
  * const r = await b.commit({ onError: 'undo' });
  * if (!r.ok) console.error(r.firstError);
  * ```
+ * @category Batch
  */
 export class Batch {
   /** IPVS services and destinations. */

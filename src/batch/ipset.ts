@@ -21,7 +21,7 @@ import { fastCode, hasMore, packValues, type FastArrays, type FastValues } from 
 type SetKind = 'create' | 'destroy' | 'flush';
 type EntryKind = 'add' | 'del';
 
-/** Options of {@link BatchIpset.create}. */
+/** Options of {@link BatchIpset.create}. @category Batch */
 export type IpsetBatchCreateOptions = IpsetCreateOptions & ops.IpsetExistOptions;
 
 const OPS: Record<SetKind | EntryKind, string> = {
@@ -129,6 +129,7 @@ type AnyIpsetChange = IpsetChange | EntryRun;
  * the kernel's bulk form (many entries per message), and each entry still gets its own result.
  * Methods check their input at once where they can (entries given as text are parsed at commit,
  * once the set's type is known, before anything is sent).
+ * @category Batch
  */
 export class BatchIpset {
   /** @internal */

@@ -51,6 +51,7 @@ const NO_SETTINGS = Buffer.alloc(0);
  * IPVS changes of a batch. Each method checks its input at once (TypeError/RangeError, as the
  * facade does) and returns the change's index in the batch; nothing is sent before `commit()`.
  * The batch keeps references to the objects passed: do not change them before the commit ends.
+ * @category Batch
  */
 export class BatchIpvs {
   private readonly entries = new Map<string, ServiceEntry>();

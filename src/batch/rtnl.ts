@@ -95,7 +95,7 @@ function noOptions(o: AddressOptions): boolean {
   return true;
 }
 
-/** Link changes of a batch. Each method checks its input at once and returns the change's index. */
+/** Link changes of a batch. Each method checks its input at once and returns the change's index. @category Batch */
 export class BatchLinks {
   /** @internal */
   constructor(private readonly push: (c: Change) => number) {}
@@ -122,7 +122,7 @@ export class BatchLinks {
   }
 }
 
-/** Address changes of a batch. A link may be given by name, including one the batch creates. */
+/** Address changes of a batch. A link may be given by name, including one the batch creates. @category Batch */
 export class BatchAddresses {
   /** The last link name found valid (a batch names the same link thousands of times). */
   private checkedName?: string;

@@ -15,6 +15,7 @@ import { formatIcmp, isIcmp, parseIcmp, protocolName, protocolNumber } from './p
  * type: `ip` (hash:ip, hash:net, bitmap:ip, and the first part of the others), `proto`/`port`
  * (the `,port` part), `ip2` (hash:ip,port,ip / hash:ip,port,net), `iface` (hash:net,iface),
  * `mark` (hash:ip,mark), `mac` (hash:mac, hash:ip,mac, bitmap:ip,mac), `name` (list:set).
+ * @category ipset
  */
 export interface IpsetEntry {
   /** IPv4 or IPv6 address; with `cidr` a network, with `ipTo` a range (IPv4) the kernel expands. */
@@ -74,7 +75,7 @@ export interface IpsetEntry {
   skbqueue?: number;
 }
 
-/** An entry, or its text in the set's syntax (`'10.0.0.1,tcp:80 timeout 30'`). */
+/** An entry, or its text in the set's syntax (`'10.0.0.1,tcp:80 timeout 30'`). @category ipset */
 export type IpsetEntryInput = IpsetEntry | string;
 
 /** The parts of an entry's element text, per set type. */
@@ -99,7 +100,7 @@ const DIMS: Record<string, Dim[]> = {
   'list:set': ['set'],
 };
 
-/** The set types whose entries this library reads and writes as text. */
+/** The set types whose entries this library reads and writes as text. @category ipset */
 export const IPSET_TYPES: readonly string[] = Object.keys(DIMS);
 
 function dimsOf(type: string, op: string): Dim[] {
@@ -366,6 +367,7 @@ function parseNumber(text: string | undefined, what: string, op: string): number
 /**
  * Parses an entry in the set type's syntax, as `ipset add` takes it after the set name:
  * `'10.0.0.0/24,tcp:80 timeout 30 nomatch comment "x"'`. Throws TypeError naming what is wrong.
+ * @category ipset
  */
 export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'): IpsetEntry {
   const words = tokenize(text);
@@ -466,7 +468,7 @@ export function formatElement(type: string, e: IpsetEntry): string {
   }).filter((p) => p !== undefined).join(',');
 }
 
-/** An entry as `ipset save` prints it after `add NAME `: element, then its extensions in the tool's order. */
+/** An entry as `ipset save` prints it after `add NAME `: element, then its extensions in the tool's order. @category ipset */
 export function formatEntry(type: string, e: IpsetEntry): string {
   let s = formatElement(type, e);
   if (e.timeout !== undefined) s += ` timeout ${e.timeout}`;

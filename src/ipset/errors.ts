@@ -126,7 +126,7 @@ export function ipsetErrorMeaning(code: string, cmd: number, type?: string): str
   return generic;
 }
 
-/** Fields of an {@link IpsetEntryError} beyond those of NetlinkError. */
+/** Fields of an {@link IpsetEntryError} beyond those of NetlinkError. @category Errors */
 export interface IpsetEntryErrorInit {
   /** Symbolic code: `'IPSET_ERR_EXIST'`, `'IPSET_ERR_HASH_FULL'`, or a system name such as `'ENOENT'`. */
   code: string;
@@ -152,6 +152,7 @@ export interface IpsetEntryErrorInit {
  * A refusal of one entry of a bulk add, delete or test. The kernel applies the entries of a bulk
  * message in order and stops at the first refusal, so every earlier entry was applied and none
  * after it: `applied` is `entryIndex`.
+ * @category Errors
  */
 export class IpsetEntryError extends NetlinkError {
   /** Index of the refused entry in the list the caller passed. */

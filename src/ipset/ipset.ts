@@ -13,16 +13,16 @@ interface SetInfo {
   family?: IpsetFamily;
 }
 
-/** Options of {@link Ipset.add} and {@link Ipset.del}. */
+/** Options of {@link Ipset.add} and {@link Ipset.del}. @category ipset */
 export interface IpsetAddOptions extends ops.IpsetExistOptions {
   /** Largest message in bytes (default 65536: the kernel's 16-bit attribute length caps the bulk nest there). */
   maxMessageBytes?: number;
 }
 
-/** Options of {@link Ipset.restore}. */
+/** Options of {@link Ipset.restore}. @category ipset */
 export interface IpsetRestoreOptions extends ops.IpsetExistOptions {}
 
-/** What {@link Ipset.restore} did. */
+/** What {@link Ipset.restore} did. @category ipset */
 export interface IpsetRestoreResult {
   /** Commands (lines other than blanks and comments) carried out. */
   commands: number;
@@ -38,6 +38,7 @@ export interface IpsetRestoreResult {
  * Errors are {@link NetlinkError}s with ipset's own codes where the kernel used one
  * (`'IPSET_ERR_EXIST'`, `'IPSET_ERR_HASH_FULL'`, ...) and the ipset tool's meaning in the message;
  * a refused entry of a bulk add or delete is an {@link IpsetEntryError} naming it.
+ * @category ipset
  */
 export class Ipset {
   private proto: Promise<number> | undefined;

@@ -97,7 +97,7 @@ export function negotiate(kernel: IpsetProtocolInfo): number {
   return p;
 }
 
-/** Revisions of a set type the kernel has. */
+/** Revisions of a set type the kernel has. @category ipset */
 export interface IpsetTypeRevisions {
   /** The newest revision (IPSET_ATTR_REVISION): what `ipset create` uses unless told otherwise. */
   revision: number;
@@ -122,7 +122,7 @@ export function typeOp(proto: number, type: string, family?: IpsetFamily): Opera
   };
 }
 
-/** Options shared by the changing commands. */
+/** Options shared by the changing commands. @category ipset */
 export interface IpsetExistOptions {
   /** `ipset -exist`: no error when the set or entry already exists (create, add) or is already gone (del). */
   exist?: boolean;
@@ -202,7 +202,7 @@ export function headerOp(proto: number, name: string): Operation<IpsetSet> {
   };
 }
 
-/** Options of {@link Ipset.listAll} (`ipset list`). */
+/** Options of {@link Ipset.listAll} (`ipset list`). @category ipset */
 export interface IpsetListOptions {
   /** Only headers, no entries (`ipset list -t`). */
   headerOnly?: boolean;

@@ -9,6 +9,7 @@ import { createOptionsOf, formatCreateOptions, parseCreateOptions, type IpsetCre
  * Sets in `ipset save` format: per set a `create NAME TYPE OPTIONS` line and an `add NAME ENTRY`
  * line per entry, list:set sets last (their members must exist before them on restore), as the
  * tool orders them.
+ * @category ipset
  */
 export function formatSave(sets: readonly IpsetSet[]): string {
   const ordered = [...sets.filter((s) => s.type !== 'list:set'), ...sets.filter((s) => s.type === 'list:set')];
@@ -21,7 +22,7 @@ export function formatSave(sets: readonly IpsetSet[]): string {
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
-/** One command of a restore file, with its 1-based line number. */
+/** One command of a restore file, with its 1-based line number. @category ipset */
 export type IpsetRestoreCommand =
   | {
       /** `create NAME TYPE OPTIONS` (also `n`, `-N`). */
@@ -78,6 +79,7 @@ const ALIASES: Record<string, string> = {
  * Parses `ipset restore` text: the commands `ipset save` writes and the other set commands, one
  * per line; blank lines, `#` comments and `COMMIT` are skipped. Entries stay text here (their
  * syntax depends on the set's type, known when they run). Throws TypeError naming the line.
+ * @category ipset
  */
 export function parseRestore(text: string): IpsetRestoreCommand[] {
   const out: IpsetRestoreCommand[] = [];

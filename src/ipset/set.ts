@@ -10,12 +10,13 @@ import {
 } from '../uapi/ipset';
 import { tokenize, type IpsetEntry } from './entry';
 
-/** Protocol family of a set, as ipset names it. */
+/** Protocol family of a set, as ipset names it. @category ipset */
 export type IpsetFamily = 'inet' | 'inet6';
 
 /**
  * Options of `ipset create NAME TYPE ...`, named as the tool names them. Each type takes the
  * options it has a use for; the kernel refuses the rest.
+ * @category ipset
  */
 export interface IpsetCreateOptions {
   /** hash types: address family, default `'inet'` (hash:mac has none and refuses one). */
@@ -50,7 +51,7 @@ export interface IpsetCreateOptions {
   revision?: number;
 }
 
-/** A set as the kernel reports it (`ipset list`). `entries` is absent for a header-only read. */
+/** A set as the kernel reports it (`ipset list`). `entries` is absent for a header-only read. @category ipset */
 export interface IpsetSet {
   /** Set name (`Name:` in `ipset list`). */
   name: string;
@@ -230,6 +231,7 @@ const hex8 = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
  * The options of a `create` line as `ipset save` prints them: `family inet hashsize 1024 maxelem
  * 65536 timeout 60 counters bucketsize 12 initval 0x...`. `forceadd` (which ipset 7.17's save
  * leaves out although the kernel reports it) is printed, so a restore keeps it.
+ * @category ipset
  */
 export function formatCreateOptions(type: string, o: IpsetCreateOptions): string {
   const w: string[] = [];
@@ -250,7 +252,7 @@ export function formatCreateOptions(type: string, o: IpsetCreateOptions): string
   return w.join(' ');
 }
 
-/** Parses the options of a `create` line (the words after the type). Throws TypeError. */
+/** Parses the options of a `create` line (the words after the type). Throws TypeError. @category ipset */
 export function parseCreateOptions(words: readonly string[] | string, op = 'ipset.parseCreateOptions'): IpsetCreateOptions {
   const ws = typeof words === 'string' ? tokenize(words) : words;
   const o: IpsetCreateOptions = {};

@@ -9,6 +9,7 @@ import * as ops from './ops';
 /**
  * One IPVS change as plain data, for {@link Ipvs.apply}: the same verbs as the facade's methods
  * (and as ipvsadm's commands), so a rules file or a plan becomes a list of these.
+ * @category IPVS
  */
 export type IpvsChange =
   | {
@@ -82,7 +83,7 @@ export type IpvsChange =
       state: IpvsDaemonState;
     };
 
-/** What became of one change: `ok`, `error` (the kernel refused it), or `unknown` (the exchange stopped first). */
+/** What became of one change: `ok`, `error` (the kernel refused it), or `unknown` (the exchange stopped first). @category IPVS */
 export type IpvsChangeResult = OperationResult<void>;
 
 /** A fake family for checking input without a kernel: builders only read its id and version. */
@@ -111,6 +112,7 @@ export function changeOp(f: GenlFamily, c: IpvsChange): Operation {
 /**
  * Checks a change as {@link Ipvs.apply} would, without a kernel: throws the same TypeError or
  * RangeError (naming the operation) for input that would be refused before sending.
+ * @category IPVS
  */
 export function checkIpvsChange(change: IpvsChange): void {
   changeOp(CHECK_FAMILY, change);

@@ -1,6 +1,6 @@
 import type { AttrRecord } from '../netlink/attr';
 
-/** Connection time-outs of the IPVS connection table, in seconds (`ipvsadm -L --timeout`). */
+/** Connection time-outs of the IPVS connection table, in seconds (`ipvsadm -L --timeout`). @category IPVS */
 export interface IpvsTimeouts {
   /** Established TCP connections. */
   tcp: number;
@@ -10,10 +10,10 @@ export interface IpvsTimeouts {
   udp: number;
 }
 
-/** Input of setTimeouts (`ipvsadm --set tcp tcpfin udp`): an absent value stays as it is. */
+/** Input of setTimeouts (`ipvsadm --set tcp tcpfin udp`): an absent value stays as it is. @category IPVS */
 export type IpvsTimeoutsOptions = Partial<IpvsTimeouts>;
 
-/** What `IPVS_CMD_GET_INFO` says (the first line of `ipvsadm -L`). */
+/** What `IPVS_CMD_GET_INFO` says (the first line of `ipvsadm -L`). @category IPVS */
 export interface IpvsInfo {
   /** IPVS version as text, `'1.2.1'`. */
   version: string;

@@ -22,10 +22,11 @@ import type { IpFamily } from './service';
  * A connection's protocol as the kernel names it (ip_vs_proto_name), lower-cased: `'ip'` is what
  * fwmark persistence templates carry (protocol 0). Any other name the kernel prints is kept
  * lower-cased.
+ * @category IPVS
  */
 export type IpvsConnectionProtocol = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6' | 'ip' | (string & {});
 
-/** One entry of the IPVS connection table: a connection, or a persistence template. */
+/** One entry of the IPVS connection table: a connection, or a persistence template. @category IPVS */
 export interface IpvsConnection {
   /** `'tcp'`, `'udp'`, `'sctp'`, `'icmp'`, `'icmpv6'`, or `'ip'` for a fwmark persistence template. */
   protocol: IpvsConnectionProtocol;
@@ -69,7 +70,7 @@ const NL = 0x0a;
 const UPPER_NAMES: Record<string, IpvsConnectionProtocol> = {
   TCP: 'tcp', UDP: 'udp', SCTP: 'sctp', ICMP: 'icmp', ICMPv6: 'icmpv6', IP: 'ip',
 };
-/** Lower-case protocol back to the kernel's spelling, for ipvsadm's layout. */
+/** Lower-case protocol back to the kernel's spelling, for ipvsadm's layout. @category IPVS */
 export const CONNECTION_PROTOCOL_NAMES: Record<string, string> = Object.fromEntries(
   Object.entries(UPPER_NAMES).map(([k, v]) => [v, k]),
 );
@@ -201,7 +202,7 @@ export class ConnectionTableParser {
   }
 }
 
-/** Parses the whole text of `/proc/net/ip_vs_conn`. @throws DecodeError on a malformed line. */
+/** Parses the whole text of `/proc/net/ip_vs_conn`. @throws DecodeError on a malformed line. @category IPVS */
 export function parseConnections(text: Buffer | string): IpvsConnection[] {
   const buf = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
   const parser = new ConnectionTableParser();

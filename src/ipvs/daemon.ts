@@ -3,10 +3,10 @@ import { familyOf } from '../netlink/address';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import { IP_VS_IFNAME_MAXLEN, IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER } from '../uapi/ip-vs';
 
-/** Role of a connection-synchronisation daemon: `master` sends, `backup` receives. */
+/** Role of a connection-synchronisation daemon: `master` sends, `backup` receives. @category IPVS */
 export type IpvsDaemonState = 'master' | 'backup';
 
-/** Input of startDaemon (`ipvsadm --start-daemon`). */
+/** Input of startDaemon (`ipvsadm --start-daemon`). @category IPVS */
 export interface IpvsDaemonOptions {
   /** Which daemon to start: `master` (sends) or `backup` (receives), ipvsadm's `--start-daemon master|backup`. */
   state: IpvsDaemonState;
@@ -24,7 +24,7 @@ export interface IpvsDaemonOptions {
   ttl?: number;
 }
 
-/** A running sync daemon as the kernel reports it (`ipvsadm -L --daemon`). */
+/** A running sync daemon as the kernel reports it (`ipvsadm -L --daemon`). @category IPVS */
 export interface IpvsDaemon {
   /** `master` or `backup`. */
   state: IpvsDaemonState;

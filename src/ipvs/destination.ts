@@ -11,14 +11,15 @@ import { familyName, isPort, type IpFamily } from './service';
 /**
  * Packet-forwarding method: `masq` (-m, NAT), `route` (-g, direct routing: ipvsadm's default),
  * `tunnel` (-i, IP-in-IP and friends), `local` and `bypass`.
+ * @category IPVS
  */
 export type IpvsForwarding = 'masq' | 'route' | 'tunnel' | 'local' | 'bypass';
-/** Tunnel encapsulation (--tun-type). */
+/** Tunnel encapsulation (--tun-type). @category IPVS */
 export type IpvsTunnelType = 'ipip' | 'gue' | 'gre';
-/** Tunnel checksum mode (--tun-nocsum, --tun-csum, --tun-remcsum). */
+/** Tunnel checksum mode (--tun-nocsum, --tun-csum, --tun-remcsum). @category IPVS */
 export type IpvsTunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
 
-/** What identifies a destination within its service. */
+/** What identifies a destination within its service. @category IPVS */
 export interface IpvsDestinationKey {
   /** Real server IPv4 or IPv6 address. */
   address: string;
@@ -30,7 +31,7 @@ export interface IpvsDestinationKey {
   port: number;
 }
 
-/** Input of addDestination / editDestination / replaceDestination (ipvsadm -a / -e). */
+/** Input of addDestination / editDestination / replaceDestination (ipvsadm -a / -e). @category IPVS */
 export interface IpvsDestinationOptions extends IpvsDestinationKey {
   /** Default `'route'`, as ipvsadm. */
   forwarding?: IpvsForwarding;
@@ -48,7 +49,7 @@ export interface IpvsDestinationOptions extends IpvsDestinationKey {
   tunnelChecksum?: IpvsTunnelChecksum;
 }
 
-/** A destination as the kernel reports it. */
+/** A destination as the kernel reports it. @category IPVS */
 export interface IpvsDestination extends IpvsDestinationKey {
   /** Family of the real server's address; differs from the service's only for tunnels. */
   family: IpFamily;

@@ -21,13 +21,13 @@ import { watchStats, type IpvsStatsSample, type IpvsWatchStatsOptions } from '..
 import { parseIpvsTotals } from './totals';
 import type { IpvsStats } from './stats';
 
-/** A service together with its destinations, as {@link Ipvs.listAll} returns them. */
+/** A service together with its destinations, as {@link Ipvs.listAll} returns them. @category IPVS */
 export type IpvsServiceEntry = IpvsService & {
   /** The service's destinations (real servers), in the kernel's order. */
   destinations: IpvsDestination[];
 };
 
-/** Options of {@link Ipvs.apply}. */
+/** Options of {@link Ipvs.apply}. @category IPVS */
 export interface IpvsApplyOptions {
   /**
    * Send nothing more once the kernel has refused a change (the rest report `unknown`). The kernel
@@ -46,6 +46,7 @@ export interface IpvsApplyOptions {
  * Errors are {@link NetlinkError}s whose code keeps its meaning per operation (ESRCH on a
  * destination call: no such service; ENOENT: no such destination, or on a service call an
  * unknown scheduler); invalid input throws TypeError or RangeError before anything is sent.
+ * @category IPVS
  */
 export class Ipvs {
   /** @internal */

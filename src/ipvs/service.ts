@@ -7,12 +7,12 @@ import {
 } from '../uapi/ip-vs';
 import { decodeStats, type IpvsStats } from './stats';
 
-/** Transport protocol of a virtual service, as ipvsadm's -t, -u and --sctp-service name them. */
+/** Transport protocol of a virtual service, as ipvsadm's -t, -u and --sctp-service name them. @category IPVS */
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
-/** Address family, as iproute2 names them. */
+/** Address family, as iproute2 names them. @category IPVS */
 export type IpFamily = 'inet' | 'inet6';
 
-/** A service keyed by protocol, virtual address and port (`ipvsadm -t 10.0.0.1:80`). */
+/** A service keyed by protocol, virtual address and port (`ipvsadm -t 10.0.0.1:80`). @category IPVS */
 export interface IpvsAddressKey {
   /** `tcp` (ipvsadm -t), `udp` (-u) or `sctp` (--sctp-service). */
   protocol: IpvsProtocol;
@@ -21,23 +21,24 @@ export interface IpvsAddressKey {
   /** Virtual port, 0-65535 (0 only with persistence, as ipvsadm allows). */
   port: number;
 }
-/** A service keyed by firewall mark (`ipvsadm -f 5`, `ipvsadm -f 5 -6`). */
+/** A service keyed by firewall mark (`ipvsadm -f 5`, `ipvsadm -f 5 -6`). @category IPVS */
 export interface IpvsFwmarkKey {
   /** Firewall mark the service matches (ipvsadm -f), 1-4294967295, as set by iptables/nftables `MARK`. */
   fwmark: number;
   /** Family of the packets it matches; default `'inet'` (ipvsadm -6 for inet6). */
   family?: IpFamily;
 }
-/** What identifies a virtual service. */
+/** What identifies a virtual service. @category IPVS */
 export type IpvsServiceKey = IpvsAddressKey | IpvsFwmarkKey;
 
 /**
  * Scheduler flags by ipvsadm's names (-b). `sh-*` need the sh scheduler and `mh-*` the mh
  * scheduler; `flag-1`..`flag-3` are the same bits under their generic names.
+ * @category IPVS
  */
 export type IpvsSchedFlag = 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port' | 'flag-1' | 'flag-2' | 'flag-3';
 
-/** Settings of a service, as ipvsadm -A / -E take them. */
+/** Settings of a service, as ipvsadm -A / -E take them. @category IPVS */
 export interface IpvsServiceSettings {
   /** Scheduler name (-s): rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos or any the kernel has; default `'wlc'`, as ipvsadm. */
   scheduler?: string;
@@ -53,10 +54,10 @@ export interface IpvsServiceSettings {
   pe?: string;
 }
 
-/** Input of addService / replaceService / editService. */
+/** Input of addService / replaceService / editService. @category IPVS */
 export type IpvsServiceOptions = IpvsServiceKey & IpvsServiceSettings;
 
-/** A virtual service as the kernel reports it. */
+/** A virtual service as the kernel reports it. @category IPVS */
 export type IpvsService = IpvsServiceKey & {
   /** `inet` or `inet6`: the family of the virtual address (or of the packets a fwmark service matches). */
   family: IpFamily;

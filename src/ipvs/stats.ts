@@ -52,9 +52,9 @@ export interface IpvsStats {
   toJSON?(): Record<IpvsStatsCounter | IpvsStatsRate, number | string>;
 }
 
-/** The five counters of {@link IpvsStats} (bigint). */
+/** The five counters of {@link IpvsStats} (bigint). @category IPVS */
 export type IpvsStatsCounter = 'conns' | 'inpkts' | 'outpkts' | 'inbytes' | 'outbytes';
-/** The five rates of {@link IpvsStats} (number). */
+/** The five rates of {@link IpvsStats} (number). @category IPVS */
 export type IpvsStatsRate = 'cps' | 'inpps' | 'outpps' | 'inbps' | 'outbps';
 
 const COUNTERS = ['conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes'] as const;

@@ -5,10 +5,10 @@
  * @module
  */
 
-/** How a sysctl's text reads: one integer, two integers (sync_threshold), or free text (a CPU list). */
+/** How a sysctl's text reads: one integer, two integers (sync_threshold), or free text (a CPU list). @category IPVS */
 export type IpvsSysctlKind = 'int' | 'pair' | 'text';
 
-/** What the library knows of one IPVS sysctl. */
+/** What the library knows of one IPVS sysctl. @category IPVS */
 export interface IpvsSysctlSpec {
   /** How its value is read and written. */
   kind: IpvsSysctlKind;
@@ -22,6 +22,7 @@ export interface IpvsSysctlSpec {
  * The sysctls the library knows by name. A kernel may lack some (conntrack needs
  * CONFIG_IP_VS_NFCT, debug_level CONFIG_IP_VS_DEBUG, lblc_expiration the ip_vs_lblc module,
  * est_cpulist and est_nice arrived in 6.2) and have others: those are read raw.
+ * @category IPVS
  */
 export const IPVS_SYSCTLS = {
   am_droprate: { kind: 'int', doc: 'Drop rate used by drop_packet mode 3 (1/rate packets dropped).' },
@@ -58,16 +59,16 @@ export const IPVS_SYSCTLS = {
   sync_version: { kind: 'int', doc: 'Sync protocol version sent by the master (0 or 1).' },
 } as const satisfies Record<string, IpvsSysctlSpec>;
 
-/** The name of a sysctl the library knows. */
+/** The name of a sysctl the library knows. @category IPVS */
 export type IpvsSysctlName = keyof typeof IPVS_SYSCTLS;
 
-/** The type of a sysctl's value by its kind: a number, a pair of numbers, or text. */
+/** The type of a sysctl's value by its kind: a number, a pair of numbers, or text. @category IPVS */
 export type IpvsSysctlValue<K extends IpvsSysctlKind> = K extends 'int' ? number : K extends 'pair' ? [number, number] : string;
 
-/** Known sysctls with their typed values, as {@link Ipvs.sysctls} reads them. */
+/** Known sysctls with their typed values, as {@link Ipvs.sysctls} reads them. @category IPVS */
 export type IpvsKnownSysctls = { -readonly [K in IpvsSysctlName]?: IpvsSysctlValue<(typeof IPVS_SYSCTLS)[K]['kind']> };
 
-/** Every IPVS sysctl of a namespace: the known ones typed, the others as the kernel's text. */
+/** Every IPVS sysctl of a namespace: the known ones typed, the others as the kernel's text. @category IPVS */
 export type IpvsSysctls = IpvsKnownSysctls & {
   /** Sysctls of this kernel that the library does not know, by name, as their text (trimmed). */
   unknown: Record<string, string>;
@@ -76,6 +77,7 @@ export type IpvsSysctls = IpvsKnownSysctls & {
 /**
  * Values for {@link Ipvs.setSysctls}: known names with typed values (read-only ones refused), and
  * under `unknown` any other sysctl the running kernel has, as text.
+ * @category IPVS
  */
 export type IpvsSysctlsOptions = Omit<IpvsKnownSysctls, 'debug_level'> & {
   /** Sysctls the library does not know, by name, as the text to write. */

@@ -9,7 +9,7 @@ import * as F from '../uapi/if';
 import * as A from '../uapi/if-arp';
 import { IFNAMSIZ } from '../uapi/if';
 
-/** A link (network interface). */
+/** A link (network interface). @category Links and addresses */
 export interface Link {
   /** Interface index (the `N:` of `ip link`); stable while the link exists, reused after. */
   ifindex: number;
@@ -42,7 +42,7 @@ export interface Link {
   };
 }
 
-/** A link by name or by index. */
+/** A link by name or by index. @category Links and addresses */
 export type LinkRef = string | number;
 
 // iproute2's print_link_flags order; NO-CARRIER is printed for UP without RUNNING.

@@ -5,7 +5,7 @@ import * as ops from './ops';
 import { describeLink, type Link, type LinkRef } from './link';
 import { NetlinkError } from '../netlink/errors';
 
-/** Options of {@link Links.ensureDummy}. */
+/** Options of {@link Links.ensureDummy}. @category Links and addresses */
 export interface EnsureDummyOptions {
   /** Bring it up (default true). */
   up?: boolean;
@@ -16,6 +16,7 @@ export interface EnsureDummyOptions {
 /**
  * Network links over rtnetlink: dummy links such as kube-proxy's `kube-ipvs0`, up and down,
  * lookups and listings keyed like `ip -j link`. Obtain it from a handle: `openHandle().links`.
+ * @category Links and addresses
  */
 export class Links {
   /** @internal */

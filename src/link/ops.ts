@@ -39,7 +39,7 @@ function linkExplain(ref: LinkRef) {
         : undefined;
 }
 
-/** Options of {@link Links.addDummy} (`ip link add NAME [address HW] [mtu N] type dummy`). */
+/** Options of {@link Links.addDummy} (`ip link add NAME [address HW] [mtu N] type dummy`). @category Links and addresses */
 export interface DummyLinkOptions {
   /** Bring it up in the same message (default false, like `ip link add`). */
   up?: boolean;
@@ -82,7 +82,7 @@ export function deleteLinkOp(ref: LinkRef): Operation {
   return { op, message: message(RTM_DELLINK, r.header, r.attrs), explain: linkExplain(ref) };
 }
 
-/** Settings of {@link Links.set} (`ip link set NAME up|down [mtu N]`); absent ones stay as they are. */
+/** Settings of {@link Links.set} (`ip link set NAME up|down [mtu N]`); absent ones stay as they are. @category Links and addresses */
 export interface LinkSettings {
   /** Up (`ip link set NAME up`) or down. */
   up?: boolean;

@@ -214,6 +214,7 @@ export function formatIPv6(b: Buffer): string {
 /**
  * The bytes of an IPv4 (4) or IPv6 (16) address, as the kernel carries them.
  * @throws TypeError when the text is neither.
+ * @category Advanced protocol
  */
 export function addressBytes(text: string): Buffer {
   return parseAddress(text);
@@ -223,6 +224,7 @@ export function addressBytes(text: string): Buffer {
  * An address in the canonical text the kernel's replies decode to (IPv6 per RFC 5952:
  * lowercase, the longest zero run as `::`), so addresses from users and from the kernel compare equal.
  * @throws TypeError when the text is neither IPv4 nor IPv6.
+ * @category Advanced protocol
  */
 export function canonicalAddress(text: string): string {
   return formatAddress(parseAddress(text), undefined, 'canonicalAddress');

@@ -6,6 +6,7 @@ import { addressLength, formatAddressAt, writeAddress } from './address';
 /**
  * Wire types an attribute can have. Byte order is part of the type: `u16` is host order (as
  * netlink's own fields are), `be16` network order.
+ * @category Advanced protocol
  */
 export type AttrType =
   | 'u8' | 'u16' | 'u32' | 'u64' | 's32'
@@ -25,7 +26,7 @@ export type AttrType =
   /** A fixed C struct of u32 fields in host order. */
   | 'struct32';
 
-/** One attribute, as it reads in the kernel header plus type facts. */
+/** One attribute, as it reads in the kernel header plus type facts. @category Advanced protocol */
 export interface AttrSpec {
   /** The kernel's name, verbatim (`IPVS_SVC_ATTR_PORT`). */
   nla: string;
@@ -51,7 +52,7 @@ export interface AttrSpec {
   nul?: false;
 }
 
-/** A declarative table of a family's attributes, keyed by friendly names. */
+/** A declarative table of a family's attributes, keyed by friendly names. @category Advanced protocol */
 export interface Schema {
   /** The schema's name, used in decode error paths: `'ipvs.service'`. */
   name: string;

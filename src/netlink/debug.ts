@@ -16,7 +16,7 @@ const FLAG_LETTERS: [number, string][] = [
   [0x800, 'p'], // NLM_F_APPEND
 ];
 
-/** How to print the payload of a message: its family header size and its attribute schema. */
+/** How to print the payload of a message: its family header size and its attribute schema. @category Advanced protocol */
 export interface FormatHint {
   /** Bytes of family header after nlmsghdr (4 for genetlink and nfnetlink). */
   fixedSize: number;
@@ -69,6 +69,7 @@ function formatAttrs(buf: Buffer, off: number, end: number, schema: Schema | und
 /**
  * Prints messages as header fields, flag letters and the attribute tree, for error reports and
  * failing tests. `hint` names the family header size and schema; `describe` names message types.
+ * @category Advanced protocol
  */
 export function formatMessage(buf: Buffer, hint?: FormatHint, describe?: (type: number) => string | undefined): string {
   const out: string[] = [];

@@ -31,7 +31,7 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(n) ?? `E${n}`;
 }
 
-/** The kernel's extended acknowledgement, when it sent one (NETLINK_EXT_ACK). */
+/** The kernel's extended acknowledgement, when it sent one (NETLINK_EXT_ACK). @category Errors */
 export interface ExtAck {
   /** NLMSGERR_ATTR_MSG: the kernel's own words. */
   message?: string;
@@ -39,7 +39,7 @@ export interface ExtAck {
   offset?: number;
 }
 
-/** Fields of a {@link NetlinkError}. */
+/** Fields of a {@link NetlinkError}. @category Errors */
 export interface NetlinkErrorInit {
   /** Symbolic code: `'EEXIST'`, `'ESRCH'`, `'ETIMEDOUT'`, or a family's own such as `'IPSET_ERR_EXIST'`. */
   code: string;
@@ -62,6 +62,7 @@ export interface NetlinkErrorInit {
  *
  * The message reads `op: detail (CODE)`, e.g.
  * `ipvs.addDestination: service 10.0.0.1:80/tcp not defined (ESRCH)`.
+ * @category Errors
  */
 export class NetlinkError extends Error {
   /**
@@ -112,7 +113,7 @@ function defaultDetail(code: string): string {
   }
 }
 
-/** Malformed bytes from the kernel (or a fixture), with the path to what was being decoded. */
+/** Malformed bytes from the kernel (or a fixture), with the path to what was being decoded. @category Errors */
 export class DecodeError extends Error {
   /** Where decoding failed: the schema path of what was being decoded, e.g. `ipvs.dest`. */
   readonly path: string;

@@ -5,7 +5,7 @@ import { ctrlFamily } from '../schema/genl-ctrl';
 import { CTRL_CMD_GETFAMILY, GENL_ID_CTRL, SIZEOF_GENLMSGHDR } from '../uapi/genetlink';
 import { NLM_F_ACK } from '../uapi/netlink';
 
-/** A generic-netlink family as the controller describes it. */
+/** A generic-netlink family as the controller describes it. @category Advanced protocol */
 export interface GenlFamily {
   /** Family name (CTRL_ATTR_FAMILY_NAME): `'IPVS'`. */
   name: string;

@@ -22,7 +22,7 @@ export interface Operation<T = void> {
   refuse?: (replies: Buffer, outcome: MessageOutcome, index: number | undefined) => NetlinkError;
 }
 
-/** What became of one operation of a batch. */
+/** What became of one operation of a batch. @category Batch */
 export type OperationResult<T = unknown> =
   | {
       /** The kernel acknowledged it. */

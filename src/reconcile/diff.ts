@@ -25,7 +25,7 @@ import type { IpsetCreateOptions, IpsetSet } from '../ipset/set';
 
 // ---- IPVS ---------------------------------------------------------------------------------------
 
-/** A wanted service with the destinations it should have (exactly those). */
+/** A wanted service with the destinations it should have (exactly those). @category Reconcile and snapshots */
 export type DesiredService = IpvsServiceOptions & {
   /**
    * Every real server the service should have; destinations the kernel holds beyond these are
@@ -38,6 +38,7 @@ export type DesiredService = IpvsServiceOptions & {
  * Which services reconcile may delete when the desired state leaves them out: virtual addresses
  * inside these CIDR ranges (`'10.96.0.0/12'`, `'fd00::/64'`) and these firewall marks, or a
  * predicate. Without a scope nothing unlisted is deleted.
+ * @category Reconcile and snapshots
  */
 export type ServiceScope =
   | {
@@ -52,6 +53,7 @@ export type ServiceScope =
  * One step of an IPVS plan; `kind` names the batch call (and the `ipvsadm` command) it becomes.
  * `fields` name the options that differ, by their {@link IpvsServiceOptions} or
  * {@link IpvsDestinationOptions} names (`'scheduler'`, `'weight'`).
+ * @category Reconcile and snapshots
  */
 export type IpvsPlanStep =
   | {
@@ -627,7 +629,7 @@ export function checkDestinationKey(d: IpvsDestinationKey): void {
 
 // ---- ipsets ----------------------------------------------------------------------------------------
 
-/** A wanted set with exactly these entries. */
+/** A wanted set with exactly these entries. @category Reconcile and snapshots */
 export interface DesiredSet {
   /** The set's name (at most 31 characters, IPSET_MAXNAMELEN). */
   name: string;
@@ -642,10 +644,10 @@ export interface DesiredSet {
   entries: readonly IpsetEntryInput[];
 }
 
-/** Which sets reconcile may destroy when the desired state leaves them out: names, or a predicate. */
+/** Which sets reconcile may destroy when the desired state leaves them out: names, or a predicate. @category Reconcile and snapshots */
 export type SetScope = readonly string[] | ((name: string) => boolean);
 
-/** One step of an ipset plan; `kind` names the batch call (and the `ipset` command) it becomes. */
+/** One step of an ipset plan; `kind` names the batch call (and the `ipset` command) it becomes. @category Reconcile and snapshots */
 export type IpsetPlanStep =
   | {
     /** Create a missing set: `ipset create NAME TYPE ...`. */
@@ -747,7 +749,7 @@ export function diffSets(desired: readonly DesiredSet[], current: readonly Ipset
 
 // ---- addresses -------------------------------------------------------------------------------------
 
-/** A link that should carry exactly these addresses (among those the scope covers). */
+/** A link that should carry exactly these addresses (among those the scope covers). @category Reconcile and snapshots */
 export interface DesiredLinkAddresses {
   /** The link's name. */
   link: string;
@@ -761,10 +763,11 @@ export interface DesiredLinkAddresses {
  * Which addresses of a listed link reconcile may delete when unlisted: inside these CIDR ranges,
  * or a predicate. IPv6 link-local addresses (fe80::/10, the kernel's own) fall outside any range
  * list that does not name them.
+ * @category Reconcile and snapshots
  */
 export type AddressScope = readonly string[] | ((address: { local: string; prefixlen: number; link: string }) => boolean);
 
-/** One step of an address plan; `kind` names the batch call (and the `ip` command) it becomes. */
+/** One step of an address plan; `kind` names the batch call (and the `ip` command) it becomes. @category Reconcile and snapshots */
 export type AddressPlanStep =
   | {
     /** Create a missing link as a dummy link, up: `ip link add NAME type dummy` then `ip link set NAME up`. */

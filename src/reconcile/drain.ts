@@ -17,7 +17,7 @@ import type { IpvsDestination, IpvsDestinationKey } from '../ipvs/destination';
 import type { IpvsServiceKey } from '../ipvs/service';
 import { NetlinkError } from '../netlink/errors';
 
-/** Options of a drain. */
+/** Options of a drain. @category Reconcile and snapshots */
 export interface DrainOptions {
   /** Longest wait for connections to end, ms; then the destination is deleted anyway. Default 30,000. */
   timeoutMs?: number;
@@ -27,7 +27,7 @@ export interface DrainOptions {
   signal?: AbortSignal;
 }
 
-/** What became of one drained destination. */
+/** What became of one drained destination. @category Reconcile and snapshots */
 export interface DrainedDestination {
   /** The key of the service it belonged to. */
   service: IpvsServiceKey;
@@ -47,7 +47,7 @@ export interface DrainedDestination {
   error?: NetlinkError;
 }
 
-/** What a drain did. */
+/** What a drain did. @category Reconcile and snapshots */
 export interface DrainResult {
   /** One per destination asked for, in the order each was settled (not the order asked). */
   destinations: DrainedDestination[];

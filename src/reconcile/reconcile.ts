@@ -23,7 +23,7 @@ import {
 } from './diff';
 import { drainDestinations, type DrainOptions, type DrainResult } from './drain';
 
-/** What the data plane should look like. Parts left out are not looked at. */
+/** What the data plane should look like. Parts left out are not looked at. @category Reconcile and snapshots */
 export interface DesiredState {
   /** Every service that should exist (among those the scope covers), each with exactly its destinations. */
   ipvs?: readonly DesiredService[];
@@ -33,7 +33,7 @@ export interface DesiredState {
   addresses?: readonly DesiredLinkAddresses[];
 }
 
-/** What reconcile owns beyond what `desired` lists: only unlisted objects in scope are deleted. */
+/** What reconcile owns beyond what `desired` lists: only unlisted objects in scope are deleted. @category Reconcile and snapshots */
 export interface ReconcileScope {
   /** Unlisted IPVS services that may be deleted (`ipvsadm -D`), with their destinations. */
   services?: ServiceScope;
@@ -46,7 +46,7 @@ export interface ReconcileScope {
   addresses?: AddressScope;
 }
 
-/** Options of {@link Handle.reconcile}. */
+/** Options of {@link Handle.reconcile}. @category Reconcile and snapshots */
 export interface ReconcileOptions {
   /** What unlisted objects reconcile may delete. Default: none (it only adds and edits). */
   scope?: ReconcileScope;
@@ -76,7 +76,7 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
 }
 
-/** The plan: steps in the order they are committed (links and addresses, then IPVS, then sets). */
+/** The plan: steps in the order they are committed (links and addresses, then IPVS, then sets). @category Reconcile and snapshots */
 export interface ReconcilePlan {
   /** Link and address steps; empty when `desired.addresses` was left out. */
   addresses: AddressPlanStep[];
@@ -86,7 +86,7 @@ export interface ReconcilePlan {
   sets: IpsetPlanStep[];
 }
 
-/** What {@link Handle.reconcile} did, or with `dryRun` would do. */
+/** What {@link Handle.reconcile} did, or with `dryRun` would do. @category Reconcile and snapshots */
 export interface ReconcileResult {
   /** What was planned, committed or not (with `dryRun`, what would be committed). */
   plan: ReconcilePlan;

@@ -20,7 +20,7 @@ import { destinationSettings, type IpvsDestination } from '../ipvs/destination';
 import { isStatsRate, zeroStats, type IpvsStats, type IpvsStatsCounter, type IpvsStatsRate } from '../ipvs/stats';
 import { serviceOf, type IpvsService } from '../ipvs/service';
 
-/** A destination as a snapshot holds it: `stats` only when counters were read. */
+/** A destination as a snapshot holds it: `stats` only when counters were read. @category Reconcile and snapshots */
 export type IpvsDestinationState = Omit<IpvsDestination, 'stats'> & {
   /** Counters and rates (`ipvsadm -Ln --stats` / `--rate`); present only when read with `stats: true`. */
   stats?: IpvsStats;

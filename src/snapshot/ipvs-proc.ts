@@ -16,7 +16,7 @@ import { dottedQuad, formatIPv6 } from '../netlink/address';
 import type { IpvsForwarding } from '../ipvs/destination';
 import type { IpFamily, IpvsProtocol, IpvsServiceKey } from '../ipvs/service';
 
-/** A service as `/proc/net/ip_vs` shows it. */
+/** A service as `/proc/net/ip_vs` shows it. @category Reconcile and snapshots */
 export type ProcIpvsService = IpvsServiceKey & {
   /**
    * Address family: from the address for TCP/UDP/SCTP services; always `'inet'` for fwmark
@@ -38,7 +38,7 @@ export type ProcIpvsService = IpvsServiceKey & {
   destinations: ProcIpvsDestination[];
 };
 
-/** A destination as `/proc/net/ip_vs` shows it. */
+/** A destination as `/proc/net/ip_vs` shows it. @category Reconcile and snapshots */
 export interface ProcIpvsDestination {
   /** The real server's address (IPv6 in RFC 5952 text). */
   address: string;
@@ -124,7 +124,7 @@ export function parseProcIpvs(text: string): ProcIpvsService[] {
   return out;
 }
 
-/** Reads and parses `/proc/net/ip_vs` (or the file at `path`, e.g. `/proc/PID/net/ip_vs`). */
+/** Reads and parses `/proc/net/ip_vs` (or the file at `path`, e.g. `/proc/PID/net/ip_vs`). @category Reconcile and snapshots */
 export async function readProcIpvs(path = '/proc/net/ip_vs'): Promise<ProcIpvsService[]> {
   return parseProcIpvs(await readFile(path, 'latin1'));
 }

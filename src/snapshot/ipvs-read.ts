@@ -17,13 +17,13 @@ import type { IpvsService, IpvsServiceKey } from '../ipvs/service';
 import { KEY_NEST_MAX, serviceEntry, writeIPv4KeyNest } from '../batch/ipvs-fast';
 import { decodeDestinationDumps, decodeServiceDump, type IpvsDestinationState } from './ipvs-decode';
 
-/** A service with its destinations. */
+/** A service with its destinations. @category Reconcile and snapshots */
 export type IpvsServiceState = IpvsService & {
   /** Its real servers, as one destination dump returned them (`ipvsadm -Ln` order). */
   destinations: IpvsDestinationState[];
 };
 
-/** How to read IPVS state. */
+/** How to read IPVS state. @category Reconcile and snapshots */
 export interface IpvsReadOptions {
   /**
    * `'sequential'` (default): every destination dump in one exchange on the handle's socket.

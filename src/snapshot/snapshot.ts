@@ -17,7 +17,7 @@ import { IPVS_GENL_NAME } from '../uapi/ip-vs';
 import { readIpvs, type IpvsReadOptions, type IpvsServiceState } from './ipvs-read';
 import { readProcIpvs, type ProcIpvsDestination, type ProcIpvsService } from './ipvs-proc';
 
-/** What {@link Handle.snapshot} reads. */
+/** What {@link Handle.snapshot} reads. @category Reconcile and snapshots */
 export interface SnapshotOptions {
   /**
    * IPVS services with their destinations: true (default), false to skip, or how to read them
@@ -30,7 +30,7 @@ export interface SnapshotOptions {
   addresses?: boolean | readonly LinkRef[];
 }
 
-/** The state read. Fields are present when asked for. */
+/** The state read. Fields are present when asked for. @category Reconcile and snapshots */
 export interface Snapshot {
   /** Every virtual service with its destinations, as `ipvsadm -Ln` lists them. */
   ipvs?: IpvsServiceState[];

@@ -10,17 +10,17 @@ import { describeService, serviceKey } from '../ipvs/service';
 import type { IpvsDestinationState } from './ipvs-decode';
 import type { IpvsServiceState } from './ipvs-read';
 
-/** The five counters of {@link IpvsStats} (not the kernel's rate estimates). */
+/** The five counters of {@link IpvsStats} (not the kernel's rate estimates). @category IPVS */
 export type IpvsCounterName = 'conns' | 'inpkts' | 'outpkts' | 'inbytes' | 'outbytes';
 
 const COUNTERS: readonly IpvsCounterName[] = ['conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes'];
 
-/** How much each counter grew since the previous read. */
+/** How much each counter grew since the previous read. @category IPVS */
 export type IpvsCounterDelta = Record<IpvsCounterName, bigint>;
-/** Each counter's growth per second since the previous read. */
+/** Each counter's growth per second since the previous read. @category IPVS */
 export type IpvsCounterRate = Record<IpvsCounterName, number>;
 
-/** What changed for one service or destination between two reads. */
+/** What changed for one service or destination between two reads. @category IPVS */
 export interface IpvsStatsChange {
   /**
    * Growth since the previous read; null on the first read of this object and after its counters
@@ -31,19 +31,19 @@ export interface IpvsStatsChange {
   rate: IpvsCounterRate | null;
 }
 
-/** A destination with its counters and their change. */
+/** A destination with its counters and their change. @category IPVS */
 export type IpvsDestinationStatsSample = IpvsDestinationState & {
   /** The destination's counters and rates as of this read. */
   stats: IpvsStats;
 } & IpvsStatsChange;
 
-/** A service with its counters, its destinations' and their change. */
+/** A service with its counters, its destinations' and their change. @category IPVS */
 export type IpvsServiceStatsSample = Omit<IpvsServiceState, 'destinations'> & IpvsStatsChange & {
   /** The service's destinations, each with its counters and their change. */
   destinations: IpvsDestinationStatsSample[];
 };
 
-/** One read of {@link Ipvs.watchStats}. */
+/** One read of {@link Ipvs.watchStats}. @category IPVS */
 export interface IpvsStatsSample {
   /** When this read began. */
   readAt: Date;
@@ -53,7 +53,7 @@ export interface IpvsStatsSample {
   services: IpvsServiceStatsSample[];
 }
 
-/** Options of {@link Ipvs.watchStats}. */
+/** Options of {@link Ipvs.watchStats}. @category IPVS */
 export interface IpvsWatchStatsOptions {
   /**
    * Time between reads, in milliseconds (from the start of one to the start of the next; a read

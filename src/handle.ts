@@ -92,6 +92,20 @@ export class Handle {
   /**
    * A new batch: changes across IPVS, ipsets and links/addresses, committed in order with one
    * result per change. Not atomic; see {@link Batch}.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const b = h.batch();
+   * const svc = { protocol: 'tcp', address: '10.96.0.10', port: 80 } as const;
+   * b.ipvs.addService({ ...svc, scheduler: 'rr' });          // ipvsadm -A -t 10.96.0.10:80 -s rr
+   * b.ipvs.addDestination(svc, { address: '10.244.1.5', port: 8080, forwarding: 'masq' });
+   * const r = await b.commit({ onError: 'undo' });
+   * console.log(r.ok ? 'applied' : r.firstError?.message);
+   * h.close();
+   * ```
    */
   batch(): Batch {
     return new Batch(this.ctx);
@@ -121,6 +135,25 @@ export class Handle {
    * change (adds what is missing, edits only fields that differ, deletes unlisted objects only
    * inside `options.scope`, never by a flush), commits it in one batch and says what it did. With
    * `dryRun`, returns the plan and changes nothing. Not atomic: see {@link Batch}.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const r = await h.reconcile(
+   *   {
+   *     addresses: [{ link: 'kube-ipvs0', addresses: ['10.96.0.10/32'], create: true }],
+   *     ipvs: [{
+   *       protocol: 'tcp', address: '10.96.0.10', port: 80, scheduler: 'rr',
+   *       destinations: [{ address: '10.244.1.5', port: 8080, forwarding: 'masq' }],
+   *     }],
+   *   },
+   *   { scope: { services: { addresses: ['10.96.0.0/12'] } } }, // also delete unlisted services in this range
+   * );
+   * console.log(r);
+   * h.close();
+   * ```
    */
   reconcile(desired: DesiredState, options: ReconcileOptions = {}): Promise<ReconcileResult> {
     return reconcile(this.reconcileHost(), desired, options);
@@ -153,7 +186,24 @@ export class Handle {
   }
 }
 
-/** Opens a handle, optionally bound to a network namespace. @category Handle */
+/**
+ * Opens a handle, optionally bound to a network namespace.
+ *
+ * @example
+ * ```ts
+ * import { openHandle } from 'ipvs';
+ *
+ * const h = openHandle();                                  // this process's network namespace
+ * const lb = openHandle({ netns: '/run/netns/lb' });       // or another (needs CAP_SYS_ADMIN too)
+ * try {
+ *   console.log(await h.ipvs.listServices(), await lb.ipvs.listServices());
+ * } finally {
+ *   h.close();
+ *   lb.close();
+ * }
+ * ```
+ * @category Handle
+ */
 export function openHandle(options: HandleOptions = {}): Handle {
   return new Handle(options);
 }

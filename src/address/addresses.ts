@@ -47,6 +47,16 @@ export class Addresses {
    * Adds an address, `'10.96.0.1/32'` or `'fd00::1/128'` (no prefix: a host address). Equivalent to
    * `ip addr add CIDR dev LINK [label L] [nodad] [noprefixroute]`. Errors: EEXIST already on the
    * link; ENODEV no such link.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * await h.links.ensureDummy('kube-ipvs0');
+   * await h.addresses.add('kube-ipvs0', '10.96.0.10/32');   // ip addr add 10.96.0.10/32 dev kube-ipvs0
+   * h.close();
+   * ```
    */
   async add(link: LinkRef, cidr: string, options: AddressOptions = {}): Promise<void> {
     ops.addAddressOp(1, cidr, options);
@@ -68,6 +78,15 @@ export class Addresses {
   /**
    * A link's addresses (the kernel filters to the link: the socket checks strictly), or every
    * address without a link. Equivalent to `ip -j addr show [dev LINK] [-4|-6]`.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * for (const a of await h.addresses.list('kube-ipvs0')) console.log(`${a.address}/${a.prefixlen}`); // ip -j addr show dev kube-ipvs0
+   * h.close();
+   * ```
    */
   async list(link?: LinkRef, options: AddressListOptions = {}): Promise<Address[]> {
     const index = link === undefined ? undefined : await this.index(link, 'addresses.list');

@@ -98,6 +98,19 @@ export class Batch {
    *
    * 100,000 changes need no tuning: the engine keeps every chunk's replies within the socket's
    * receive buffer, so no acknowledgement is lost.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const b = h.batch();
+   * b.ipset.add('KUBE-CLUSTER-IP', ['10.96.0.10,tcp:80']);
+   * b.addresses.add('kube-ipvs0', '10.96.0.10/32');
+   * const r = await b.commit({ onError: 'continue' });
+   * for (const c of r.results) if (c.status !== 'ok') console.log(c);
+   * h.close();
+   * ```
    */
   commit(options: CommitOptions = {}): Promise<CommitResult> {
     if (this.committing) return Promise.reject(new Error('batch: already committed; start a new batch'));

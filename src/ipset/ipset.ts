@@ -96,6 +96,16 @@ export class Ipset {
    * Errors: EEXIST a set of that name exists; IPSET_ERR_FIND_TYPE from the type query: no such type
    * in the kernel; IPSET_ERR_INVALID_FAMILY, IPSET_ERR_INVALID_NETMASK,
    * IPSET_ERR_BITMAP_RANGE_SIZE and friends for options the type refuses.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * // ipset create KUBE-CLUSTER-IP hash:ip,port family inet -exist
+   * await h.ipset.create('KUBE-CLUSTER-IP', 'hash:ip,port', { family: 'inet', exist: true });
+   * h.close();
+   * ```
    */
   async create(name: string, type: string, options: IpsetCreateOptions & ops.IpsetExistOptions = {}): Promise<void> {
     const proto = await this.protocol();
@@ -152,7 +162,19 @@ export class Ipset {
     return s;
   }
 
-  /** A set with all its entries, however many dump messages they take. Equivalent to `ipset list NAME`. Errors: ENOENT no such set. */
+  /**
+   * A set with all its entries, however many dump messages they take. Equivalent to `ipset list NAME`. Errors: ENOENT no such set.
+   *
+   * @example
+   * ```ts
+   * import { openHandle, formatIpsetEntry } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const set = await h.ipset.list('KUBE-CLUSTER-IP');      // ipset list KUBE-CLUSTER-IP
+   * console.log(set.type, (set.entries ?? []).map((e) => formatIpsetEntry(set.type, e)));
+   * h.close();
+   * ```
+   */
   async list(name: string): Promise<IpsetSet> {
     const [s] = await this.dump(ops.listOp(await this.protocol(), name));
     if (!s) throw new NetlinkError({ code: 'ENOENT', errno: -2, op: 'ipset.list', detail: `set ${name}: the set does not exist` });
@@ -227,6 +249,16 @@ export class Ipset {
    * ENOENT when the set does not exist. An address of the other family than the set's throws
    * TypeError before anything is sent. A range or network entry (`10.0.0.0/24` in hash:ip) may
    * be partly added when refused mid-way.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * // ipset add KUBE-CLUSTER-IP 10.96.0.10,tcp:80 -exist (and a second entry, in the same call)
+   * await h.ipset.add('KUBE-CLUSTER-IP', ['10.96.0.10,tcp:80', '10.96.0.11,udp:53'], { exist: true });
+   * h.close();
+   * ```
    */
   add(name: string, entries: IpsetEntryInput | readonly IpsetEntryInput[], options: IpsetAddOptions = {}): Promise<void> {
     return this.bulk('add', name, entries, options);

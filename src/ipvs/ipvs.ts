@@ -73,6 +73,19 @@ export class Ipvs {
    * Adds a virtual service. Equivalent to `ipvsadm -A -t VIP:PORT -s SCHED [-p T] [-M MASK] [-o] [-b FLAGS] [--pe sip]`.
    * Errors: EEXIST the service exists; ENOENT the scheduler (or persistence engine) is unknown to the
    * kernel or its module cannot be loaded; EPERM needs CAP_NET_ADMIN.
+   *
+   * @example
+   * ```ts
+   * import { openHandle, NetlinkError } from 'ipvs';
+   *
+   * const h = openHandle();
+   * try {
+   *   await h.ipvs.addService({ protocol: 'tcp', address: '10.96.0.10', port: 80, scheduler: 'rr' }); // ipvsadm -A -t 10.96.0.10:80 -s rr
+   * } catch (err) {
+   *   if (!(err instanceof NetlinkError && err.code === 'EEXIST')) throw err;
+   * }
+   * h.close();
+   * ```
    */
   addService(service: IpvsServiceOptions): Promise<void> {
     return this.run((f) => ops.addServiceOp(f, service));
@@ -109,7 +122,20 @@ export class Ipvs {
     return this.run((f) => ops.getServiceOp(f, key));
   }
 
-  /** Lists every virtual service (without destinations), in the kernel's order (ipvsadm sorts its output). */
+  /**
+   * Lists every virtual service (without destinations), in the kernel's order (ipvsadm sorts its output).
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * for (const s of await h.ipvs.listServices()) {
+   *   console.log('address' in s ? `${s.protocol} ${s.address}:${s.port}` : `fwmark ${s.fwmark}`, s.scheduler);
+   * }
+   * h.close();
+   * ```
+   */
   listServices(): Promise<IpvsService[]> {
     return this.run((f) => ops.listServicesOp(f));
   }
@@ -118,6 +144,17 @@ export class Ipvs {
    * Lists every service with its destinations: one service dump, then one destination dump per
    * service, all of those in a single exchange with the kernel. Equivalent to `ipvsadm -Ln`.
    * A dump the kernel marks as interrupted (state changed meanwhile) is read again, up to 3 times.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const all = await h.ipvs.listAll();                      // ipvsadm -Ln
+   * for (const s of all) console.log(s.scheduler, s.destinations.map((d) => `${d.address}:${d.port} w${d.weight}`));
+   * console.log(JSON.stringify(all));                        // counters (bigint) become numbers
+   * h.close();
+   * ```
    */
   async listAll(): Promise<IpvsServiceEntry[]> {
     const f = await this.family();
@@ -140,6 +177,17 @@ export class Ipvs {
    * Errors: ESRCH no such service; EEXIST the destination exists; ERANGE weight or thresholds out of
    * range; EINVAL refused values (a destination address that is not unicast, or one of the other
    * family while a sync daemon runs).
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const svc = { protocol: 'tcp', address: '10.96.0.10', port: 80 } as const;
+   * // ipvsadm -a -t 10.96.0.10:80 -r 10.244.1.5:8080 -m -w 2
+   * await h.ipvs.addDestination(svc, { address: '10.244.1.5', port: 8080, forwarding: 'masq', weight: 2 });
+   * h.close();
+   * ```
    */
   addDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): Promise<void> {
     return this.run((f) => ops.addDestinationOp(f, service, destination));

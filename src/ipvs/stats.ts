@@ -17,7 +17,7 @@ import type { AttrRecord } from '../netlink/attr';
  *
  * const h = openHandle();
  * for (const s of await h.ipvs.listServices()) {
- *   console.log(s.address, s.port, `${s.stats.inbytes} bytes in, ${s.stats.inbps} B/s now`);
+ *   console.log(s.scheduler, `${s.stats.inbytes} bytes in, ${s.stats.inbps} B/s now`);
  * }
  * console.log(JSON.stringify((await h.ipvs.getStats()))); // {"conns":27,"inpkts":452,...,"cps":1,...}
  * h.close();

@@ -84,6 +84,16 @@ export class Links {
    * Makes sure a dummy link of this name exists (and is up, unless `up: false`); quiet when it
    * already is. Returns the link. Throws EEXIST when a link of that name exists but is not a
    * dummy link.
+   *
+   * @example
+   * ```ts
+   * import { openHandle } from 'ipvs';
+   *
+   * const h = openHandle();
+   * const link = await h.links.ensureDummy('kube-ipvs0');    // ip link add kube-ipvs0 type dummy; ip link set kube-ipvs0 up
+   * console.log(link.ifindex, link.ifname, link.operstate);
+   * h.close();
+   * ```
    */
   async ensureDummy(name: string, options: EnsureDummyOptions = {}): Promise<Link> {
     const up = options.up ?? true;

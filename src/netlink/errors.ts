@@ -62,6 +62,21 @@ export interface NetlinkErrorInit {
  *
  * The message reads `op: detail (CODE)`, e.g.
  * `ipvs.addDestination: service 10.0.0.1:80/tcp not defined (ESRCH)`.
+ *
+ * @example
+ * ```ts
+ * import { openHandle, NetlinkError } from 'ipvs';
+ *
+ * const h = openHandle();
+ * try {
+ *   await h.ipvs.deleteService({ protocol: 'tcp', address: '10.96.0.99', port: 80 });
+ * } catch (err) {
+ *   // ipvs.deleteService: service 10.96.0.99:80/tcp not defined (ESRCH)
+ *   if (err instanceof NetlinkError && err.code === 'ESRCH') console.log('already gone:', err.message);
+ *   else throw err;
+ * }
+ * h.close();
+ * ```
  * @category Errors
  */
 export class NetlinkError extends Error {

@@ -64,6 +64,8 @@ function summarize(out) {
   return perFile;
 }
 
+const REPO_URL = /^https:\/\/github\.com\/ipvs-js\/ipvs\/(?:blob|tree)\/main\/(.+)$/;
+
 const slug = (heading) =>
   heading
     .trim()
@@ -99,8 +101,12 @@ function checkLinks() {
       if (/^\s*```/.test(line)) fenced = !fenced;
       if (fenced) return;
       for (const m of line.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
-        const target = m[1];
-        if (/^[a-z]+:/i.test(target)) continue; // http:, https:, mailto:
+        let target = m[1];
+        // the README's links to this repository on GitHub (so that they work on the npm page) are
+        // checked as the files they name
+        const own = REPO_URL.exec(target);
+        if (own) target = path.relative(path.dirname(file), path.join(repo, own[1]));
+        else if (/^[a-z]+:/i.test(target)) continue; // http:, https:, mailto:
         const [p, anchor] = target.split('#');
         const dest = p ? path.resolve(path.dirname(file), p) : file;
         if (!fs.existsSync(dest)) {

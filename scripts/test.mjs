@@ -3,7 +3,7 @@
 // when this host is root and has IPVS, otherwise in one User-Mode Linux boot for the whole suite
 // (scripts/vm/run.mjs). Kernel tests never skip silently.
 //
-//   node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args, e.g. file filters>]
+//   node scripts/test.mjs [--unit-only | --kernel-only | --lint-only] [-- <vitest args, e.g. file filters>]
 //
 // The unit phase starts with ESLint over the repository (eslint.config.mjs; counted as one test,
 // failed on any lint error) when no file filter is given, and ends with a short fixed-seed decoder fuzzing run (vitest.fuzz.config.ts) when no
@@ -16,10 +16,10 @@ import path from 'node:path';
 import { packAndInstall } from './pack-install.mjs';
 import { HarnessError, repoRoot, runAsRoot } from './vm/run.mjs';
 
-const USAGE = 'usage: node scripts/test.mjs [--unit-only | --kernel-only] [-- <vitest args>]';
+const USAGE = 'usage: node scripts/test.mjs [--unit-only | --kernel-only | --lint-only] [-- <vitest args>]';
 
 function parseArgs(argv) {
-  const opts = { unit: true, kernel: true, extra: [] };
+  const opts = { lint: true, unit: true, kernel: true, extra: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
@@ -28,6 +28,7 @@ function parseArgs(argv) {
     }
     if (a === '--unit-only') opts.kernel = false;
     else if (a === '--kernel-only') opts.unit = false;
+    else if (a === '--lint-only') opts.unit = opts.kernel = false;
     else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -36,7 +37,11 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
-  if (!opts.unit && !opts.kernel) {
+  if (argv.includes('--lint-only') && (argv.includes('--unit-only') || argv.includes('--kernel-only'))) {
+    process.stderr.write('test.mjs: --lint-only goes alone\n');
+    process.exit(2);
+  }
+  if (!opts.unit && !opts.kernel && !argv.includes('--lint-only')) {
     process.stderr.write('test.mjs: --unit-only and --kernel-only together select nothing\n');
     process.exit(2);
   }
@@ -150,7 +155,7 @@ async function main() {
   let passed = 0;
   let failed = 0;
 
-  if (opts.unit && opts.extra.length === 0) {
+  if (opts.lint && (opts.unit || !opts.kernel) && opts.extra.length === 0) {
     process.stdout.write('\n== lint (eslint, this host) ==\n');
     try {
       const l = await runLint();
@@ -265,7 +270,7 @@ async function main() {
     }
   }
 
-  if (!opts.kernel) {
+  if (!opts.kernel && opts.unit) {
     summary.push(
       'kernel tests: skipped (--unit-only). They need root and a kernel with IPVS and dummy links, ' +
         "or Debian's user-mode-linux package to boot one; `npm run test:kernel` runs them.",

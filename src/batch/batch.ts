@@ -51,12 +51,18 @@ import { BatchAddresses, BatchLinks } from './rtnl';
  *   the kernel lets (deleting what is not there counts as done).
  * Each result carries `undo: { status, note }` saying what happened to it.
  *
+ * @example
  * ```ts
+ * import { openHandle } from 'ipvs';
+ *
+ * const handle = openHandle();
+ * const svc = { protocol: 'tcp', address: '10.96.0.1', port: 80 } as const;
  * const b = handle.batch();
- * b.ipvs.addService({ protocol: 'tcp', address: '10.96.0.1', port: 80, scheduler: 'rr' });
+ * b.ipvs.addService({ ...svc, scheduler: 'rr' });
  * b.ipvs.addDestination(svc, { address: '10.1.0.5', port: 8080, forwarding: 'masq' });
  * const r = await b.commit({ onError: 'undo' });
  * if (!r.ok) console.error(r.firstError);
+ * handle.close();
  * ```
  * @category Batch
  */

@@ -442,7 +442,7 @@ function hex8(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** The element part of an entry as ipset prints it for `type`: `10.0.0.1,udp:53`. */
+/** The element part of an entry as ipset prints it for `type`: `10.0.0.1,udp:53`. @category ipset */
 export function formatElement(type: string, e: IpsetEntry): string {
   const dims = DIMS[type];
   if (!dims) return JSON.stringify(e);

@@ -96,6 +96,7 @@ export function compareEntryText(a: string, b: string): number {
  * The entries of a set of `type` in the order `ipset list -sorted` prints them (a new array; the
  * kernel's order for types the tool does not sort: bitmaps and list:set).
  * Equivalent to the member order of `ipset list -sorted` / `ipset save -sorted`.
+ * @category ipset
  */
 export function sortEntries(type: string, entries: readonly IpsetEntry[]): IpsetEntry[] {
   if (!type.startsWith('hash:')) return [...entries];

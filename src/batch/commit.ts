@@ -16,10 +16,10 @@ import type { MessageOutcome } from '../netlink/protocol';
 import { NLMSG_ERROR } from '../uapi/netlink';
 import type { BoundFamily, Change, FamilyDriver, FamilyKey, PackedMessage, UndoPlanner } from './change';
 
-/** What happens at the first change the kernel refuses. */
+/** What happens at the first change the kernel refuses. @category Batch */
 export type FailurePolicy = 'stop' | 'continue' | 'undo';
 
-/** Options of {@link Batch.commit}. */
+/** Options of {@link Batch.commit}. @category Batch */
 export interface CommitOptions {
   /**
    * `'stop'` (default): send nothing after the chunk holding the first refusal. The kernel has
@@ -45,7 +45,7 @@ export interface CommitOptions {
   timeoutMs?: number;
 }
 
-/** How far a commit is. */
+/** How far a commit is. @category Batch */
 export interface BatchProgress {
   /** `read`: reading what undo may need; `commit`: the changes; `undo`: compensating changes. */
   phase: 'read' | 'commit' | 'undo';
@@ -63,6 +63,7 @@ export interface BatchProgress {
  * {@link ChangeResult.reason}). `unknown`: sent, but the exchange broke off before the kernel
  * answered (handle closed, time-out, receive-buffer overflow): the kernel may or may not have
  * applied it; read the state back to know.
+ * @category Batch
  */
 export type ChangeStatus = 'ok' | 'error' | 'skipped' | 'unknown';
 
@@ -75,10 +76,11 @@ export type ChangeStatus = 'ok' | 'error' | 'skipped' | 'unknown';
  * - `'timeout'`: the kernel did not answer within `timeoutMs` (`ETIMEDOUT`);
  * - `'overflow'`: the receive buffer overflowed and a reply was lost (`ENOBUFS`);
  * - `'transport'`: another failure of the exchange; {@link CommitResult.firstError} says which.
+ * @category Batch
  */
 export type SkipReason = 'stopped' | 'aborted' | 'closed' | 'timeout' | 'overflow' | 'transport';
 
-/** What became of one change's undo. */
+/** What became of one change's undo. @category Batch */
 export interface UndoOutcome {
   /**
    * `undone`: the compensating changes were applied (or were found unnecessary).
@@ -91,7 +93,7 @@ export interface UndoOutcome {
   note?: string;
 }
 
-/** The outcome of one change. */
+/** The outcome of one change. @category Batch */
 export interface ChangeResult {
   /** Its index in the batch (what the queueing method returned). */
   index: number;
@@ -110,7 +112,7 @@ export interface ChangeResult {
   undo?: UndoOutcome;
 }
 
-/** The outcome of a commit: one result per change, in batch order, and totals. */
+/** The outcome of a commit: one result per change, in batch order, and totals. @category Batch */
 export interface CommitResult {
   /** Every change applied. */
   ok: boolean;

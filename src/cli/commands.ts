@@ -15,12 +15,13 @@ const ipvs = (name: string) => async (): Promise<Command> => (await import('./ip
 
 const TABLE: Record<string, LazyCommand> = {
   list: {
-    summary: 'list services and destinations as ipvsadm -Ln does (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
+    summary: 'list services and destinations as ipvsadm -L does, names resolved unless -n (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
     usage: `usage: ipvs list [-n] [-c|--connection] [--stats | --rate | --thresholds | --persistent-conn | --tun-info]
                  [--exact] [--nosort] [--timeout] [--daemon] [--json]
                  [-t|--tcp-service ADDR:PORT | -u|--udp-service ADDR:PORT | --sctp-service ADDR:PORT | -f|--fwmark-service MARK [-6]]
                  [--watch SECONDS [--count N]]
-  As ipvsadm -L: every service with its real servers (numeric always), or one service.
+  As ipvsadm -L: every service with its real servers, or one service.
+  -n, --numeric      addresses and ports as numbers (without it, host and service names)
   -c, --connection   the connection table (ipvsadm -Lnc); with --persistent-conn the engine data
   --stats, --rate    counters / rates; --exact prints whole numbers
   --thresholds       upper and lower connection thresholds
@@ -33,9 +34,10 @@ const TABLE: Record<string, LazyCommand> = {
     load: ipvs('list'),
   },
   save: {
-    summary: 'print the rules as ipvsadm -Sn does (-n is implied; --thresholds adds -x/-y; --nosort)',
-    usage: `usage: ipvs save [-n|--numeric] [--thresholds] [--nosort]
+    summary: 'print the rules as ipvsadm -Sn does (-n is implied; --names: host and port names as ipvsadm -S without -n; --thresholds adds -x/-y; --nosort)',
+    usage: `usage: ipvs save [-n|--numeric | --names] [--thresholds] [--nosort]
   As ipvsadm -Sn: every service and real server as rules ipvsadm -R and ipvs restore read.
+  --names       host and service names, as ipvsadm -S without -n
   --thresholds  add -x UPPER -y LOWER to real servers that have them
   --nosort      the kernel's order instead of ipvsadm's
 `,

@@ -114,3 +114,14 @@ describe('ipvs list / save written into one buffer', () => {
     }
   });
 });
+
+describe('ipvs help', () => {
+  it('shows each verb\'s own summary (the table loads no verb for it)', async () => {
+    const { COMMANDS } = await import('../../src/cli/commands');
+    for (const name of Object.keys(COMMANDS)) {
+      const cmd = await COMMANDS[name]!.load();
+      if (name === 'set') expect(COMMANDS[name]!.summary).toContain('version');
+      else expect(COMMANDS[name]!.summary, name).toBe(cmd.summary);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 /** The sub-verb dispatch shared by the ip-compatible nouns (`ipvs addr ...`, `ipvs link ...`). */
 import { UsageError, type CliIo, type GlobalOptions } from './types';
+import { ownEntry, wantsHelp } from './version';
 
 /** One sub-verb: runs with the words after it and returns the exit status. */
 export type Sub = (args: string[], global: GlobalOptions, io: CliIo) => Promise<number>;
@@ -19,8 +20,12 @@ export async function runIpSub(
     io.out(`usage: ipvs ${noun} <command>\n${Object.values(subs).map((s) => `  ${s.usage}`).join('\n')}\n`);
     return sub === undefined ? 2 : 0;
   }
-  const s = subs[sub] ?? subs[IP_ALIASES[sub] ?? ''];
-  if (!s) throw new UsageError(`${noun}: unknown command '${sub}' (${Object.keys(subs).join(', ')})`);
+  const s = ownEntry(subs, sub) ?? ownEntry(subs, ownEntry(IP_ALIASES, sub) ?? '');
+  if (!s) throw new UsageError(`${noun}: unknown command '${sub.slice(0, 60)}' (${Object.keys(subs).join(', ')})`);
+  if (wantsHelp(rest)) {
+    io.out(`usage: ipvs ${noun} ${s.usage}\n`);
+    return 0;
+  }
   try {
     return await s.run(rest, global, io);
   } catch (err) {

@@ -245,6 +245,15 @@ function isMulticast(a: string, family: IpFamily): boolean {
   return family === 'inet' ? Number(a.split('.')[0]) >= 224 && Number(a.split('.')[0]) <= 239 : /^ff/i.test(a);
 }
 
+/** How {@link parseIpvsadmArgs} reads a line. */
+export interface IpvsadmParseOptions {
+  /**
+   * Keep scheduler and persistence-engine names longer than the kernel's 15 characters whole (the
+   * library's check then refuses them, as the API does) instead of cutting them as ipvsadm does.
+   */
+  keepLongNames?: boolean;
+}
+
 /** Splits argv into option occurrences (with their values) and positional arguments, like popt. */
 function tokenize(argv: readonly string[]): { occ: [OptionDef, string | undefined, string][]; positional: string[] } {
   const occ: [OptionDef, string | undefined, string][] = [];
@@ -305,7 +314,9 @@ function tokenize(argv: readonly string[]): { occ: [OptionDef, string | undefine
  * Reads one ipvsadm command line (without the program name) as ipvsadm would: options, values,
  * the command/option table, and process_options' checks and defaults. Throws IpvsadmArgsError.
  */
-export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver, hosts?: HostResolver): IpvsadmArgs {
+export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver, hosts?: HostResolver, how: IpvsadmParseOptions = {}): IpvsadmArgs {
+  // ipvsadm cuts names at IP_VS_SCHEDNAME_MAXLEN - 1; a rules file for the library keeps them whole, for its check to refuse
+  const name = (v: string) => (how.keepLongNames ? v : v.slice(0, 15));
   const { occ, positional } = tokenize(argv);
   let command: IpvsadmCommand | undefined;
   const options = new Set<Opt | 'ipv6' | 'sort'>();
@@ -360,7 +371,7 @@ export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver
       }
       case 'scheduler':
         set('scheduler');
-        out.scheduler = v.slice(0, 15);
+        out.scheduler = name(v);
         break;
       case 'persistent': {
         set('persistent');
@@ -429,7 +440,7 @@ export function parseIpvsadmArgs(argv: readonly string[], resolve?: PortResolver
         break;
       case 'pe':
         set('pe');
-        out.pe = v.slice(0, 15);
+        out.pe = name(v);
         break;
       case 'sched-flags':
         set('sched-flags');

@@ -2,15 +2,20 @@
  * The IPVS verbs of the `ipvs` command, ipvsadm-compatible: list, save, restore, flush, zero,
  * timeout, daemon. Built on the public API only.
  */
-import { readFileSync } from 'node:fs';
-import { checkIpvsChange, type IpvsChange, type IpvsServiceEntry } from '../index';
+import type { IpvsServiceEntry } from '../index';
 import { UsageError, type CliIo, type Command } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
-import { formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, type ListFormatOptions, type ListLayout } from './ipvs-format';
+import { formatDaemons, formatListInto, formatListOne, formatRulesInto, formatTimeouts, type ListFormatOptions, type ListLayout } from './ipvs-format';
+import { TextBuffer } from './text-buffer';
 import { sortDestinations, sortServices } from './ipvs-order';
 import { formatConnections } from './conn-format';
 import { etcServices, lookupNames, withHostNames, type HostResolver } from './names';
+import { parseRulesText, type ParsedRule } from './ipvs-rules';
+import { runRestore } from './ipvs-restore';
+import { stdoutWrite } from './process-io';
+
+export { stdoutWrite };
 
 /** ipvsadm's options for one of our verbs, as if given with `first` (its command option); host names resolved. */
 async function ipvsadmArgs(first: string[], args: string[], verb: string): Promise<IpvsadmArgs> {
@@ -94,11 +99,6 @@ async function watchList(watch: { seconds: number; count: number }, io: CliIo, o
   }
 }
 
-/** The CLI's own writer to standard output (main.ts), to tell a terminal from a test's capture. */
-export function stdoutWrite(t: string): void {
-  process.stdout.write(t);
-}
-
 const list: Command = {
   summary: 'list services and destinations as ipvsadm -L does, names resolved unless -n (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
   async run(args, global, io) {
@@ -131,12 +131,15 @@ const list: Command = {
         if (json) io.out(toJson(fmt.nosort ? entry : { ...entry, destinations: sortDestinations(entry.destinations) }));
         else io.out(formatListOne(entry, numeric ? fmt : { ...fmt, names: await lookupNames([entry]) }));
       } else {
-        const [info, all] = [await h.ipvs.getInfo(), await h.ipvs.listAll()];
+        const info = await h.ipvs.getInfo();
+        // the snapshot path (one pass over the dumps' replies); counters only for the layouts that print them
+        const all = json ? await h.ipvs.listAll()
+          : (await h.snapshot({ ipvs: { stats: layout === 'stats' || layout === 'rate' } })).ipvs! as IpvsServiceEntry[];
         if (json) {
           const sorted = fmt.nosort ? all : sortServices(all).map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
           io.out(toJson(sorted));
         } else {
-          io.out(formatList(info, all, numeric ? fmt : { ...fmt, names: await lookupNames(all) }));
+          io.out(formatListInto(new TextBuffer(), info, all, numeric ? fmt : { ...fmt, names: await lookupNames(all) }).bytes());
         }
       }
     });
@@ -150,32 +153,15 @@ const save: Command = {
     const { rest, has } = takeFlags(args, ['--thresholds', '--nosort', '-n', '--numeric', '--names']);
     if (rest.length) throw new UsageError(`save: unexpected argument ${rest[0]}`);
     await withHandle(global, async (h) => {
-      const all = await h.ipvs.listAll();
+      const all = (await h.snapshot({ ipvs: true })).ipvs! as IpvsServiceEntry[];
       const names = has.has('--names') && !has.has('-n') && !has.has('--numeric') ? await lookupNames(all) : undefined;
-      io.out(formatRules(all, { thresholds: has.has('--thresholds'), nosort: has.has('--nosort'), names }));
+      io.out(formatRulesInto(new TextBuffer(), all, { thresholds: has.has('--thresholds'), nosort: has.has('--nosort'), names }).bytes());
     });
     return 0;
   },
 };
 
-/** The words of a rules line: whitespace-separated, `#` starts a comment, the word `ipvsadm` is ignored (as ipvsadm -R). */
-export function ruleWords(line: string): string[] {
-  const words: string[] = [];
-  for (const w of line.trim().split(/\s+/)) {
-    if (w === '') continue;
-    if (w.startsWith('#')) break;
-    if (w !== 'ipvsadm') words.push(w);
-  }
-  return words;
-}
-
-/** One line of a rules file read into a change (null: nothing to do), or the reason it cannot be. */
-export interface ParsedRule {
-  line: number;
-  text: string;
-  change: IpvsChange | null;
-  error?: string;
-}
+export { ruleWords, type ParsedRule } from './ipvs-rules';
 
 /**
  * Reads a rules file in the `ipvsadm -S` / `ipvsadm -R` format: each non-empty line one ipvsadm
@@ -183,50 +169,12 @@ export interface ParsedRule {
  * as ipvsadm and then the library would check it.
  */
 export function parseRules(text: string, resolve?: PortResolver, hosts?: HostResolver): ParsedRule[] {
-  const out: ParsedRule[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const words = ruleWords(raw);
-    if (words.length === 0) return;
-    const rule: ParsedRule = { line: i + 1, text: raw.trim(), change: null };
-    try {
-      rule.change = toChange(parseIpvsadmArgs(words, resolve, hosts));
-      if (rule.change) checkIpvsChange(rule.change);
-    } catch (err) {
-      if (!(err instanceof IpvsadmArgsError || err instanceof TypeError || err instanceof RangeError)) throw err;
-      rule.error = err.message;
-    }
-    out.push(rule);
-  });
-  return out;
+  return parseRulesText(text, resolve, hosts);
 }
 
 const restore: Command = {
   summary: 'apply rules in the ipvsadm -S / -R format from FILE or standard input, in one batch; reports each failing line',
-  async run(args, global, io) {
-    const { rest, has } = takeFlags(args, ['--stop-on-error']);
-    if (rest.length > 1) throw new UsageError(`restore: unexpected argument ${rest[1]}`);
-    const text = rest[0] === undefined || rest[0] === '-' ? await io.readStdin() : readFileSync(rest[0], 'utf8');
-    // host names (ipvsadm -S without -n writes them) resolved all at once, to IPv4 as ipvsadm -R does
-    const rules = await withHostNames((hosts) => parseRules(text, etcServices(), hosts));
-    const bad = rules.filter((r) => r.error !== undefined);
-    if (bad.length) {
-      for (const r of bad) io.err(`ipvs restore: line ${r.line}: ${r.error}\n`);
-      io.err(`ipvs restore: ${bad.length} line${bad.length === 1 ? '' : 's'} not understood; nothing was applied\n`);
-      return 1;
-    }
-    const todo = rules.filter((r) => r.change !== null);
-    if (todo.length === 0) return 0;
-    const results = await withHandle(global, (h) => h.ipvs.apply(todo.map((r) => r.change!), { stopOnError: has.has('--stop-on-error') }));
-    let failed = 0;
-    results.forEach((r, i) => {
-      if (r.status === 'ok') return;
-      failed++;
-      const what = r.status === 'unknown' ? `not known to be applied: ${r.error.message}` : r.error.message;
-      io.err(`ipvs restore: line ${todo[i]!.line}: ${what}\n`);
-    });
-    if (failed) io.err(`ipvs restore: ${failed} of ${todo.length} change${todo.length === 1 ? '' : 's'} failed\n`);
-    return failed ? 1 : 0;
-  },
+  run: (args, global, io) => runRestore(args, global, io),
 };
 
 const flush: Command = {

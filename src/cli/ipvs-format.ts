@@ -6,6 +6,7 @@
 import type { IpvsDaemon, IpvsDestination, IpvsInfo, IpvsService, IpvsServiceEntry, IpvsTimeouts } from '../index';
 import { sortDestinations, sortServices } from './ipvs-order';
 import type { NameTable } from './names';
+import type { TextBuffer } from './text-buffer';
 
 /** Which table `ipvs list` prints (ipvsadm's --stats, --rate, --thresholds, --persistent-conn, --tun-info). */
 export type ListLayout = 'default' | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'tun-info';
@@ -210,6 +211,55 @@ export function formatRulesEntry(s: IpvsServiceEntry, o: RulesFormatOptions = {}
 export function formatRules(services: readonly IpvsServiceEntry[], o: RulesFormatOptions = {}): string {
   const sorted = o.nosort ? services : sortServices(services);
   return sorted.map((s) => formatRulesEntry(s, o)).join('');
+}
+
+/**
+ * {@link formatRules} written into one buffer: the lines of plain real servers (IPv4, not
+ * tunnels, no thresholds to print) byte by byte, the others as formatRulesEntry writes them.
+ */
+export function formatRulesInto(out: TextBuffer, services: readonly IpvsServiceEntry[], o: RulesFormatOptions = {}): TextBuffer {
+  if (o.names) return out.str(formatRules(services, o));
+  const sorted = o.nosort ? services : sortServices(services);
+  for (const s of sorted) {
+    const dests = o.nosort ? s.destinations : sortDestinations(s.destinations);
+    if (dests.some((d) => d.family === 'inet6' || d.forwarding === 'tunnel' || FWD_SWITCH[d.forwarding] === undefined || (o.thresholds && (d.upperThreshold || d.lowerThreshold)))) {
+      out.str(formatRulesEntry({ ...s, destinations: dests }, { ...o, nosort: true }));
+      continue;
+    }
+    out.str(formatRulesEntry({ ...s, destinations: [] }, o));
+    const name = ruleName(s);
+    for (const d of dests) {
+      out.str('-a ').str(name).str(' -r ').str(d.address).byte(0x3a).uint(d.port).byte(0x20).str(FWD_SWITCH[d.forwarding]!).str(' -w ').uint(d.weight).byte(0x0a);
+    }
+  }
+  return out;
+}
+
+/**
+ * {@link formatList} of the default layout written into one buffer: the lines of IPv4 real
+ * servers byte by byte, the others as formatListEntry writes them.
+ */
+export function formatListInto(out: TextBuffer, info: IpvsInfo, services: readonly IpvsServiceEntry[], o: ListFormatOptions = {}): TextBuffer {
+  if (o.names) return out.str(formatList(info, services, o));
+  const layout = o.layout ?? 'default';
+  out.str(`IP Virtual Server version ${info.version} (size=${info.connTableSize})\n`).str(listTitle(layout));
+  const sorted = o.nosort ? services : sortServices(services);
+  for (const s of sorted) {
+    const dests = o.nosort ? s.destinations : sortDestinations(s.destinations);
+    if (layout !== 'default' || dests.some((d) => d.family === 'inet6')) {
+      out.str(formatListEntry({ ...s, destinations: dests }, { ...o, nosort: true }));
+      continue;
+    }
+    out.str(formatListEntry({ ...s, destinations: [] }, o));
+    for (const d of dests) {
+      out.str('  -> ').str(d.address).byte(0x3a).uint(d.port);
+      // an IPv4 address:port is at most 21 characters: never cut at 28
+      const dn = d.address.length + 1 + String(d.port).length;
+      out.spaces(28 - dn).byte(0x20).left(FWD_NAME[d.forwarding] ?? '(null)', 7).byte(0x20)
+        .leftUint(d.weight, 6).byte(0x20).leftUint(d.activeConns, 10).byte(0x20).leftUint(d.inactiveConns, 10).byte(0x0a);
+    }
+  }
+  return out;
 }
 
 /** `ipvsadm -L --timeout`. */

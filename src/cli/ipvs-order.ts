@@ -77,12 +77,95 @@ export function compareDestinations(a: IpvsDestination, b: IpvsDestination): num
   return r || a.port - b.port;
 }
 
+/** An item with its comparison key read once: the address as four big-endian u32 words. */
+interface Keyed<T> {
+  item: T;
+  fwmark: number;
+  af: number;
+  proto: number;
+  w: [number, number, number, number];
+  v6: boolean;
+  port: number;
+}
+
+/** The four words of `union nf_inet_addr` (an IPv4 address in the first). */
+function words(address: string): [number, number, number, number] {
+  if (address.includes(':')) {
+    const b = addressBytes(address);
+    return [b.readUInt32BE(0), b.readUInt32BE(4), b.readUInt32BE(8), b.readUInt32BE(12)];
+  }
+  let v = 0;
+  let octet = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e) { v = v * 256 + octet; octet = 0; } else octet = octet * 10 + (c - 0x30);
+  }
+  return [v * 256 + octet, 0, 0, 0];
+}
+
+const NO_WORDS: [number, number, number, number] = [0, 0, 0, 0];
+
+function cmpWords(v6: boolean, a: readonly number[], b: readonly number[]): number {
+  let r = 0;
+  for (let i = 0; r === 0 && i < (v6 ? 4 : 1); i++) r = diff32(a[i]!, b[i]!);
+  return r;
+}
+
+/** compareServices on keys read once (the comparator's order, without its allocations). */
+function cmpKeyedServices<T>(a: Keyed<T>, b: Keyed<T>): number {
+  return diff32(a.fwmark, b.fwmark) || (a.af - b.af) || (a.proto - b.proto) || cmpWords(a.v6, a.w, b.w) || (a.port - b.port);
+}
+
+/** compareDestinations on keys read once. */
+function cmpKeyedDestinations<T>(a: Keyed<T>, b: Keyed<T>): number {
+  return cmpWords(a.v6, a.w, b.w) || (a.port - b.port);
+}
+
+/**
+ * Whether the comparator is a total order on these keys: every pair of values it subtracts as
+ * 32-bit numbers lies within 2^31 of each other. Then any stable sort gives glibc's result.
+ */
+function consistent<T>(keyed: readonly Keyed<T>[], withMarks: boolean): boolean {
+  const lo = [Infinity, Infinity, Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity];
+  for (const k of keyed) {
+    for (let i = 0; i < 4; i++) {
+      const v = k.w[i]!;
+      if (v < lo[i]!) lo[i] = v;
+      if (v > hi[i]!) hi[i] = v;
+    }
+    if (withMarks) {
+      if (k.fwmark < lo[4]!) lo[4] = k.fwmark;
+      if (k.fwmark > hi[4]!) hi[4] = k.fwmark;
+    }
+  }
+  for (let i = 0; i < 5; i++) if (hi[i]! - lo[i]! >= 2 ** 31) return false;
+  return true;
+}
+
+/** The items in glibc's order: the engine's stable sort where the order is total, glibc's merge sort reproduced otherwise. */
+function orderOf<T>(keyed: Keyed<T>[], cmp: (a: Keyed<T>, b: Keyed<T>) => number, withMarks: boolean): T[] {
+  const sorted = consistent(keyed, withMarks) ? keyed.sort(cmp) : glibcSort(keyed, cmp);
+  const out = new Array<T>(sorted.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = sorted[i]!.item;
+  return out;
+}
+
 /** Services in ipvsadm's listing order. */
 export function sortServices<T extends IpvsService>(services: readonly T[]): T[] {
-  return glibcSort(services, compareServices);
+  const keyed = services.map((s): Keyed<T> => {
+    const fw = 'fwmark' in s;
+    return {
+      item: s, fwmark: fw ? s.fwmark : 0, af: AF[s.family], proto: fw ? 0 : PROTO[s.protocol] ?? 0,
+      w: fw ? NO_WORDS : words(s.address), v6: s.family === 'inet6', port: fw ? 0 : s.port,
+    };
+  });
+  return orderOf(keyed, cmpKeyedServices, true);
 }
 
 /** Destinations in ipvsadm's listing order. */
 export function sortDestinations<T extends IpvsDestination>(dests: readonly T[]): T[] {
-  return glibcSort(dests, compareDestinations);
+  if (dests.length < 2) return dests.slice();
+  const keyed = dests.map((d): Keyed<T> => ({ item: d, fwmark: 0, af: 0, proto: 0, w: words(d.address), v6: d.family === 'inet6', port: d.port }));
+  return orderOf(keyed, cmpKeyedDestinations, false);
 }

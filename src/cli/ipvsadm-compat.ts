@@ -8,41 +8,19 @@
  * Host names are read and printed as ipvsadm reads and prints them (names.ts). Differences: `-h`
  * / `-v` print this tool's usage and version.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { checkIpvsChange, NetlinkError, type IpvsChange } from '../index';
 import type { CliIo, GlobalOptions } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmCommand } from './ipvs-args';
 import { ipvsCommands } from './ipvs-commands';
 import { etcServices, withHostNames } from './names';
+import { isIpvsadmCommand, packageVersion } from './version';
+
+export { isIpvsadmCommand, packageVersion };
 
 /** ipvsadm's exit status for a command line it refuses, and for a refusal by the kernel. */
 export const EXIT_USAGE = 2;
 export const EXIT_KERNEL = 255;
-
-/** The options that make `ipvs ARGS` an ipvsadm command line: the command options. */
-const COMMAND_SHORT = new Set(['A', 'E', 'D', 'C', 'L', 'l', 'Z', 'a', 'e', 'd', 'R', 'S']);
-const COMMAND_LONG = new Set([
-  '--add-service', '--edit-service', '--delete-service', '--clear', '--list', '--zero', '--add-server',
-  '--edit-server', '--delete-server', '--set', '--restore', '--save', '--start-daemon', '--stop-daemon',
-]);
-
-/** Whether `arg`, the first word after the global options, starts an ipvsadm command line. */
-export function isIpvsadmCommand(arg: string | undefined): boolean {
-  if (arg === undefined) return false;
-  if (arg.startsWith('--')) return COMMAND_LONG.has(arg.split('=')[0]!);
-  return /^-[A-Za-z]/.test(arg) && COMMAND_SHORT.has(arg[1]!);
-}
-
-/** This package's version, from its package.json (one level above src/ and dist/). */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** ipvsadm's words for the kernel's refusals (libipvs ipvs_strerror), by command and code. */
 const WORDS: Partial<Record<IpvsadmCommand, Record<string, string>>> = {

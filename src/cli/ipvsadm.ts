@@ -3,7 +3,7 @@
  * The `ipvsadm-compat` command: ipvsadm's command line and nothing else (see ipvsadm-compat.ts),
  * for scripts written for ipvsadm. `--netns NAME|PATH` before the arguments picks the namespace.
  */
-import { parseGlobal } from './main';
+import { parseGlobal } from './global-options';
 import { processIo } from './process-io';
 import { runIpvsadm } from './ipvsadm-compat';
 import { UsageError } from './types';

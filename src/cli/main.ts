@@ -1,53 +1,24 @@
 #!/usr/bin/env node
 /**
  * The `ipvs` command: ipvsadm-, ipset- and ip-compatible verbs over the library's public API.
- * Each family's verbs live in their own module and are listed in `commands` below.
+ * The verbs are listed in commands.ts, each loaded only when it runs.
  */
-import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
-import { ipvsCommands } from './ipvs-commands';
+import { UsageError, type CliIo } from './types';
+import { parseGlobal } from './global-options';
+import { COMMANDS, NOUNS } from './commands';
+import { isIpvsadmCommand, ownEntry, packageVersion, wantsHelp } from './version';
 import { processIo } from './process-io';
-import { setCommands } from './set-commands';
-import { linkCommands } from './link-commands';
-import { addrCommands } from './addr-commands';
-import { applyCommands } from './apply-command';
-import { sysctlCommands } from './sysctl-command';
-import { exporterCommands } from './exporter-command';
-import { isIpvsadmCommand, packageVersion, runIpvsadm } from './ipvsadm-compat';
-
-const commands: Record<string, Command> = {
-  ...ipvsCommands,
-  ...setCommands,
-  ...linkCommands,
-  ...addrCommands,
-  ...applyCommands,
-  ...sysctlCommands,
-  ...exporterCommands,
-};
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';
 
 function help(): string {
-  const width = Math.max(0, ...Object.keys(commands).map((k) => k.length));
-  return USAGE + '\ncommands:\n' + Object.entries(commands)
-    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n') + '\n';
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(0, ...names.map((k) => k.length));
+  return USAGE + '\ncommands:\n' + names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`).join('\n')
+    + '\n\nipvs COMMAND --help shows its options; ipvs -A|-a|-L|-S|-R|... takes ipvsadm\'s own command line.\n';
 }
 
-/** Splits off the global options; `--netns NAME` without a slash means `/run/netns/NAME` (as `ip netns`). */
-export function parseGlobal(argv: string[]): { global: GlobalOptions; rest: string[] } {
-  const global: GlobalOptions = {};
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    let value: string | undefined;
-    // only the long form: `-n` means "numeric" to ipvsadm users and "-name" to ipset users
-    if (a === '--netns') value = argv[++i];
-    else if (a.startsWith('--netns=')) value = a.slice('--netns='.length);
-    else { rest.push(a); continue; }
-    if (!value) throw new UsageError('--netns needs a namespace name or path');
-    global.netns = value.includes('/') ? value : `/run/netns/${value}`;
-  }
-  return { global, rest };
-}
+export { parseGlobal };
 
 /** Runs the CLI with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -58,14 +29,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.out(`ipvs ${packageVersion()}\n`);
       return 0;
     }
-    if (isIpvsadmCommand(name)) return await runIpvsadm(rest, global, io, 'ipvs');
+    if (isIpvsadmCommand(name)) {
+      const { runIpvsadm } = await import('./ipvsadm-compat');
+      return await runIpvsadm(rest, global, io, 'ipvs');
+    }
     if (!name || name === 'help' || name === '--help' || name === '-h') {
       io.out(help());
       return name ? 0 : 2;
     }
-    const cmd = commands[name];
-    if (!cmd) throw new UsageError(`unknown command '${name}'`);
-    return await cmd.run(args, global, io);
+    const entry = ownEntry(COMMANDS, name);
+    if (!entry) throw new UsageError(`unknown command '${name.slice(0, 60)}'`);
+    if (!NOUNS.has(name) && wantsHelp(args)) {
+      io.out(entry.usage);
+      return 0;
+    }
+    return await (await entry.load()).run(args, global, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`ipvs: ${err.message}\n${USAGE}`);

@@ -2,13 +2,14 @@
  * `ipvs set ...`: the ipset verbs (create, destroy, flush, rename, swap, add, del, test, list,
  * save, restore), ipset-compatible in arguments and output, over the public API only.
  */
-import { readFileSync } from 'node:fs';
 import {
   parseIpsetCreateOptions, parseIpsetEntry, formatIpsetElement, IpsetEntryError, NetlinkError,
 } from '../index';
 import { UsageError, type CliIo, type Command, type GlobalOptions } from './types';
 import { withHandle } from './handle';
 import { parseSetArgs, runListSave, type SetCliOptions } from './set-options';
+import { ownEntry, packageVersion, wantsHelp } from './version';
+import { runSetRestore } from './set-restore';
 
 /** `-exist` / `-!` anywhere, as ipset takes it. */
 function takeExist(args: string[]): { rest: string[]; exist: boolean } {
@@ -111,20 +112,24 @@ const SUBS: Record<string, { usage: string; run: Sub }> = {
     run: (args, global, io, options) => runListSave('save', args, options, global, io),
   },
   restore: {
-    usage: 'restore [-exist] [-f FILE] (the text of ipset save / ipset restore, from standard input by default)',
-    run: async (args, global, io) => {
-      const { rest, exist } = takeExist(args);
-      let file: string | undefined;
-      for (let i = 0; i < rest.length; i++) {
-        if (rest[i] === '-f' || rest[i] === '-file') file = rest[++i];
-        else throw new UsageError(`set restore: unexpected argument ${rest[i]}`);
-      }
-      const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
-      await withHandle(global, (h) => h.ipset.restore(text, { exist }));
+    usage: 'restore [-exist] [-f|-file FILE] [-q|-quiet] (the text of ipset save / ipset restore, from standard input by default;\n    -q: nothing on standard error, no progress;\n    the whole input is checked first: a bad line is reported with its number and nothing is applied)',
+    run: (args, global, io, options) => runSetRestore(args, global, options.quiet ? { ...io, err: () => undefined } : io),
+  },
+  version: {
+    usage: 'version | -v | --version (ipset\'s version line, with the kernel\'s protocol version)',
+    run: async (_args, global, io) => {
+      const proto = await withHandle(global, (h) => h.ipset.protocol()).catch(() => undefined);
+      io.out(`ipset ${IPSET_COMPAT_VERSION}, protocol version: ${proto ?? IPSET_USERSPACE_PROTOCOL} (ipvs ${packageVersion()})\n`);
+      if (proto === undefined) io.err('Warning: the kernel did not answer the ipset protocol request (is ip_set loaded?)\n');
       return 0;
     },
   },
 };
+
+/** The ipset tool release whose commands and text this CLI takes (kube-proxy checks for v6.0 or later). */
+export const IPSET_COMPAT_VERSION = 'v7.22';
+/** ipset's own protocol version, printed when the kernel cannot be asked. */
+const IPSET_USERSPACE_PROTOCOL = 7;
 
 function parseOptions<T>(fn: () => T): T {
   try {
@@ -135,8 +140,15 @@ function parseOptions<T>(fn: () => T): T {
   }
 }
 
+/** ipset's one-letter and dash forms of its commands. */
+const SET_ALIASES: Record<string, string> = {
+  n: 'create', x: 'destroy', f: 'flush', e: 'rename', w: 'swap', a: 'add', d: 'del', t: 'test', l: 'list', s: 'save', r: 'restore',
+  show: 'list', '-v': 'version', '--version': 'version', '-V': 'version',
+  '-N': 'create', '-X': 'destroy', '-F': 'flush', '-E': 'rename', '-W': 'swap', '-A': 'add', '-D': 'del', '-T': 'test', '-L': 'list', '-S': 'save', '-R': 'restore',
+};
+
 const set: Command = {
-  summary: `ipsets, ipset-compatible: ${Object.keys(SUBS).join(', ')} (ipvs set help)`,
+  summary: `ipsets, ipset-compatible: ${Object.keys(SUBS).join(', ')} (ipvs set help)`, // shown by commands.ts
   async run(args, global, io) {
     // ipset's options stand anywhere (set-options.ts); the commands that read -exist and -f get them back
     const { command: sub, rest: words, options } = parseSetArgs(args);
@@ -144,9 +156,12 @@ const set: Command = {
       io.out(`usage: ipvs set <command>\n${Object.values(SUBS).map((s) => `  ${s.usage}`).join('\n')}\n`);
       return sub === undefined ? 2 : 0;
     }
-    const alias: Record<string, string> = { n: 'create', x: 'destroy', f: 'flush', e: 'rename', w: 'swap', a: 'add', d: 'del', t: 'test', l: 'list', s: 'save', r: 'restore', show: 'list' };
-    const s = SUBS[sub] ?? SUBS[alias[sub] ?? ''];
-    if (!s) throw new UsageError(`set: unknown command '${sub}' (${Object.keys(SUBS).join(', ')})`);
+    const s = ownEntry(SUBS, sub) ?? ownEntry(SUBS, ownEntry(SET_ALIASES, sub) ?? '');
+    if (!s) throw new UsageError(`set: unknown command '${sub.slice(0, 60)}' (${Object.keys(SUBS).join(', ')})`);
+    if (wantsHelp(words)) {
+      io.out(`usage: ipvs set ${s.usage}\n`);
+      return 0;
+    }
     const takesExist = s === SUBS.create || s === SUBS.add || s === SUBS.del || s === SUBS.restore;
     const rest = [...words, ...(takesExist && options.exist ? ['-exist'] : []), ...(s === SUBS.restore && options.file !== undefined ? ['-f', options.file] : [])];
     try {

@@ -60,7 +60,7 @@ export function parseSetArgs(args: readonly string[]): { command: string | undef
   const words: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const flag = FLAGS[a];
+    const flag = Object.prototype.hasOwnProperty.call(FLAGS, a) ? FLAGS[a] : undefined;
     if (flag) {
       (options as unknown as Record<string, boolean>)[flag] = true;
     } else if (a === '-o' || a === '-output' || a === '--output') {

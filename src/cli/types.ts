@@ -1,7 +1,9 @@
 /** Where a CLI command reads and writes; tests pass their own. */
 export interface CliIo {
-  out(text: string): void;
+  out(text: string | Uint8Array): void;
   err(text: string): void;
+  /** Standard error is a terminal (progress is shown there only then). */
+  errIsTTY?: boolean;
   /** The whole of standard input (for restore). */
   readStdin(): Promise<string>;
 }
@@ -10,6 +12,14 @@ export interface CliIo {
 export interface GlobalOptions {
   /** Network namespace path (`--netns NAME` becomes `/run/netns/NAME`). */
   netns?: string;
+}
+
+/** Usage of a verb: `ipvs VERB --help` prints it. */
+export interface HelpText {
+  /** One line for `ipvs help`. */
+  summary: string;
+  /** The usage lines, options named as ipvsadm / ipset / ip name them. */
+  usage: string;
 }
 
 /** A top-level verb: `ipvs list`, `ipvs set ...`. Returns the exit status. */

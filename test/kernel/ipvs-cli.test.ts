@@ -123,7 +123,7 @@ describe('ipvs restore / save against ipvsadm', () => {
 
   it('applies nothing when a line is not understood, and says which', async () => {
     await h.ipvs.flush();
-    const r = await cli(netns(), ['restore'], '-A -t 10.3.0.1:80 -s rr\n-a -t 10.3.0.1:80 -r 10.2.0.1:80 -w 70000\n\n-Q\n');
+    const r = await cli(netns(), ['restore'], '-A -t 10.3.0.1:80 -s rr\n-a -t 10.3.0.1:80 -r 10.2.0.1:80 -w 2147483648\n\n-Q\n');
     expect(r.code).toBe(1);
     expect(r.err).toBe('ipvs restore: line 2: illegal weight specified\nipvs restore: line 4: invalid option `-Q\'\n'
       + 'ipvs restore: 2 lines not understood; nothing was applied\n');

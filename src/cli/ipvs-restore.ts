@@ -1,0 +1,135 @@
+/**
+ * `ipvs restore`: a rules file read whole (ipvs-rules.ts) and checked before anything is sent,
+ * then carried out in order: services and real servers as batches (the batch's fast path writes
+ * their messages), the other commands (-C, -Z, --set, daemons) through `ipvs.apply` between them.
+ */
+import { readFileSync } from 'node:fs';
+import { openHandle, type Batch, type Handle, type IpvsChange } from '../index';
+import { UsageError, type CliIo, type GlobalOptions } from './types';
+import { etcServices, withHostNames } from './names';
+import { parseRulesText, type ParsedRule } from './ipvs-rules';
+import { Refusals, grouped, progressLine, takeQuiet } from './restore-report';
+
+type Step = { batch: Batch; rules: ParsedRule[] } | { apply: ParsedRule[] };
+
+const BATCHED = new Set(['addService', 'editService', 'deleteService', 'addDestination', 'editDestination', 'deleteDestination']);
+
+/** Queues one change into the batch (which checks it as it is queued). */
+function queue(b: Batch, c: IpvsChange): void {
+  switch (c.kind) {
+    case 'addService': b.ipvs.addService(c.service); break;
+    case 'editService': b.ipvs.editService(c.service); break;
+    case 'deleteService': b.ipvs.deleteService(c.service); break;
+    case 'addDestination': b.ipvs.addDestination(c.service, c.destination); break;
+    case 'editDestination': b.ipvs.editDestination(c.service, c.destination); break;
+    case 'deleteDestination': b.ipvs.deleteDestination(c.service, c.destination); break;
+    default: throw new Error(`restore: ${c.kind} is not batched`);
+  }
+}
+
+/** The steps of the rules, each batch queued (and so checked); lines the batch refuses are reported. */
+function plan(h: Handle, rules: readonly ParsedRule[], refusals: Refusals): Step[] {
+  const steps: Step[] = [];
+  for (let i = 0; i < rules.length;) {
+    const batched = BATCHED.has(rules[i]!.change!.kind);
+    let j = i + 1;
+    while (j < rules.length && BATCHED.has(rules[j]!.change!.kind) === batched) j++;
+    const part = rules.slice(i, j);
+    if (!batched) steps.push({ apply: part });
+    else {
+      const batch = h.batch();
+      for (const r of part) {
+        try {
+          queue(batch, r.change!);
+        } catch (err) {
+          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+          refusals.add(`line ${r.line}: ${err.message}`);
+        }
+      }
+      steps.push({ batch, rules: part });
+    }
+    i = j;
+  }
+  return steps;
+}
+
+/** `ipvs restore [-f FILE | FILE | -] [--stop-on-error] [-q]`. */
+export async function runRestore(args: string[], global: GlobalOptions, io: CliIo): Promise<number> {
+  const { rest: unquiet, quiet } = takeQuiet(args);
+  const stop = unquiet.includes('--stop-on-error');
+  const files: string[] = [];
+  for (let i = 0; i < unquiet.length; i++) {
+    const a = unquiet[i]!;
+    if (a === '--stop-on-error') continue;
+    if (a === '-f' || a === '--file') {
+      const f = unquiet[++i];
+      if (f === undefined) throw new UsageError('restore: -f needs a file name');
+      files.push(f);
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`restore: unknown option ${a.slice(0, 60)}`);
+    else files.push(a);
+  }
+  if (files.length > 1) throw new UsageError(`restore: unexpected argument ${files[1]!.slice(0, 60)}`);
+  const file = files[0];
+  const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+  const refusals = new Refusals(io, 'ipvs restore');
+  // host names (ipvsadm -S without -n writes them) resolved all at once, to IPv4 as ipvsadm -R does
+  const rules = await withHostNames((hosts) => parseRulesText(text, etcServices(), hosts));
+  for (const r of rules) if (r.error !== undefined) refusals.add(`line ${r.line}: ${r.error}`);
+  if (refusals.count) {
+    refusals.end();
+    io.err(`ipvs restore: ${grouped(refusals.count)} line${refusals.count === 1 ? '' : 's'} not understood; nothing was applied\n`);
+    return 1;
+  }
+  const todo = rules.filter((r) => r.change !== null);
+  if (todo.length === 0) return 0;
+  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
+  try {
+    const steps = plan(h, todo, refusals);
+    if (refusals.count) {
+      refusals.end();
+      io.err(`ipvs restore: ${grouped(refusals.count)} line${refusals.count === 1 ? '' : 's'} not understood; nothing was applied\n`);
+      return 1;
+    }
+    let failed = 0;
+    let skipped = 0;
+    const progress = progressLine(io, quiet, 'ipvs restore');
+    for (const s of steps) {
+      if (stop && failed) {
+        skipped += 'apply' in s ? s.apply.length : s.rules.length;
+        continue;
+      }
+      if ('apply' in s) {
+        const results = await h.ipvs.apply(s.apply.map((r) => r.change!), { stopOnError: stop });
+        results.forEach((r, i) => {
+          if (r.status === 'ok') return;
+          failed++;
+          refusals.add(`line ${s.apply[i]!.line}: ${r.status === 'unknown' ? `not known to be applied: ${r.error.message}` : r.error.message}`);
+        });
+        continue;
+      }
+      const r = await s.batch.commit({
+        onError: stop ? 'stop' : 'continue',
+        ...(stop && { maxChunkMessages: 1 }),
+        ...(progress.onProgress && { onProgress: progress.onProgress }),
+      });
+      if (r.ok) continue;
+      // the results are built only when something failed
+      for (const c of r.results) {
+        if (c.status === 'ok') continue;
+        if (c.status === 'skipped') { skipped++; continue; }
+        failed++;
+        // the batch's index means nothing to the reader of the file: the line number says it
+        const why = (c.error?.message ?? 'refused').replace(/ \(operation #\d+\)/, '');
+        refusals.add(`line ${s.rules[c.index]!.line}: ${c.status === 'unknown' ? `not known to be applied: ${why}` : why}`);
+      }
+    }
+    progress.end();
+    refusals.end();
+    if (failed || skipped) {
+      io.err(`ipvs restore: ${grouped(failed)} of ${grouped(todo.length)} change${todo.length === 1 ? '' : 's'} failed${skipped ? `, ${grouped(skipped)} not sent after the first failure` : ''}\n`);
+    }
+    return failed || skipped ? 1 : 0;
+  } finally {
+    h.close();
+  }
+}

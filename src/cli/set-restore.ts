@@ -1,0 +1,316 @@
+/**
+ * `ipvs set restore`: `ipset restore` text read whole and checked before anything is applied
+ * (every line parsed, every entry parsed with its set's type), then carried out as batches: one
+ * commit for each run of create / add / del / flush NAME / destroy NAME lines, the entries in the
+ * kernel's bulk form. rename, swap and flush or destroy of every set run on their own, in order.
+ *
+ * The lines `ipset save` writes (`add NAME 10.0.0.1`, `add NAME 10.0.0.1,tcp:80`, `10.0.0.0/24`)
+ * are read by a tokenizer made for them; any other line goes to the library's restore parser,
+ * whose words the errors keep.
+ */
+import { readFileSync } from 'node:fs';
+import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
+import { checkEntryFamily } from '../ipset/entry';
+import { UsageError, type CliIo, type GlobalOptions } from './types';
+import { Refusals, progressLine, takeQuiet } from './restore-report';
+
+type Cmd = IpsetRestoreCommand;
+type EntryCmd = Extract<Cmd, { kind: 'add' | 'del' }>;
+
+/** A decimal octet without leading zeros: what ipset save writes and the library keeps as given. */
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}`;
+/** `ADDR`, `ADDR/CIDR`, `ADDR,PROTO:PORT`, `ADDR,PROTO:PORT,ADDR[/CIDR]`: nothing else is fast. */
+const FAST_ENTRY = new RegExp(`^(${IPV4})(?:/(\\d{1,2}))?(?:,(tcp|udp|sctp):(\\d{1,5})(?:,(${IPV4})(?:/(\\d{1,2}))?)?)?$`);
+
+/** Types whose entries the fast reader takes, and how many parts their element has. */
+const FAST_TYPES: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+  'hash:ip': 1, 'hash:net': 1, 'hash:ip,port': 2, 'hash:net,port': 2, 'hash:ip,port,ip': 3, 'hash:ip,port,net': 3,
+});
+
+/**
+ * An entry of the shapes `ipset save` writes for IPv4 sets, as the object the library's parser
+ * makes of it (unit tests compare the two); undefined for anything else.
+ */
+export function fastEntry(type: string, text: string): IpsetEntry | undefined {
+  const parts = FAST_TYPES[type];
+  if (parts === undefined) return undefined;
+  const m = FAST_ENTRY.exec(text);
+  if (!m) return undefined;
+  const have = m[3] === undefined ? 1 : m[5] === undefined ? 2 : 3;
+  if (have !== parts) return undefined;
+  const e: IpsetEntry = {};
+  if (m[2] !== undefined) e.cidr = Number(m[2]);
+  e.ip = m[1]!;
+  if (have >= 2) {
+    e.proto = m[3]!;
+    e.port = Number(m[4]);
+  }
+  if (have === 3) {
+    if (m[6] !== undefined) e.cidr2 = Number(m[6]);
+    e.ip2 = m[5]!;
+  }
+  return e;
+}
+
+/** `add NAME ENTRY` / `del NAME ENTRY` with a plain name and an entry of one word, or undefined. */
+function fastLine(raw: string, line: number): EntryCmd | undefined {
+  let kind: 'add' | 'del';
+  let at: number;
+  if (raw.startsWith('add ')) { kind = 'add'; at = 4; } else if (raw.startsWith('del ')) { kind = 'del'; at = 4; } else return undefined;
+  const sp = raw.indexOf(' ', at);
+  if (sp <= at) return undefined;
+  const entry = raw.slice(sp + 1);
+  // one word, no quotes, no tabs: anything else is the general parser's
+  if (entry === '' || entry.includes(' ') || entry.includes('"') || entry.includes('\t') || raw.includes('\t')) return undefined;
+  const set = raw.slice(at, sp);
+  if (set.length > 31 || set.includes('"')) return undefined;
+  return { kind, line, set, entry };
+}
+
+/** What a set is known as while the file is read: its type and family. */
+interface SetInfo {
+  type: string;
+  family: IpsetFamily | undefined;
+}
+
+/** A line read, with its entry parsed once the set's type is known. */
+interface Parsed {
+  cmds: Cmd[];
+  /** Parsed entries of add/del commands, by command index. */
+  entries: (IpsetEntry | undefined)[];
+}
+
+/** Reads every line; returns the commands, or the reasons of the lines that cannot be read. */
+export function readRestoreText(text: string, refuse: (line: number, reason: string) => void): Cmd[] {
+  const cmds: Cmd[] = [];
+  let line = 0;
+  for (let start = 0; start <= text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    let raw = text.slice(start, end);
+    start = end + 1;
+    if (raw.length === 0) continue;
+    const fast = fastLine(raw, line);
+    if (fast) {
+      cmds.push(fast);
+      continue;
+    }
+    raw = raw.trim();
+    if (raw === '' || raw.startsWith('#') || raw === 'COMMIT') continue;
+    try {
+      const [c] = parseIpsetRestore(raw);
+      if (c) cmds.push({ ...c, line });
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      refuse(line, err.message.replace(/^ipset\.restore: line 1: /, ''));
+    }
+  }
+  return cmds;
+}
+
+/**
+ * Parses every add/del entry with its set's type, following the file's creates, renames, swaps
+ * and destroys; the types of sets the file does not create are asked of the kernel.
+ */
+async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reason: string) => void): Promise<Parsed> {
+  const known = new Map<string, SetInfo | null>();
+  // sets named before any create in the file: their types are the kernel's
+  const created = new Set<string>();
+  const ask = new Set<string>();
+  for (const c of cmds) {
+    if (c.kind === 'create') created.add(c.set);
+    else if ('set' in c && c.set !== undefined && !created.has(c.set)) ask.add(c.set);
+    if ((c.kind === 'rename' || c.kind === 'swap') && !created.has(c.to)) ask.add(c.to);
+  }
+  const kernel = new Map<string, SetInfo | null>();
+  await Promise.all([...ask].map(async (name) => {
+    try {
+      const s = await h.ipset.header(name);
+      kernel.set(name, { type: s.type, family: s.family });
+    } catch {
+      kernel.set(name, null); // absent (or unreadable): its lines fail as ipset's would
+    }
+  }));
+  const info = (name: string): SetInfo | null => (known.has(name) ? known.get(name)! : kernel.get(name) ?? null);
+  const entries: (IpsetEntry | undefined)[] = new Array(cmds.length);
+  cmds.forEach((c, i) => {
+    switch (c.kind) {
+      case 'create':
+        known.set(c.set, { type: c.type, family: c.options.family });
+        break;
+      case 'destroy':
+        if (c.set === undefined) {
+          for (const k of new Set([...known.keys(), ...kernel.keys()])) known.set(k, null);
+        } else known.set(c.set, null);
+        break;
+      case 'rename': {
+        const a = info(c.set);
+        known.set(c.to, a);
+        known.set(c.set, null);
+        break;
+      }
+      case 'swap': {
+        const a = info(c.set), b = info(c.to);
+        known.set(c.set, b);
+        known.set(c.to, a);
+        break;
+      }
+      case 'add': case 'del': {
+        const t = info(c.set);
+        if (!t) {
+          refuse(c.line, `the set ${c.set} does not exist`);
+          break;
+        }
+        const op = `ipset.${c.kind}`;
+        try {
+          let e = t.family === 'inet6' ? undefined : fastEntry(t.type, c.entry);
+          if (!e) {
+            e = parseIpsetEntry(t.type, c.entry, op);
+            checkEntryFamily(e, t.family, op);
+          }
+          entries[i] = e;
+        } catch (err) {
+          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+          refuse(c.line, err.message);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  });
+  return { cmds, entries };
+}
+
+/** Whether a command travels in a batch (the batch has no rename, swap, or flush/destroy of every set). */
+function batchable(c: Cmd): boolean {
+  return c.kind === 'create' || c.kind === 'add' || c.kind === 'del' || ((c.kind === 'flush' || c.kind === 'destroy') && c.set !== undefined);
+}
+
+/**
+ * Queues commands `[i, j)` into a batch; the batch checks each entry's values as it is queued.
+ * Returns the batch and the line of every change, or refuses lines and returns undefined.
+ */
+function queue(h: Handle, p: Parsed, i: number, j: number, exist: boolean, refuse: (line: number, reason: string) => void) {
+  const b = h.batch();
+  const lines: number[] = [];
+  for (let x = i; x < j;) {
+    const c = p.cmds[x]!;
+    try {
+      if (c.kind === 'add' || c.kind === 'del') {
+        let y = x + 1;
+        while (y < j && p.cmds[y]!.kind === c.kind && (p.cmds[y] as EntryCmd).set === c.set) y++;
+        const list = p.entries.slice(x, y) as IpsetEntry[];
+        try {
+          if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
+          else b.ipset.del(c.set, list, { exist });
+        } catch (err) {
+          // which entry: queue them one by one in a scratch batch for its line and reason
+          const scratch = h.batch();
+          for (let k = x; k < y; k++) {
+            try {
+              if (c.kind === 'add') scratch.ipset.add(c.set, p.entries[k]!, { exist });
+              else scratch.ipset.del(c.set, p.entries[k]!, { exist });
+            } catch (e) {
+              refuse(p.cmds[k]!.line, (e as Error).message);
+            }
+          }
+          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+        }
+        for (let k = x; k < y; k++) lines.push(p.cmds[k]!.line);
+        x = y;
+        continue;
+      }
+      if (c.kind === 'create') b.ipset.create(c.set, c.type, { ...c.options, exist });
+      else if (c.kind === 'flush') b.ipset.flush(c.set!);
+      else if (c.kind === 'destroy') b.ipset.destroy(c.set!);
+      lines.push(c.line);
+    } catch (err) {
+      if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+      refuse(c.line, err.message);
+    }
+    x++;
+  }
+  return { b, lines };
+}
+
+/** Runs one command the batch does not carry. */
+async function runOne(h: Handle, c: Cmd): Promise<void> {
+  switch (c.kind) {
+    case 'flush': return c.set === undefined ? h.ipset.flushAll() : h.ipset.flush(c.set);
+    case 'destroy': return c.set === undefined ? h.ipset.destroyAll() : h.ipset.destroy(c.set);
+    case 'rename': return h.ipset.rename(c.set, c.to);
+    case 'swap': return h.ipset.swap(c.set, c.to);
+    default: throw new Error(`set restore: unexpected ${c.kind}`);
+  }
+}
+
+/** `ipvs set restore [-exist] [-f FILE] [-q]`; exit status 0, 1 after a refusal, 2 for a file that does not parse. */
+export async function runSetRestore(args: string[], global: GlobalOptions, io: CliIo): Promise<number> {
+  const exist = args.some((a) => a === '-exist' || a === '-!' || a === '--exist');
+  const { rest, quiet } = takeQuiet(args.filter((a) => a !== '-exist' && a !== '-!' && a !== '--exist'));
+  let file: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '-f' || rest[i] === '-file' || rest[i] === '--file') file = rest[++i];
+    else throw new UsageError(`set restore: unexpected argument ${rest[i]!.slice(0, 60)}`);
+  }
+  const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+  const refusals = new Refusals(io, 'ipvs set restore');
+  const refuse = (line: number, reason: string) => refusals.add(`line ${line}: ${reason}`);
+  const cmds = readRestoreText(text, refuse);
+  const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
+  try {
+    const parsed = await parseEntries(h, cmds, refuse);
+    // every batch queued (and so checked) before the first is sent
+    const steps: ({ b: ReturnType<Handle['batch']>; lines: number[] } | Cmd)[] = [];
+    for (let i = 0; i < cmds.length;) {
+      if (!batchable(cmds[i]!)) {
+        steps.push(cmds[i++]!);
+        continue;
+      }
+      let j = i + 1;
+      while (j < cmds.length && batchable(cmds[j]!)) j++;
+      if (refusals.count === 0) steps.push(queue(h, parsed, i, j, exist, refuse));
+      i = j;
+    }
+    if (refusals.count) {
+      refusals.end();
+      io.err(`ipvs set restore: ${refusals.count} line${refusals.count === 1 ? '' : 's'} not understood; nothing was applied\n`);
+      return 2;
+    }
+    let done = 0;
+    for (const s of steps) {
+      if ('kind' in s) {
+        try {
+          await runOne(h, s);
+        } catch (err) {
+          io.err(`ipvs set restore: line ${s.line}: ${(err as Error).message}\n`);
+          io.err(`ipvs set restore: ${done} change${done === 1 ? '' : 's'} applied before it; nothing after\n`);
+          return 1;
+        }
+        done++;
+        continue;
+      }
+      if (s.b.length === 0) continue;
+      const progress = progressLine(io, quiet, 'ipvs set restore');
+      const r = await s.b.commit({ onError: 'stop', ...(progress.onProgress && { onProgress: progress.onProgress }) });
+      progress.end();
+      done += r.applied;
+      if (!r.ok) {
+        for (const c of r.results) {
+          if (c.status === 'error' || c.status === 'unknown') {
+            refusals.add(`line ${s.lines[c.index]}: ${c.status === 'unknown' ? 'not known to be applied: ' : ''}${(c.error?.message ?? 'refused').replace(/ \(operation #\d+\)/, '')}`);
+          }
+        }
+        refusals.end();
+        io.err(`ipvs set restore: ${done} change${done === 1 ? '' : 's'} applied; ${r.failed} refused${r.skipped ? `, ${r.skipped} not sent` : ''}\n`);
+        return 1;
+      }
+    }
+    return 0;
+  } finally {
+    h.close();
+  }
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { parseRuleGeneral, parseRulesText } from '../../src/cli/ipvs-rules';
+import { fastEntry, readRestoreText } from '../../src/cli/set-restore';
+import { parseIpsetEntry } from '../../src/index';
+import { main } from '../../src/cli/main';
+
+/** Lines ipvsadm -Sn writes and near misses: the fast reader must give what the general parser gives. */
+const LINES = [
+  '-A -t 10.0.0.1:80 -s rr', '-A -u 10.0.0.1:53 -s wlc -p 300', '-A -t 255.255.255.255:65535 -s sh',
+  '-A -t 10.0.0.1:0 -s rr -p 60', '-A -t 10.0.0.1:0 -s rr', '-A -t 10.0.0.1:65536 -s rr', '-A -t 10.0.0.1:80 -s rr -p 0',
+  '-A -t 10.0.0.1:80 -s rr -p 2678401', '-A -t 010.0.0.1:80 -s rr', '-A -t 10.0.0.1:80 -s averyveryverylongname',
+  '-A -t 10.0.0.1:80 -s weighted_rr1234', '-A -t 10.0.0.1:80  -s rr', '-A -t 10.0.0.1:80 -s rr -o', '-A -f 5 -s rr',
+  '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 0', '-a -u 10.0.0.1:53 -r 10.1.0.1:53 -m -w 65535',
+  '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 65536', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -i -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.256:80 -m -w 1',
+  '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1 -x 10 -y 2', '-a -t [::1]:80 -r [::2]:80 -m -w 1',
+];
+
+describe('ipvs restore: the fast rules tokenizer', () => {
+  it('reads every line as the general ipvsadm parser does (change or refusal)', () => {
+    for (const [i, text] of LINES.entries()) {
+      const fast = parseRulesText(text)[0]!;
+      const general = parseRuleGeneral(text, 1)!;
+      expect({ ...fast, text: fast.text.trim() }, `line ${i}: ${text}`).toEqual({ ...general, line: 1 });
+    }
+  });
+
+  it('refuses a scheduler name past 15 characters, as the API does, instead of cutting it', () => {
+    const [r] = parseRulesText('-A -t 10.0.0.1:80 -s averyveryverylongname\n');
+    expect(r!.error).toMatch(/scheduler must be a name .* \(under 16 characters\)/);
+  });
+
+  it('gives real servers of one service the same key object, and numbers lines from 1', () => {
+    const rules = parseRulesText('# c\n-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 1\n\n-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m -w 1\n');
+    expect(rules.map((r) => r.line)).toEqual([2, 3, 5]);
+    const k = (r: (typeof rules)[number]) => (r.change as { service: object }).service;
+    expect(k(rules[1]!)).toBe(k(rules[2]!));
+  });
+});
+
+describe('ipvs set restore: the fast entry reader', () => {
+  const cases: [string, string][] = [
+    ['hash:ip', '10.0.0.1'], ['hash:ip', '10.0.0.0/24'], ['hash:net', '10.0.0.0/8'], ['hash:ip,port', '10.0.0.1,tcp:80'],
+    ['hash:ip,port', '10.0.0.1,udp:53'], ['hash:ip,port', '10.0.0.1,sctp:0'], ['hash:net,port', '10.0.0.0/24,tcp:8080'],
+    ['hash:ip,port,ip', '10.0.0.1,tcp:80,10.1.0.1'], ['hash:ip,port,net', '10.0.0.1,tcp:80,10.1.0.0/16'],
+  ];
+  it('gives the objects the library parser gives', () => {
+    for (const [type, text] of cases) expect(fastEntry(type, text), `${type} ${text}`).toEqual(parseIpsetEntry(type, text));
+  });
+  it('leaves other shapes to the library parser', () => {
+    for (const [type, text] of [['hash:ip', '010.0.0.1'], ['hash:ip', '10.0.0.1-10.0.0.5'], ['hash:ip,port', '10.0.0.1,80'], ['hash:ip,port', '10.0.0.1'], ['hash:mac', '00:11:22:33:44:55'], ['hash:ip', '10.0.0.1,tcp:80']]) {
+      expect(fastEntry(type!, text!), `${type} ${text}`).toBeUndefined();
+    }
+  });
+  it('reads every line before refusing, with line numbers', () => {
+    const bad: string[] = [];
+    const cmds = readRestoreText('create a hash:ip\nadd a 10.0.0.1\nbogus x\n\nadd a 10.0.0.2 timeout 5\nrename\n', (l, why) => bad.push(`${l}: ${why}`));
+    expect(cmds.map((c) => [c.kind, c.line])).toEqual([['create', 1], ['add', 2], ['add', 5]]);
+    expect(bad).toEqual([expect.stringMatching(/^3: unknown command 'bogus'/), expect.stringMatching(/^6: /)]);
+  });
+});
+
+describe('ipvs CLI verbs table', () => {
+  const capture = () => {
+    const io = { out: '', err: '' };
+    return { io, cli: { out: (t: string | Uint8Array) => { io.out += String(t); }, err: (t: string) => { io.err += t; }, readStdin: async () => '' } };
+  };
+  it('names of Object.prototype are unknown commands with the usage, status 2', async () => {
+    for (const argv of [['constructor'], ['__proto__'], ['toString'], ['hasOwnProperty'], ['set', 'toString'], ['set', 'constructor'], ['link', '__proto__'], ['addr', 'valueOf']]) {
+      const { io, cli } = capture();
+      expect(await main(argv, cli), argv.join(' ')).toBe(2);
+      expect(io.err, argv.join(' ')).toMatch(/unknown command '[^']+'.*\nusage: ipvs/s);
+      expect(io.err).not.toContain('is not a function');
+    }
+  });
+  it('every verb and sub-verb answers --help and -h with its usage, status 0', async () => {
+    const verbs = ['list', 'save', 'restore', 'flush', 'zero', 'timeout', 'daemon', 'apply', 'sysctl', 'exporter'];
+    const subs = [['set', 'create'], ['set', 'add'], ['set', 'restore'], ['set', 'list'], ['set', 'version'], ['link', 'add'], ['addr', 'list']];
+    for (const argv of [...verbs.map((v) => [v]), ...subs]) {
+      for (const flag of ['--help', '-h']) {
+        const { io, cli } = capture();
+        expect(await main([...argv, flag], cli), argv.join(' ')).toBe(0);
+        expect(io.out, argv.join(' ')).toMatch(new RegExp(`^usage: ipvs ${argv.join(' ')}`));
+      }
+    }
+  });
+});
+
+describe('ipvs list / save written into one buffer', () => {
+  it('prints what the line-by-line formatters print, in every case they handle differently', async () => {
+    const { formatList, formatListInto, formatRules, formatRulesInto } = await import('../../src/cli/ipvs-format');
+    const { TextBuffer } = await import('../../src/cli/text-buffer');
+    const stats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+    const d = (address: string, port: number, more: object = {}) => ({
+      address, port, family: address.includes(':') ? 'inet6' : 'inet', forwarding: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0,
+      activeConns: 3, inactiveConns: 12345678, persistentConns: 0, stats, ...more,
+    });
+    const services = [
+      { protocol: 'tcp', address: '10.0.0.1', port: 80, family: 'inet', scheduler: 'rr', schedFlags: [], persistent: 0, netmask: '255.255.255.255', onePacket: false, stats,
+        destinations: [d('10.1.0.2', 8080), d('10.1.0.1', 80, { forwarding: 'route', weight: 65535 }), d('192.168.0.1', 1, { forwarding: 'local' })] },
+      { protocol: 'udp', address: '10.0.0.2', port: 53, family: 'inet', scheduler: 'sh', schedFlags: ['sh-port'], persistent: 300, netmask: '255.255.255.0', onePacket: true, stats,
+        destinations: [d('10.1.0.3', 53, { upperThreshold: 10, lowerThreshold: 2 }), d('10.1.0.4', 53, { forwarding: 'tunnel', tunnelType: 'gue', tunnelPort: 6080, tunnelChecksum: 'csum' })] },
+      { protocol: 'tcp', address: 'fd00::1', port: 443, family: 'inet6', scheduler: 'wlc', schedFlags: [], persistent: 0, netmask: 128, onePacket: false, stats,
+        destinations: [d('fd00::2', 443), d('10.2.0.1', 443, { forwarding: 'tunnel', tunnelType: 'ipip' })] },
+      { fwmark: 7, family: 'inet', scheduler: 'rr', schedFlags: [], persistent: 0, netmask: '255.255.255.255', onePacket: false, stats, destinations: [] },
+      { protocol: 'sctp', address: '10.0.0.3', port: 9, family: 'inet', scheduler: 'lc', schedFlags: [], persistent: 0, netmask: '255.255.255.255', onePacket: false, stats,
+        destinations: [d('10.9.9.9', 9999), d('10.9.9.10', 9)] },
+    ] as never[];
+    const info = { version: '1.2.1', connTableSize: 4096 } as never;
+    for (const o of [{}, { nosort: true }, { thresholds: true }]) {
+      expect(formatRulesInto(new TextBuffer(16), services, o).bytes().toString()).toBe(formatRules(services, o));
+    }
+    for (const o of [{}, { nosort: true }, { layout: 'stats' as const }, { layout: 'tun-info' as const }]) {
+      expect(formatListInto(new TextBuffer(16), info, services, o).bytes().toString()).toBe(formatList(info, services, o));
+    }
+  });
+});
+
+describe('ipvs help', () => {
+  it('shows each verb\'s own summary (the table loads no verb for it)', async () => {
+    const { COMMANDS } = await import('../../src/cli/commands');
+    for (const name of Object.keys(COMMANDS)) {
+      const cmd = await COMMANDS[name]!.load();
+      if (name === 'set') expect(COMMANDS[name]!.summary).toContain('version');
+      else expect(COMMANDS[name]!.summary, name).toBe(cmd.summary);
+    }
+  });
+});

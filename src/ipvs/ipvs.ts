@@ -12,13 +12,17 @@ import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
 import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
 import { ConnectionTableParser, type IpvsConnection } from './connections';
 import {
-  formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
+  IPVS_SYSCTLS, formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
   type IpvsSysctls, type IpvsSysctlsOptions,
 } from './sysctl';
 import { listDir, procNetPath, readLines, readText, writeText } from '../procfs/netns-file';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
 import { watchStats, type IpvsStatsSample, type IpvsWatchStatsOptions } from '../snapshot/watch-stats';
 import { parseIpvsTotals } from './totals';
+import { checkOptions, closest, keySet, quote } from '../validate';
+
+const APPLY_KEYS = keySet(['stopOnError', 'signal']);
+const WATCH_KEYS = keySet(['intervalMs', 'signal']);
 import type { IpvsStats } from './stats';
 
 /** A service together with its destinations, as {@link Ipvs.listAll} returns them. @category IPVS */
@@ -278,6 +282,7 @@ export class Ipvs {
    */
   async apply(changes: readonly IpvsChange[], options: IpvsApplyOptions = {}): Promise<IpvsChangeResult[]> {
     if (!Array.isArray(changes)) throw new TypeError('ipvs.apply: changes must be an array');
+    checkOptions(options, APPLY_KEYS, 'ipvs.apply');
     const f = await this.family();
     const built = changes.map((c, i) => {
       try {
@@ -323,6 +328,7 @@ export class Ipvs {
    */
   watchStats(options: IpvsWatchStatsOptions = {}): AsyncGenerator<IpvsStatsSample, void, undefined> {
     if (!this.readState) throw new TypeError('ipvs.watchStats: this Ipvs has no state reader (obtain it from openHandle())');
+    checkOptions(options, WATCH_KEYS, 'ipvs.watchStats');
     return watchStats(this.readState, options);
   }
 
@@ -369,7 +375,8 @@ export class Ipvs {
     for (const [name, value] of Object.entries(values)) {
       if (name === 'unknown') continue;
       if (!isKnownSysctl(name)) {
-        throw new TypeError(`${op}: unknown IPVS sysctl '${name.slice(0, 60)}' (sysctls the library does not know go under 'unknown', as text)`);
+        const near = closest(name, Object.keys(IPVS_SYSCTLS));
+        throw new TypeError(`${op}: unknown IPVS sysctl ${quote(name)}${near ? `: did you mean ${near}?` : ''} (sysctls the library does not know go under 'unknown', as text)`);
       }
       if (value === undefined) continue;
       writes.push([name, formatSysctl(name, value)]);
@@ -379,7 +386,7 @@ export class Ipvs {
       if (unknown === null || typeof unknown !== 'object' || Array.isArray(unknown)) throw new TypeError(`${op}: unknown must be an object of name: text`);
       const present = new Set(listDir(IPVS_SYSCTL_DIR, this.ctx.netns, op));
       for (const [name, value] of Object.entries(unknown)) {
-        if (!present.has(name) || name.includes('/')) throw new TypeError(`${op}: this kernel has no IPVS sysctl '${name.slice(0, 60)}'`);
+        if (!present.has(name) || name.includes('/')) throw new TypeError(`${op}: this kernel has no IPVS sysctl ${quote(name)}`);
         writes.push([name, rawSysctlText(`${op}: ${name}`, value)]);
       }
     }

@@ -4,6 +4,9 @@ import { NETLINK_ROUTE } from '../native';
 import * as ops from './ops';
 import { describeLink, type Link, type LinkRef } from './link';
 import { NetlinkError } from '../netlink/errors';
+import { checkOptions, keySet, quote } from '../validate';
+
+const ENSURE_KEYS = keySet(['up', 'mtu']);
 
 /** Options of {@link Links.ensureDummy}. @category Links and addresses */
 export interface EnsureDummyOptions {
@@ -96,6 +99,8 @@ export class Links {
    * ```
    */
   async ensureDummy(name: string, options: EnsureDummyOptions = {}): Promise<Link> {
+    checkOptions(options, ENSURE_KEYS, 'links.ensureDummy');
+    if (options.up !== undefined && typeof options.up !== 'boolean') throw new TypeError(`links.ensureDummy: up must be a boolean, got ${quote(options.up)}`);
     const up = options.up ?? true;
     let link = await this.find(name);
     if (!link) {

@@ -113,10 +113,7 @@ const DIM_FIELDS: Record<Dim, string[]> = {
 const EXTENSION_FIELDS = ['nomatch', 'timeout', 'packets', 'bytes', 'comment', 'skbmark', 'skbmarkMask', 'skbprio', 'skbqueue'];
 /** Every field of an entry. */
 export const ENTRY_KEYS: KeySet = keySet([...Object.values(DIM_FIELDS).flat(), ...EXTENSION_FIELDS], 'entry field');
-/** The fields an entry of each type may carry (the kernel ignores the others: refused here instead). */
-const TYPE_KEYS = new Map<string, KeySet>(Object.entries(DIMS).map(([type, dims]) => [
-  type, keySet([...dims.flatMap((d) => DIM_FIELDS[d]), ...EXTENSION_FIELDS], `entry field for ${type}`),
-]));
+
 
 function dimsOf(type: string, op: string): Dim[] {
   const d = DIMS[type];
@@ -185,7 +182,7 @@ function protoNumber(p: string | number, op: string): number {
  */
 export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord {
   if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new TypeError(`${op}: an entry object or text is required`);
-  checkKeys(e, (type !== undefined && TYPE_KEYS.get(type)) || ENTRY_KEYS, op);
+  checkKeys(e, ENTRY_KEYS, op);
   const o = e as Record<string, unknown>;
   // the kernel reads a range's end before a prefix length, and ignores the one it does not read
   checkExclusive(o, ['cidr', 'ipTo'], op, 'a network or a range');

@@ -94,6 +94,7 @@ export class Addresses {
    */
   async list(link?: LinkRef, options: AddressListOptions = {}): Promise<Address[]> {
     checkOptions(options, LIST_KEYS, 'addresses.list');
+    ops.listAddressesOp({ ...(options.family !== undefined && { family: options.family }) }); // checked before a socket is opened
     const index = link === undefined ? undefined : await this.index(link, 'addresses.list');
     return this.dump({ ...(index !== undefined && { index }), ...(options.family !== undefined && { family: options.family }) });
   }

@@ -88,7 +88,7 @@ export type IpvsChange =
 export type IpvsChangeResult = OperationResult<void>;
 
 /** A fake family for checking input without a kernel: builders only read its id and version. */
-const CHECK_FAMILY: GenlFamily = { name: 'IPVS', id: 0, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
+export const CHECK_FAMILY: GenlFamily = { name: 'IPVS', id: 0, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
 
 const changeKeys = (...names: string[]): KeySet => keySet(['kind', ...names], 'change field');
 const CHANGE_KEYS: Record<IpvsChange['kind'], KeySet> = {

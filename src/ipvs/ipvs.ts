@@ -9,7 +9,7 @@ import { serviceKey, type IpvsService, type IpvsServiceKey, type IpvsServiceOpti
 import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from './destination';
 import type { IpvsDaemon, IpvsDaemonOptions, IpvsDaemonState } from './daemon';
 import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
-import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
+import { CHECK_FAMILY, changeOp, type IpvsChange, type IpvsChangeResult } from './change';
 import { ConnectionTableParser, type IpvsConnection } from './connections';
 import {
   IPVS_SYSCTLS, formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
@@ -69,6 +69,8 @@ export class Ipvs {
   }
 
   private async run<T>(build: (f: GenlFamily) => Operation<T>): Promise<T> {
+    // input is checked before anything reaches the kernel, the family lookup included
+    build(CHECK_FAMILY);
     const f = await this.family();
     return runOne(this.ctx.connection(NETLINK_GENERIC), build(f), this.ctx.exchangeOptions);
   }
@@ -101,6 +103,7 @@ export class Ipvs {
    * Errors: ENOENT unknown scheduler or persistence engine.
    */
   async replaceService(service: IpvsServiceOptions): Promise<void> {
+    ops.addServiceOp(CHECK_FAMILY, service);
     const f = await this.family();
     const add = ops.addServiceOp(f, service);
     const edit = ops.editServiceOp(f, service);
@@ -202,6 +205,7 @@ export class Ipvs {
    * form of {@link addDestination}). Errors: ESRCH no such service.
    */
   async replaceDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): Promise<void> {
+    ops.addDestinationOp(CHECK_FAMILY, service, destination);
     const f = await this.family();
     await this.addOrEdit(ops.addDestinationOp(f, service, destination), ops.editDestinationOp(f, service, destination), 'ENOENT');
   }
@@ -260,6 +264,7 @@ export class Ipvs {
 
   /** Stops the master or backup sync daemon. Equivalent to `ipvsadm --stop-daemon master|backup`. Errors: ESRCH none runs. */
   async stopDaemon(state: IpvsDaemonState): Promise<void> {
+    ops.stopDaemonOp(CHECK_FAMILY, state);
     const f = await this.family();
     // a GET_INFO after it: its answer shows the stop was processed when the kernel sends none (see stopDaemonOp)
     const [r] = await runOperations(this.ctx.connection(NETLINK_GENERIC), [ops.stopDaemonOp(f, state), ops.getInfoOp(f)], this.ctx.exchangeOptions);
@@ -283,8 +288,7 @@ export class Ipvs {
   async apply(changes: readonly IpvsChange[], options: IpvsApplyOptions = {}): Promise<IpvsChangeResult[]> {
     if (!Array.isArray(changes)) throw new TypeError('ipvs.apply: changes must be an array');
     checkOptions(options, APPLY_KEYS, 'ipvs.apply');
-    const f = await this.family();
-    const built = changes.map((c, i) => {
+    const build = (f: GenlFamily) => changes.map((c, i) => {
       try {
         return changeOp(f, c);
       } catch (err) {
@@ -293,6 +297,10 @@ export class Ipvs {
         throw err;
       }
     });
+    // every change is checked before anything reaches the kernel, the family lookup included
+    build(CHECK_FAMILY);
+    const f = await this.family();
+    const built = build(f);
     if (built.length === 0) return [];
     // a stop of a sync daemon may draw no answer (see stopDaemonOp): end with a request that does
     const probe = changes.some((c) => c.kind === 'stopDaemon');

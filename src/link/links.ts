@@ -36,8 +36,9 @@ export class Links {
    * kernel has no dummy links (`modprobe dummy`); EPERM needs CAP_NET_ADMIN.
    */
   async addDummy(name: string, options: ops.DummyLinkOptions = {}): Promise<Link> {
+    const add = ops.addDummyOp(name, options); // checked before a socket is opened
     const [added, got] = await runOperations(this.ctx.connection(NETLINK_ROUTE),
-      [ops.addDummyOp(name, options), ops.getLinkOp(name)] as Operation<unknown>[], this.ctx.exchangeOptions);
+      [add, ops.getLinkOp(name)] as Operation<unknown>[], this.ctx.exchangeOptions);
     if (added!.status !== 'ok') throw added!.error;
     if (got!.status !== 'ok') throw got!.error;
     return got!.value as Link;

@@ -9,6 +9,7 @@ import type { IpsetCreateOptions, IpsetFamily, IpsetSet } from './set';
 import { formatSave, parseRestore, type IpsetRestoreCommand } from './save';
 import { IPSET_CREATE_EXIST_KEYS } from './set';
 import { checkOptions, keySet } from '../validate';
+import { IPSET_PROTOCOL } from '../uapi/ipset';
 
 const ADD_KEYS = keySet(['exist', 'maxMessageBytes']);
 const EXIST_KEYS = keySet(['exist']);
@@ -115,6 +116,8 @@ export class Ipset {
    */
   async create(name: string, type: string, options: IpsetCreateOptions & ops.IpsetExistOptions = {}): Promise<void> {
     checkOptions(options, IPSET_CREATE_EXIST_KEYS, 'ipset.create');
+    // every check before anything reaches the kernel, the type query included (revision and protocol as stand-ins)
+    ops.createOp(IPSET_PROTOCOL, name, type, options.revision ?? 0, options);
     const proto = await this.protocol();
     const revision = options.revision ?? (await this.typeRevisions(type, options.family)).revision;
     await this.one(ops.createOp(proto, name, type, revision, options));

@@ -26,14 +26,9 @@ async function libraryState(hh: Handle): Promise<string> {
 
 /** The kernel state the rows must not change, as the tools print it. */
 async function state(ns: Netns): Promise<string> {
-  const run = async (cmd: string, args: string[]) => (await ns.run(cmd, args)).stdout;
-  return [
-    await run('ipvsadm', ['-Sn']),
-    await run('ipset', ['save']),
-    await run('ip', ['-o', 'addr']),
-    // link lines without counters or dynamic fields
-    (await run('ip', ['-o', 'link'])).replace(/\\.*$/gm, ''),
-  ].join('\n--\n');
+  // one shell for the four tools (each process start is dear in the VM); link lines without what follows their '\\'
+  const r = await ns.run('sh', ['-c', "ipvsadm -Sn && echo -- && ipset save && echo -- && ip -o addr && echo -- && ip -o link | sed 's/\\\\.*$//'"]);
+  return r.stdout;
 }
 
 beforeAll(async () => {
@@ -135,9 +130,10 @@ describe('bad input: the ipvs command, as a process', () => {
     buildSync({ entryPoints: [path.resolve(__dirname, '../../src/cli/main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: main, logLevel: 'silent' });
   }, 120_000);
   afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+  let before: string;
+  beforeAll(async () => { before = await state(netns()); }, 120_000);
   it.each(CLI_ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     const ns = netns();
-    const before = await state(ns);
     const args = row.args.map((a) => {
       if (a !== 'FILE') return a;
       const file = path.join(dir, `${row.name.replace(/\W+/g, '-')}.in`);

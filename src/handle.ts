@@ -10,9 +10,23 @@ import { Addresses } from './address/addresses';
 import { Batch } from './batch/batch';
 import { takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot/snapshot';
 import { reconcile, type DesiredState, type ReconcileHost, type ReconcileOptions, type ReconcileResult } from './reconcile/reconcile';
+import { checkReconcileInput } from './reconcile/check-desired';
 import { drainDestinations, type DrainOptions, type DrainResult } from './reconcile/drain';
 import type { IpvsServiceKey } from './ipvs/service';
 import type { IpvsDestinationKey } from './ipvs/destination';
+import { checkKeys, checkObject, checkOptions, keySet, quote } from './validate';
+
+const HANDLE_KEYS = keySet(['netns', 'timeoutMs', 'rcvbuf']);
+const SNAPSHOT_KEYS = keySet(['ipvs', 'sets', 'addresses']);
+const IPVS_READ_KEYS = keySet(['strategy', 'sockets', 'stats']);
+const DRAIN_KEYS = keySet(['timeoutMs', 'pollMs', 'signal']);
+
+/** Checks the keys of snapshot options (and of their `ipvs` read options). */
+function checkSnapshotOptions(o: SnapshotOptions | undefined, op: string): void {
+  checkOptions(o, SNAPSHOT_KEYS, op);
+  const ipvs = o?.ipvs;
+  if (ipvs !== undefined && typeof ipvs !== 'boolean') checkOptions(ipvs, IPVS_READ_KEYS, op, 'ipvs');
+}
 
 /** Options of {@link openHandle}. @category Handle */
 export interface HandleOptions {
@@ -52,6 +66,14 @@ export class Handle {
     /** The options the handle was opened with (namespace, time-out, receive buffer). */
     readonly options: HandleOptions = {},
   ) {
+    checkObject(options, 'openHandle', 'options');
+    checkKeys(options, HANDLE_KEYS, 'openHandle');
+    if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0 && options.timeoutMs <= 2 ** 31 - 1)) {
+      throw new RangeError(`openHandle: timeoutMs must be a number of milliseconds, 1 to 2147483647, got ${quote(options.timeoutMs)}`);
+    }
+    if (options.rcvbuf !== undefined && !(Number.isInteger(options.rcvbuf) && options.rcvbuf > 0 && options.rcvbuf <= 2 ** 31 - 1)) {
+      throw new RangeError(`openHandle: rcvbuf must be a number of bytes, 1 to 2147483647, got ${quote(options.rcvbuf)}`);
+    }
     if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
       throw new TypeError('openHandle: netns must be a path such as /run/netns/NAME');
     }
@@ -126,6 +148,11 @@ export class Handle {
    * asked for with their entries. Not an atomic cut: see {@link Snapshot}.
    */
   snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
+    try {
+      checkSnapshotOptions(options, 'handle.snapshot');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const open = (protocol: number) => new Connection(protocol, { netns: this.options.netns ?? null, rcvbuf: this.options.rcvbuf ?? 4 << 20 });
     return takeSnapshot({ ctx: this.ctx, ipset: this.ipset, links: this.links, addresses: this.addresses, open }, options);
   }
@@ -156,6 +183,11 @@ export class Handle {
    * ```
    */
   reconcile(desired: DesiredState, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+    try {
+      checkReconcileInput(desired, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return reconcile(this.reconcileHost(), desired, options);
   }
 
@@ -164,6 +196,11 @@ export class Handle {
    * `options.timeoutMs` passes; UDP and SCTP destinations at once. See {@link DrainResult}.
    */
   drainDestinations(service: IpvsServiceKey, destinations: readonly IpvsDestinationKey[], options: DrainOptions = {}): Promise<DrainResult> {
+    try {
+      checkOptions(options, DRAIN_KEYS, 'handle.drainDestinations');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return drainDestinations(this.reconcileHost(), destinations.map((destination) => ({ service, destination })), options);
   }
 

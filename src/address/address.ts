@@ -10,6 +10,10 @@ import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import * as F from '../uapi/if-addr';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from '../uapi/rtnetlink';
 import { IFNAMSIZ } from '../uapi/if';
+import { checkKeys, checkObject, keySet, quote } from '../validate';
+
+/** The options of addresses.add / replace. */
+const ADDRESS_KEYS = keySet(['label', 'nodad', 'noprefixroute', 'scope', 'broadcast', 'peer', 'validLft', 'preferredLft']);
 
 /** An address on a link. @category Links and addresses */
 export interface Address {
@@ -92,11 +96,11 @@ export function scopeName(n: number): string {
 
 export function scopeNumber(s: string | number, op: string): number {
   if (typeof s === 'number') {
-    if (!Number.isInteger(s) || s < 0 || s > 255) throw new RangeError(`${op}: scope must be 0-255, got ${s}`);
+    if (!Number.isInteger(s) || s < 0 || s > 255) throw new RangeError(`${op}: scope must be 0-255, got ${quote(s)}`);
     return s;
   }
   for (const [v, name] of SCOPES) if (name === s) return v;
-  throw new TypeError(`${op}: scope must be global, site, link, host, nowhere or a number, got '${String(s)}'`);
+  throw new TypeError(`${op}: scope must be global, site, link, host, nowhere or a number, got ${quote(s)}`);
 }
 
 /** An address with its prefix: `10.96.0.1/32`, `fd00::1/128`; without a prefix, a host (/32, /128). @category Links and addresses */
@@ -120,12 +124,12 @@ export function parseCidr(text: string, op: string): Cidr {
   const slash = text.indexOf('/');
   const local = slash < 0 ? text : text.slice(0, slash);
   const family = familyOf(local);
-  if (family === undefined) throw new TypeError(`${op}: '${local}' is not an IPv4 or IPv6 address`);
+  if (family === undefined) throw new TypeError(`${op}: ${quote(local)} is not an IPv4 or IPv6 address`);
   const max = family === AF_INET ? 32 : 128;
   let prefixlen = max;
   if (slash >= 0) {
     const p = text.slice(slash + 1);
-    if (!/^\d+$/.test(p) || Number(p) > max) throw new RangeError(`${op}: prefix length of '${text}' must be 0-${max}`);
+    if (!/^\d+$/.test(p) || Number(p) > max) throw new RangeError(`${op}: prefix length of ${quote(text)} must be 0-${max}`);
     prefixlen = Number(p);
   }
   return { family, local, prefixlen };
@@ -181,7 +185,11 @@ export function addressOf(
 
 /** The attributes and header fields of an address to add, replace or delete. */
 export function addressRequest(index: number, cidr: Cidr, o: AddressOptions, op: string): { header: Ifaddrmsg; attrs: AttrRecord } {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${op}: options must be an object`);
+  checkObject(o, op, 'options');
+  checkKeys(o, ADDRESS_KEYS, op);
+  for (const k of ['nodad', 'noprefixroute'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${op}: ${k} must be a boolean, got ${quote(o[k])}`);
+  }
   let flags = 0;
   if (o.nodad) flags |= F.IFA_F_NODAD;
   if (o.noprefixroute) flags |= F.IFA_F_NOPREFIXROUTE;
@@ -194,7 +202,7 @@ export function addressRequest(index: number, cidr: Cidr, o: AddressOptions, op:
   // iproute2 sends all flags in IFA_FLAGS (the header's byte is too narrow for NOPREFIXROUTE).
   if (flags) attrs.flags = flags;
   if (o.peer !== undefined) {
-    if (familyOf(o.peer) !== cidr.family) throw new TypeError(`${op}: peer '${o.peer}' is not of the address's family`);
+    if (familyOf(o.peer) !== cidr.family) throw new TypeError(`${op}: peer ${quote(o.peer)} is not of the address's family`);
     attrs.address = o.peer;
   } else {
     attrs.address = cidr.local;

@@ -10,6 +10,10 @@ import * as ops from './ops';
 import type { Address, AddressOptions } from './address';
 import { addressEvents, type AddressEvent, type AddressEventOptions } from './events';
 import { decodeAddressDump } from './list-decode';
+import { checkOptions, keySet } from '../validate';
+
+const LIST_KEYS = keySet(['family']);
+const EVENT_KEYS = keySet(['link', 'family', 'signal', 'rcvbuf']);
 
 /** Options of {@link Addresses.list}. @category Links and addresses */
 export interface AddressListOptions {
@@ -89,8 +93,10 @@ export class Addresses {
    * ```
    */
   async list(link?: LinkRef, options: AddressListOptions = {}): Promise<Address[]> {
+    checkOptions(options, LIST_KEYS, 'addresses.list');
+    ops.listAddressesOp({ ...(options.family !== undefined && { family: options.family }) }); // checked before a socket is opened
     const index = link === undefined ? undefined : await this.index(link, 'addresses.list');
-    return this.dump({ ...(index !== undefined && { index }), ...(options.family && { family: options.family }) });
+    return this.dump({ ...(index !== undefined && { index }), ...(options.family !== undefined && { family: options.family }) });
   }
 
   /**
@@ -137,6 +143,7 @@ export class Addresses {
    * handle's close. Equivalent to `ip monitor address`.
    */
   events(options: AddressEventsOptions = {}): AsyncIterableIterator<AddressEvent> {
+    checkOptions(options, EVENT_KEYS, 'addresses.events');
     const { link, ...rest } = options;
     if (link !== undefined) checkLinkRef(link, 'addresses.events');
     const base = addressEvents({ netns: this.ctx.netns, track: (c) => this.ctx.track(c) }, {

@@ -14,6 +14,7 @@ import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, SIZEOF_IFADDRMSG } from '../uapi
 import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../uapi/netlink';
 import { addressRequest, parseCidr, toAddress, type Address, type AddressOptions } from './address';
 import { isLinkIndex } from '../link/link';
+import { quote } from '../validate';
 
 function message(type: number, header: Partial<Ifaddrmsg>, attrs: AttrRecord, flags = 0): OutMessage {
   return { type, flags, fixed: encodeIfaddrmsg(header), schema: rtnlAddr, attrs };
@@ -21,7 +22,7 @@ function message(type: number, header: Partial<Ifaddrmsg>, attrs: AttrRecord, fl
 
 function checkIndex(index: unknown, op: string): number {
   if (!isLinkIndex(index)) {
-    throw new RangeError(`${op}: link index must be a positive integer, got ${String(index)}`);
+    throw new RangeError(`${op}: link index must be a positive integer, got ${quote(index)}`);
   }
   return index as number;
 }
@@ -79,7 +80,7 @@ export function listAddressesOp(filter: AddressFilter = {}): Operation<Address[]
   const op = 'addresses.list';
   if (filter.index !== undefined) checkIndex(filter.index, op);
   if (filter.family !== undefined && filter.family !== 'inet' && filter.family !== 'inet6') {
-    throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${String(filter.family)}`);
+    throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${quote(filter.family)}`);
   }
   const family = filter.family === 'inet' ? AF_INET : filter.family === 'inet6' ? AF_INET6 : AF_UNSPEC;
   return {

@@ -10,6 +10,9 @@ import { DRIVERS } from './families';
 import { BatchIpset } from './ipset';
 import { BatchIpvs } from './ipvs';
 import { BatchAddresses, BatchLinks } from './rtnl';
+import { checkOptions, keySet } from '../validate';
+
+const COMMIT_KEYS = keySet(['onError', 'onProgress', 'signal', 'maxChunkMessages', 'timeoutMs']);
 
 /**
  * Changes gathered across families and committed in the order they were queued: a destination
@@ -120,6 +123,11 @@ export class Batch {
    */
   commit(options: CommitOptions = {}): Promise<CommitResult> {
     if (this.committing) return Promise.reject(new Error('batch: already committed; start a new batch'));
+    try {
+      checkOptions(options, COMMIT_KEYS, 'batch.commit');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.committing = true;
     return commitChanges(this.ctx, DRIVERS, this.changes, options);
   }

@@ -17,6 +17,9 @@ import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import { queueInto, type BoundFamily, type Change, type Compensation, type FamilyDriver, type PackedMessage, type PackedVerdict, type Queue, type UndoPlanner } from './change';
 import { fastCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
+import { checkOptions, keySet } from '../validate';
+
+const EXIST_KEYS = keySet(['exist']);
 
 type SetKind = 'create' | 'destroy' | 'flush';
 type EntryKind = 'add' | 'del';
@@ -176,6 +179,7 @@ export class BatchIpset {
 
   private entries(kind: EntryKind, name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): number {
     const op = OPS[kind];
+    checkOptions(options, EXIST_KEYS, op);
     // A copy: what was queued is what is sent, whatever the caller does with its array later.
     const list = Array.isArray(input) ? (input as readonly IpsetEntryInput[]).slice() : [input as IpsetEntryInput];
     if (kind === 'add') ops.destroyOp(IPSET_PROTOCOL, name); // checks the name

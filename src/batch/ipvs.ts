@@ -14,6 +14,9 @@ import { AF_INET } from '../uapi/netlink';
 import * as ops from '../ipvs/ops';
 import { isPort, type IpvsService, type IpvsServiceKey, type IpvsServiceOptions } from '../ipvs/service';
 import { isInt31, type IpvsDestination, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
+import { DEST_KEY_KEYS, DEST_OPTION_KEYS } from '../ipvs/destination';
+import { SERVICE_KEY_KEYS, SERVICE_OPTION_KEYS } from '../ipvs/service';
+import { keysWithin } from '../validate';
 import type { BoundFamily, Change, Compensation, FamilyDriver, UndoPlanner } from './change';
 import {
   FAST_FORWARDING, FastDestChange, IpvsChange, OP_NAMES, PROVISIONAL, buildOp, destLayout, keyText, parseIPv4, serviceEntry,
@@ -107,7 +110,8 @@ export class BatchIpvs {
       return last.entry;
     }
     const text = keyText(service);
-    if (text === undefined) return undefined;
+    // odd fields, and a family beside an address (to be checked against it), go to the builder
+    if (text === undefined || !keysWithin(service, SERVICE_KEY_KEYS) || (k.fwmark === undefined && k.family !== undefined)) return undefined;
     let entry = this.entries.get(text);
     if (!entry) {
       entry = serviceEntry(service, op);
@@ -129,7 +133,8 @@ export class BatchIpvs {
         c.setService(entry, NO_SETTINGS);
         return this.push(c);
       }
-      const sig = settingsSignature(kind, entry, s as IpvsServiceOptions);
+      // output-only fields (a listed service's stats) are a key's, not settings: the builder refuses them
+      const sig = keysWithin(s, SERVICE_OPTION_KEYS) ? settingsSignature(kind, entry, s as IpvsServiceOptions) : undefined;
       if (sig !== undefined) {
         let settings = this.settings.get(sig);
         if (settings === undefined) {
@@ -150,7 +155,9 @@ export class BatchIpvs {
     const entry = this.entry(service, OP_NAMES[kind]);
     // An IPv6 service takes IPv4 destinations only through tunnels: those go to the builder.
     const t = entry && entry.af === AF_INET ? destLayout(kind) : null;
-    let ok = t !== null && d !== null && typeof d === 'object' && typeof d.address === 'string';
+    // unknown or output-only keys (a misspelled option): the builder names them
+    let ok = t !== null && d !== null && typeof d === 'object' && typeof d.address === 'string'
+      && keysWithin(d, full ? DEST_OPTION_KEYS : DEST_KEY_KEYS) && (d as { family?: unknown }).family === undefined;
     let addr = -1, fwd = 0, weight = 0, u = 0, l = 0;
     if (ok) {
       addr = parseIPv4(d.address);

@@ -9,6 +9,7 @@ import { IPSET_FLAG_BEFORE, IPSET_FLAG_NOMATCH, IPSET_FLAG_PHYSDEV, IPSET_MAX_CO
 import { IFNAMSIZ } from '../uapi/if';
 import { ETH_ALEN } from '../uapi/if-ether';
 import { formatIcmp, isIcmp, parseIcmp, protocolName, protocolNumber } from './proto';
+import { checkKeys, checkNeeds, checkExclusive, keySet, quote, type KeySet } from '../validate';
 
 /**
  * One member of a set, in the vocabulary of the ipset tool. Which fields apply depends on the set
@@ -103,9 +104,20 @@ const DIMS: Record<string, Dim[]> = {
 /** The set types whose entries this library reads and writes as text. @category ipset */
 export const IPSET_TYPES: readonly string[] = Object.keys(DIMS);
 
+/** The entry fields of each part of an element. */
+const DIM_FIELDS: Record<Dim, string[]> = {
+  ip: ['ip', 'cidr', 'ipTo'], port: ['proto', 'port', 'portTo'], ip2: ['ip2', 'cidr2', 'ip2To'],
+  iface: ['iface', 'physdev'], mark: ['mark'], mac: ['mac'], set: ['name', 'before', 'after'],
+};
+/** Fields every type takes (extensions: the kernel refuses those the set was not created with). */
+const EXTENSION_FIELDS = ['nomatch', 'timeout', 'packets', 'bytes', 'comment', 'skbmark', 'skbmarkMask', 'skbprio', 'skbqueue'];
+/** Every field of an entry. */
+export const ENTRY_KEYS: KeySet = keySet([...Object.values(DIM_FIELDS).flat(), ...EXTENSION_FIELDS], 'entry field');
+
+
 function dimsOf(type: string, op: string): Dim[] {
   const d = DIMS[type];
-  if (!d) throw new TypeError(`${op}: set type '${type}' is not supported for text entries (supported: ${IPSET_TYPES.join(', ')})`);
+  if (!d) throw new TypeError(`${op}: set type ${quote(type)} is not supported for text entries (supported: ${IPSET_TYPES.join(', ')})`);
   return d;
 }
 
@@ -113,7 +125,7 @@ const u32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as n
 
 function checkAddr(v: unknown, what: string, op: string): number {
   const f = typeof v === 'string' ? familyOf(v) : undefined;
-  if (f === undefined) throw new TypeError(`${op}: ${what} '${String(v)}' is not an IPv4 or IPv6 address`);
+  if (f === undefined) throw new TypeError(`${op}: ${what} ${quote(v)} is not an IPv4 or IPv6 address`);
   return f;
 }
 
@@ -123,12 +135,12 @@ function addrAttr(addr: string, family: number): AttrRecord {
 
 function checkCidr(v: unknown, family: number, what: string, op: string): number {
   const max = family === AF_INET ? 32 : 128;
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw new RangeError(`${op}: ${what} must be 0-${max}, got ${String(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw new RangeError(`${op}: ${what} must be 0-${max}, got ${quote(v)}`);
   return v as number;
 }
 
 function checkPort(v: unknown, what: string, op: string): number {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65535) throw new RangeError(`${op}: ${what} must be 0-65535, got ${String(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65535) throw new RangeError(`${op}: ${what} must be 0-65535, got ${quote(v)}`);
   return v as number;
 }
 
@@ -159,7 +171,7 @@ export function formatMac(b: Uint8Array, at = 0): string {
 
 function protoNumber(p: string | number, op: string): number {
   const n = typeof p === 'number' ? (Number.isInteger(p) && p >= 0 && p <= 255 ? p : undefined) : protocolNumber(p);
-  if (n === undefined) throw new TypeError(`${op}: unknown protocol '${String(p)}'`);
+  if (n === undefined) throw new TypeError(`${op}: unknown protocol ${quote(p)}`);
   return n;
 }
 
@@ -169,7 +181,20 @@ function protoNumber(p: string | number, op: string): number {
  * on bitmap:port, and adds the tool's default protocol (tcp) to a port.
  */
 export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord {
-  if (e === null || typeof e !== 'object') throw new TypeError(`${op}: an entry object or text is required`);
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new TypeError(`${op}: an entry object or text is required`);
+  checkKeys(e, ENTRY_KEYS, op);
+  const o = e as Record<string, unknown>;
+  // the kernel reads a range's end before a prefix length, and ignores the one it does not read
+  checkExclusive(o, ['cidr', 'ipTo'], op, 'a network or a range');
+  checkExclusive(o, ['cidr2', 'ip2To'], op, 'a network or a range');
+  checkNeeds(o, 'portTo', 'port', op);
+  checkNeeds(o, 'cidr2', 'ip2', op);
+  checkNeeds(o, 'ip2To', 'ip2', op);
+  checkNeeds(o, 'physdev', 'iface', op);
+  checkNeeds(o, 'before', 'name', op);
+  checkNeeds(o, 'after', 'name', op);
+  if (e.nomatch !== undefined && typeof e.nomatch !== 'boolean') throw new TypeError(`${op}: nomatch must be a boolean, got ${quote(e.nomatch)}`);
+  if (e.physdev !== undefined && typeof e.physdev !== 'boolean') throw new TypeError(`${op}: physdev must be a boolean, got ${quote(e.physdev)}`);
   const rec: AttrRecord = {};
   let flags = 0;
   if (e.ip !== undefined) {
@@ -177,7 +202,7 @@ export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord
     rec.ip = addrAttr(e.ip, f);
     if (e.cidr !== undefined) rec.cidr = checkCidr(e.cidr, f, 'cidr', op);
     if (e.ipTo !== undefined) {
-      if (checkAddr(e.ipTo, 'ipTo', op) !== f) throw new TypeError(`${op}: ipTo '${e.ipTo}' is not of the family of ip '${e.ip}'`);
+      if (checkAddr(e.ipTo, 'ipTo', op) !== f) throw new TypeError(`${op}: ipTo ${quote(e.ipTo)} is not of the family of ip ${quote(e.ip)}`);
       rec.ipTo = addrAttr(e.ipTo, f);
     }
   } else if (e.cidr !== undefined || e.ipTo !== undefined) {
@@ -195,18 +220,18 @@ export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord
   }
   if (e.mac !== undefined) {
     const mac = parseMac(e.mac);
-    if (!mac) throw new TypeError(`${op}: mac must be a MAC address such as 'aa:bb:cc:dd:ee:ff', got ${JSON.stringify(e.mac)}`);
+    if (!mac) throw new TypeError(`${op}: mac must be a MAC address such as 'aa:bb:cc:dd:ee:ff', got ${quote(e.mac)}`);
     rec.ether = mac;
   }
   if (e.iface !== undefined) {
     if (typeof e.iface !== 'string' || e.iface === '' || Buffer.byteLength(e.iface) >= IFNAMSIZ) {
-      throw new TypeError(`${op}: iface must be an interface name under ${IFNAMSIZ} bytes, got ${String(e.iface)}`);
+      throw new TypeError(`${op}: iface must be an interface name under ${IFNAMSIZ} bytes, got ${quote(e.iface)}`);
     }
     rec.iface = e.iface;
     if (e.physdev) flags |= IPSET_FLAG_PHYSDEV;
   }
   if (e.mark !== undefined) {
-    if (!u32(e.mark)) throw new RangeError(`${op}: mark must be a 32-bit unsigned integer, got ${String(e.mark)}`);
+    if (!u32(e.mark)) throw new RangeError(`${op}: mark must be a 32-bit unsigned integer, got ${quote(e.mark)}`);
     rec.mark = e.mark;
   }
   if (e.name !== undefined) {
@@ -221,7 +246,7 @@ export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord
     }
   }
   if (e.timeout !== undefined) {
-    if (!u32(e.timeout)) throw new RangeError(`${op}: timeout must be seconds (0-4294967295), got ${String(e.timeout)}`);
+    if (!u32(e.timeout)) throw new RangeError(`${op}: timeout must be seconds (0-4294967295), got ${quote(e.timeout)}`);
     rec.timeout = e.timeout;
   }
   if (e.port !== undefined && type !== 'bitmap:port') {
@@ -251,20 +276,20 @@ export function entryAttrs(e: IpsetEntry, op: string, type?: string): AttrRecord
 }
 
 function counter(v: unknown, what: string, op: string): bigint {
-  if (!Number.isInteger(v) || (v as number) < 0) throw new RangeError(`${op}: ${what} must be a non-negative integer, got ${String(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 0) throw new RangeError(`${op}: ${what} must be a non-negative integer, got ${quote(v)}`);
   return BigInt(v as number);
 }
 
 /** Set names: 1-31 bytes (IPSET_MAXNAMELEN with its NUL). */
 export function checkSetName(name: unknown, what: string, op: string): void {
   if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) >= IPSET_MAXNAMELEN || /[\s"]/.test(name)) {
-    throw new TypeError(`${op}: ${what} must be a set name of 1-${IPSET_MAXNAMELEN - 1} bytes without spaces or quotes, got ${JSON.stringify(name)}`);
+    throw new TypeError(`${op}: ${what} must be a set name of 1-${IPSET_MAXNAMELEN - 1} bytes without spaces or quotes, got ${quote(name)}`);
   }
 }
 
 function parseSkbprio(text: string, op: string): number {
   const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(String(text));
-  if (!m) throw new TypeError(`${op}: skbprio must be MAJOR:MINOR in hex (as tc writes it), got ${String(text)}`);
+  if (!m) throw new TypeError(`${op}: skbprio must be MAJOR:MINOR in hex (as tc writes it), got ${quote(text)}`);
   return (parseInt(m[1]!, 16) << 16 | parseInt(m[2]!, 16)) >>> 0;
 }
 
@@ -326,13 +351,13 @@ function parseAddrPart(text: string, which: 'ip' | 'ip2', e: IpsetEntry, op: str
   if (slash >= 0) {
     addr = text.slice(0, slash);
     const c = text.slice(slash + 1);
-    if (!/^\d+$/.test(c)) throw new TypeError(`${op}: '${text}' has a bad prefix length`);
+    if (!/^\d+$/.test(c)) throw new TypeError(`${op}: ${quote(text)} has a bad prefix length`);
     if (which === 'ip') e.cidr = Number(c); else e.cidr2 = Number(c);
   } else if (dash >= 0 && familyOf(text) === undefined) {
     addr = text.slice(0, dash);
     if (which === 'ip') e.ipTo = text.slice(dash + 1); else e.ip2To = text.slice(dash + 1);
   }
-  if (familyOf(addr) === undefined) throw new TypeError(`${op}: '${addr}' is not an IPv4 or IPv6 address`);
+  if (familyOf(addr) === undefined) throw new TypeError(`${op}: ${quote(addr)} is not an IPv4 or IPv6 address`);
   if (which === 'ip') e.ip = addr; else e.ip2 = addr;
 }
 
@@ -343,24 +368,24 @@ function parsePortPart(text: string, e: IpsetEntry, op: string, withProto: boole
     const name = text.slice(0, colon);
     rest = text.slice(colon + 1);
     const n = protocolNumber(name);
-    if (n === undefined) throw new TypeError(`${op}: unknown protocol '${name}' in '${text}'`);
+    if (n === undefined) throw new TypeError(`${op}: unknown protocol ${quote(name)} in ${quote(text)}`);
     if (withProto) e.proto = protocolName(n);
     if (isIcmp(n)) {
       const v = parseIcmp(n, rest);
-      if (v === undefined) throw new TypeError(`${op}: unknown ICMP type '${rest}' (a name such as echo-request, or TYPE/CODE)`);
+      if (v === undefined) throw new TypeError(`${op}: unknown ICMP type ${quote(rest)} (a name such as echo-request, or TYPE/CODE)`);
       e.port = v;
       return;
     }
   }
   const m = /^(\d+)(?:-(\d+))?$/.exec(rest);
-  if (!m) throw new TypeError(`${op}: '${text}' is not a port, [PROTO:]PORT[-PORT]`);
+  if (!m) throw new TypeError(`${op}: ${quote(text)} is not a port, [PROTO:]PORT[-PORT]`);
   e.port = Number(m[1]);
   if (m[2] !== undefined) e.portTo = Number(m[2]);
   if (withProto && e.proto === undefined) e.proto = 'tcp';
 }
 
 function parseNumber(text: string | undefined, what: string, op: string): number {
-  if (text === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new TypeError(`${op}: ${what} needs a number, got ${String(text)}`);
+  if (text === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new TypeError(`${op}: ${what} needs a number, got ${quote(text)}`);
   return Number(text);
 }
 
@@ -379,7 +404,7 @@ export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'):
   const parts = elem.split(',');
   // bitmap:ip,mac takes an address alone: the kernel fills the MAC in from traffic
   const optionalLast = type === 'bitmap:ip,mac' && parts.length === 1;
-  if (parts.length !== dims.length && !optionalLast) throw new TypeError(`${op}: '${elem}' does not fit ${type} (${dims.length} part${dims.length > 1 ? 's' : ''} separated by commas)`);
+  if (parts.length !== dims.length && !optionalLast) throw new TypeError(`${op}: ${quote(elem)} does not fit ${type} (${dims.length} part${dims.length > 1 ? 's' : ''} separated by commas)`);
   dims.forEach((d, i) => {
     const p = parts[i];
     if (p === undefined) return;
@@ -408,7 +433,7 @@ export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'):
     const w = words[i]!;
     const next = () => {
       const v = words[++i];
-      if (v === undefined) throw new TypeError(`${op}: '${w}' needs a value`);
+      if (v === undefined) throw new TypeError(`${op}: ${quote(w)} needs a value`);
       return v;
     };
     switch (w) {
@@ -427,7 +452,7 @@ export function parseEntry(type: string, text: string, op = 'ipset.parseEntry'):
       case 'skbqueue': e.skbqueue = parseNumber(next(), w, op); break;
       case 'before': e.before = next(); break;
       case 'after': e.after = next(); break;
-      default: throw new TypeError(`${op}: unknown entry option '${w}'`);
+      default: throw new TypeError(`${op}: unknown entry option ${quote(w)}`);
     }
   }
   return e;
@@ -493,7 +518,7 @@ export function checkEntryFamily(e: IpsetEntry, family: 'inet' | 'inet6' | undef
     if (a === undefined) continue;
     const f = familyOf(a);
     if (f !== undefined && (want === undefined ? f === AF_INET : f !== AF_INET)) {
-      throw new TypeError(`${op}: '${a}' is ${f === AF_INET ? 'IPv4' : 'IPv6'}, the set is ${family}`);
+      throw new TypeError(`${op}: ${quote(a)} is ${f === AF_INET ? 'IPv4' : 'IPv6'}, the set is ${family}`);
     }
   }
 }

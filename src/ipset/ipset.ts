@@ -7,6 +7,13 @@ import * as ops from './ops';
 import { checkEntryFamily, toEntryObject, type IpsetEntry, type IpsetEntryInput } from './entry';
 import type { IpsetCreateOptions, IpsetFamily, IpsetSet } from './set';
 import { formatSave, parseRestore, type IpsetRestoreCommand } from './save';
+import { IPSET_CREATE_EXIST_KEYS } from './set';
+import { checkOptions, keySet } from '../validate';
+import { IPSET_PROTOCOL } from '../uapi/ipset';
+
+const ADD_KEYS = keySet(['exist', 'maxMessageBytes']);
+const EXIST_KEYS = keySet(['exist']);
+const LIST_KEYS = keySet(['headerOnly']);
 
 interface SetInfo {
   type: string;
@@ -108,6 +115,9 @@ export class Ipset {
    * ```
    */
   async create(name: string, type: string, options: IpsetCreateOptions & ops.IpsetExistOptions = {}): Promise<void> {
+    checkOptions(options, IPSET_CREATE_EXIST_KEYS, 'ipset.create');
+    // every check before anything reaches the kernel, the type query included (revision and protocol as stand-ins)
+    ops.createOp(IPSET_PROTOCOL, name, type, options.revision ?? 0, options);
     const proto = await this.protocol();
     const revision = options.revision ?? (await this.typeRevisions(type, options.family)).revision;
     await this.one(ops.createOp(proto, name, type, revision, options));
@@ -184,6 +194,7 @@ export class Ipset {
 
   /** Every set, with entries unless `headerOnly`. Equivalent to `ipset list` (`-t`). */
   async listAll(options: ops.IpsetListOptions = {}): Promise<IpsetSet[]> {
+    checkOptions(options, LIST_KEYS, 'ipset.listAll');
     const sets = await this.dump(ops.listOp(await this.protocol(), undefined, options));
     for (const s of sets) this.learn(s);
     return sets;
@@ -223,6 +234,7 @@ export class Ipset {
 
   private async bulk(kind: 'add' | 'del', name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: IpsetAddOptions): Promise<void> {
     const op = `ipset.${kind}`;
+    checkOptions(options, ADD_KEYS, op);
     const proto = await this.protocol();
     const { list, type } = await this.entries(name, input, op);
     if (list.length === 0) return;
@@ -310,6 +322,7 @@ export class Ipset {
    * (a NetlinkError) as its `cause`; every earlier line was carried out, nothing after it.
    */
   async restore(text: string, options: IpsetRestoreOptions = {}): Promise<IpsetRestoreResult> {
+    checkOptions(options, EXIST_KEYS, 'ipset.restore');
     const cmds = parseRestore(text);
     let entries = 0;
     for (let i = 0; i < cmds.length;) {

@@ -25,6 +25,7 @@ import { checkSetName, entryAttrs, formatEntry, type IpsetEntry } from './entry'
 import { createDataAttrs, createFamily, toSet, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from './set';
 import { IpsetEntryError, ipsetErrorCode, ipsetErrorMeaning } from './errors';
 import { decodeSets } from './list-decode';
+import { quote } from '../validate';
 
 /** nlmsg_type of an ipset command. */
 export function ipsetMessageType(cmd: number): number {
@@ -108,7 +109,7 @@ export interface IpsetTypeRevisions {
 /** IPSET_CMD_TYPE: the newest and oldest revision of `type` in the kernel (it loads the module on demand). */
 export function typeOp(proto: number, type: string, family?: IpsetFamily): Operation<IpsetTypeRevisions> {
   const op = 'ipset.typeRevisions';
-  if (typeof type !== 'string' || !/^[a-z]+:[a-z,]+$/.test(type)) throw new TypeError(`${op}: '${String(type)}' is not a set type name such as hash:ip`);
+  if (typeof type !== 'string' || !/^[a-z]+:[a-z,]+$/.test(type)) throw new TypeError(`${op}: ${quote(type)} is not a set type name such as hash:ip`);
   return {
     op,
     // the family the set would have, as the ipset tool asks (NFPROTO_UNSPEC for hash:mac, bitmap:port, list:set)
@@ -135,8 +136,8 @@ export interface IpsetExistOptions {
 export function createOp(proto: number, name: string, type: string, revision: number, options: IpsetCreateOptions & IpsetExistOptions = {}): Operation {
   const op = 'ipset.create';
   checkSetName(name, 'name', op);
-  if (typeof type !== 'string' || !/^[a-z]+:[a-z,]+$/.test(type)) throw new TypeError(`${op}: '${String(type)}' is not a set type name such as hash:ip`);
-  if (!Number.isInteger(revision) || revision < 0 || revision > 255) throw new RangeError(`${op}: revision must be 0-255, got ${String(revision)}`);
+  if (typeof type !== 'string' || !/^[a-z]+:[a-z,]+$/.test(type)) throw new TypeError(`${op}: ${quote(type)} is not a set type name such as hash:ip`);
+  if (!Number.isInteger(revision) || revision < 0 || revision > 255) throw new RangeError(`${op}: revision must be 0-255, got ${quote(revision)}`);
   const family = createFamily(type, options, op);
   const data = createDataAttrs(type, options, op);
   return {

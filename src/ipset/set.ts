@@ -9,6 +9,7 @@ import {
   IPSET_FLAG_WITH_COMMENT, IPSET_FLAG_WITH_COUNTERS, IPSET_FLAG_WITH_FORCEADD, IPSET_FLAG_WITH_SKBINFO,
 } from '../uapi/ipset';
 import { tokenize, type IpsetEntry } from './entry';
+import { checkKeys, checkObject, keySet, quote } from '../validate';
 
 /** Protocol family of a set, as ipset names it. @category ipset */
 export type IpsetFamily = 'inet' | 'inet6';
@@ -104,14 +105,29 @@ const u32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as n
 function checkU32(o: IpsetCreateOptions, key: keyof IpsetCreateOptions, op: string): number | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (!u32(v)) throw new RangeError(`${op}: ${key} must be an integer 0-4294967295, got ${String(v)}`);
+  if (!u32(v)) throw new RangeError(`${op}: ${key} must be an integer 0-4294967295, got ${quote(v)}`);
   return v as number;
 }
+
+/** The options of `ipset create`. */
+export const IPSET_CREATE_KEYS = keySet([
+  'family', 'hashsize', 'maxelem', 'bucketsize', 'initval', 'netmask', 'markmask', 'range', 'size', 'timeout',
+  'counters', 'comment', 'skbinfo', 'forceadd', 'revision',
+], 'create option');
+/** What `ipset.create` takes: the create options and `exist`. */
+export const IPSET_CREATE_EXIST_KEYS = keySet([...IPSET_CREATE_KEYS.names, 'exist'], 'create option');
 
 /** The nfproto family number a CREATE of `type` carries. */
 export function createFamily(type: string, o: IpsetCreateOptions, op: string): number {
   if (o.family !== undefined && o.family !== 'inet' && o.family !== 'inet6') {
-    throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${String(o.family)}`);
+    throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${quote(o.family)}`);
+  }
+  if (type === 'bitmap:port' || type === 'list:set') {
+    if (o.family !== undefined) throw new TypeError(`${op}: ${type} has no family (it holds ${type === 'list:set' ? 'set names' : 'ports'})`);
+    return NFPROTO_UNSPEC;
+  }
+  if ((type === 'bitmap:ip' || type === 'bitmap:ip,mac') && o.family === 'inet6') {
+    throw new TypeError(`${op}: ${type} holds IPv4 addresses only, not family 'inet6'`);
   }
   // hash:mac matches on MACs alone: it has no family, and ipset refuses one (`Unknown argument: family`)
   if (type === 'hash:mac' && o.family !== undefined) throw new TypeError(`${op}: hash:mac takes no family`);
@@ -124,8 +140,19 @@ export function createFamily(type: string, o: IpsetCreateOptions, op: string): n
  * IPSET_ATTR_DATA of a CREATE (checked: TypeError/RangeError before sending), in the order the
  * ipset tool writes them.
  */
-export function createDataAttrs(type: string, o: IpsetCreateOptions, op: string): AttrRecord {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${op}: options must be an object`);
+export function createDataAttrs(type: string, o: IpsetCreateOptions, op: string, keys = IPSET_CREATE_EXIST_KEYS): AttrRecord {
+  checkObject(o, op, 'options');
+  checkKeys(o, keys, op);
+  for (const k of ['counters', 'comment', 'skbinfo', 'forceadd'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${op}: ${k} must be a boolean, got ${quote(o[k])}`);
+  }
+  // options the type has no use for: the kernel ignores them (its policy has no place for them)
+  const hash = type.startsWith('hash:');
+  for (const k of ['hashsize', 'maxelem', 'bucketsize', 'initval'] as const) {
+    if (o[k] !== undefined && !hash) throw new TypeError(`${op}: ${k} is an option of hash types, not of ${type}`);
+  }
+  if (o.size !== undefined && type !== 'list:set') throw new TypeError(`${op}: size is an option of list:set, not of ${type}`);
+  if (o.markmask !== undefined && type !== 'hash:ip,mark') throw new TypeError(`${op}: markmask is an option of hash:ip,mark, not of ${type}`);
   const rec: AttrRecord = {};
   if (o.range !== undefined) Object.assign(rec, rangeAttrs(type, o.range, op));
   else if (type.startsWith('bitmap:')) throw new TypeError(`${op}: ${type} needs a range`);
@@ -145,11 +172,11 @@ export function createDataAttrs(type: string, o: IpsetCreateOptions, op: string)
   if (maxelem !== undefined) rec.maxelem = maxelem;
   if (o.netmask !== undefined) {
     const max = o.family === 'inet6' ? 128 : 32;
-    if (!Number.isInteger(o.netmask) || o.netmask < 1 || o.netmask > max) throw new RangeError(`${op}: netmask must be 1-${max}, got ${String(o.netmask)}`);
+    if (!Number.isInteger(o.netmask) || o.netmask < 1 || o.netmask > max) throw new RangeError(`${op}: netmask must be 1-${max}, got ${quote(o.netmask)}`);
     rec.netmask = o.netmask;
   }
   if (o.bucketsize !== undefined) {
-    if (!Number.isInteger(o.bucketsize) || o.bucketsize < 2 || o.bucketsize > 255) throw new RangeError(`${op}: bucketsize must be 2-255, got ${String(o.bucketsize)}`);
+    if (!Number.isInteger(o.bucketsize) || o.bucketsize < 2 || o.bucketsize > 255) throw new RangeError(`${op}: bucketsize must be 2-255, got ${quote(o.bucketsize)}`);
     rec.bucketsize = o.bucketsize;
   }
   const initval = checkU32(o, 'initval', op);
@@ -163,7 +190,7 @@ function rangeAttrs(type: string, range: string, op: string): AttrRecord {
   if (typeof range !== 'string') throw new TypeError(`${op}: range must be text`);
   if (type === 'bitmap:port') {
     const m = /^(\d+)-(\d+)$/.exec(range);
-    if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new TypeError(`${op}: bitmap:port range must be FROM-TO ports, got '${range}'`);
+    if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new TypeError(`${op}: bitmap:port range must be FROM-TO ports, got ${quote(range)}`);
     return { port: Number(m[1]), portTo: Number(m[2]) };
   }
   if (type === 'bitmap:ip' || type === 'bitmap:ip,mac') {
@@ -175,7 +202,7 @@ function rangeAttrs(type: string, range: string, op: string): AttrRecord {
     if (dash && familyOf(dash[1]!) === AF_INET && familyOf(dash[2]!) === AF_INET) {
       return { ip: { ipv4: dash[1] }, ipTo: { ipv4: dash[2] } };
     }
-    throw new TypeError(`${op}: ${type} range must be A.B.C.D/LEN or FROM-TO IPv4 addresses, got '${range}'`);
+    throw new TypeError(`${op}: ${type} range must be A.B.C.D/LEN or FROM-TO IPv4 addresses, got ${quote(range)}`);
   }
   throw new TypeError(`${op}: ${type} takes no range`);
 }
@@ -257,7 +284,7 @@ export function parseCreateOptions(words: readonly string[] | string, op = 'ipse
   const ws = typeof words === 'string' ? tokenize(words) : words;
   const o: IpsetCreateOptions = {};
   const num = (w: string, v: string | undefined) => {
-    if (v === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new TypeError(`${op}: '${w}' needs a number, got ${String(v)}`);
+    if (v === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new TypeError(`${op}: ${quote(w)} needs a number, got ${quote(v)}`);
     return Number(v);
   };
   for (let i = 0; i < ws.length; i++) {
@@ -265,7 +292,7 @@ export function parseCreateOptions(words: readonly string[] | string, op = 'ipse
     switch (w) {
       case 'family': {
         const f = ws[++i];
-        if (f !== 'inet' && f !== 'inet6') throw new TypeError(`${op}: family must be inet or inet6, got ${String(f)}`);
+        if (f !== 'inet' && f !== 'inet6') throw new TypeError(`${op}: family must be inet or inet6, got ${quote(f)}`);
         o.family = f;
         break;
       }
@@ -285,7 +312,7 @@ export function parseCreateOptions(words: readonly string[] | string, op = 'ipse
         o[w] = true;
         break;
       default:
-        throw new TypeError(`${op}: unknown create option '${w}'`);
+        throw new TypeError(`${op}: unknown create option ${quote(w)}`);
     }
   }
   return o;

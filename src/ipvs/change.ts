@@ -5,6 +5,7 @@ import type { IpvsDestinationKey, IpvsDestinationOptions } from './destination';
 import type { IpvsDaemonOptions, IpvsDaemonState } from './daemon';
 import type { IpvsTimeoutsOptions } from './config';
 import * as ops from './ops';
+import { checkKeys, keySet, quote, type KeySet } from '../validate';
 
 /**
  * One IPVS change as plain data, for {@link Ipvs.apply}: the same verbs as the facade's methods
@@ -87,11 +88,21 @@ export type IpvsChange =
 export type IpvsChangeResult = OperationResult<void>;
 
 /** A fake family for checking input without a kernel: builders only read its id and version. */
-const CHECK_FAMILY: GenlFamily = { name: 'IPVS', id: 0, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
+export const CHECK_FAMILY: GenlFamily = { name: 'IPVS', id: 0, version: 1, hdrsize: 0, maxattr: 0, commands: new Set(), groups: new Map() };
+
+const changeKeys = (...names: string[]): KeySet => keySet(['kind', ...names], 'change field');
+const CHANGE_KEYS: Record<IpvsChange['kind'], KeySet> = {
+  addService: changeKeys('service'), editService: changeKeys('service'), deleteService: changeKeys('service'),
+  addDestination: changeKeys('service', 'destination'), editDestination: changeKeys('service', 'destination'),
+  deleteDestination: changeKeys('service', 'destination'), flush: changeKeys(), zero: changeKeys('service'),
+  setTimeouts: changeKeys('timeouts'), startDaemon: changeKeys('daemon'), stopDaemon: changeKeys('state'),
+};
 
 /** The operation for a change. Throws TypeError/RangeError for invalid input. */
 export function changeOp(f: GenlFamily, c: IpvsChange): Operation {
   if (c === null || typeof c !== 'object') throw new TypeError('ipvs.apply: a change must be an object');
+  const keys = typeof c.kind === 'string' && Object.prototype.hasOwnProperty.call(CHANGE_KEYS, c.kind) ? CHANGE_KEYS[c.kind] : undefined;
+  if (keys) checkKeys(c, keys, `ipvs.apply: ${c.kind}`);
   switch (c.kind) {
     case 'addService': return ops.addServiceOp(f, c.service);
     case 'editService': return ops.editServiceOp(f, c.service);
@@ -105,7 +116,7 @@ export function changeOp(f: GenlFamily, c: IpvsChange): Operation {
     case 'startDaemon': return ops.startDaemonOp(f, c.daemon);
     case 'stopDaemon': return ops.stopDaemonOp(f, c.state);
     default:
-      throw new TypeError(`ipvs.apply: unknown change kind '${String((c as { kind?: unknown }).kind)}'`);
+      throw new TypeError(`ipvs.apply: unknown change kind ${quote((c as { kind?: unknown }).kind)}`);
   }
 }
 

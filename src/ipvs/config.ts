@@ -1,4 +1,5 @@
 import type { AttrRecord } from '../netlink/attr';
+import { checkKeys, checkObject, keySet, quote } from '../validate';
 
 /** Connection time-outs of the IPVS connection table, in seconds (`ipvsadm -L --timeout`). @category IPVS */
 export interface IpvsTimeouts {
@@ -26,18 +27,21 @@ export interface IpvsInfo {
 /** ipvsadm's longest time-out (MAX_TIMEOUT in ipvsadm.c: 31 days); the kernel multiplies by HZ into an int. */
 export const MAX_TIMEOUT = 86400 * 31;
 
+const TIMEOUT_KEYS = keySet(['tcp', 'tcpFin', 'udp'], 'time-out');
+
 /**
  * First-level IPVS_CMD_ATTR_TIMEOUT_* attributes for SET_CONFIG, in ipvsadm's order. The kernel
  * leaves a time-out alone when its attribute is absent (or 0, which is what ipvsadm sends for it).
  */
 export function timeoutAttrs(t: IpvsTimeoutsOptions, op: string): AttrRecord {
-  if (t === null || typeof t !== 'object') throw new TypeError(`${op}: a timeouts object is required`);
+  checkObject(t, op, 'timeouts');
+  checkKeys(t, TIMEOUT_KEYS, op);
   const rec: AttrRecord = {};
   for (const [key, attr] of [['tcp', 'timeoutTcp'], ['tcpFin', 'timeoutTcpFin'], ['udp', 'timeoutUdp']] as const) {
     const v = t[key];
     if (v === undefined) continue;
     if (!Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT) {
-      throw new RangeError(`${op}: ${key} must be a time-out of 1-${MAX_TIMEOUT} seconds, got ${String(v)}`);
+      throw new RangeError(`${op}: ${key} must be a time-out of 1-${MAX_TIMEOUT} seconds, got ${quote(v)}`);
     }
     rec[attr] = v;
   }

@@ -2,6 +2,7 @@ import type { AttrRecord } from '../netlink/attr';
 import { familyOf } from '../netlink/address';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
 import { IP_VS_IFNAME_MAXLEN, IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER } from '../uapi/ip-vs';
+import { checkKeys, checkObject, keySet, quote } from '../validate';
 
 /** Role of a connection-synchronisation daemon: `master` sends, `backup` receives. @category IPVS */
 export type IpvsDaemonState = 'master' | 'backup';
@@ -46,14 +47,16 @@ const STATES: Record<IpvsDaemonState, number> = { master: IP_VS_STATE_MASTER, ba
 
 /** IP_VS_STATE_* for a daemon state name; TypeError for anything else. */
 export function daemonStateNumber(state: unknown, op: string): number {
-  const n = STATES[state as IpvsDaemonState];
-  if (n === undefined) throw new TypeError(`${op}: state must be 'master' or 'backup', got ${String(state)}`);
+  const n = typeof state === 'string' && Object.prototype.hasOwnProperty.call(STATES, state) ? STATES[state as IpvsDaemonState] : undefined;
+  if (n === undefined) throw new TypeError(`${op}: state must be 'master' or 'backup', got ${quote(state)}`);
   return n;
 }
 
+const DAEMON_KEYS = keySet(['state', 'interface', 'syncId', 'syncMaxLen', 'group', 'port', 'ttl'], 'daemon option');
+
 function ranged(v: unknown, min: number, max: number, what: string, op: string): number {
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new RangeError(`${op}: ${what} must be an integer ${min}-${max}, got ${String(v)}`);
+    throw new RangeError(`${op}: ${what} must be an integer ${min}-${max}, got ${quote(v)}`);
   }
   return v as number;
 }
@@ -71,10 +74,11 @@ function isMulticast(addr: string, af: number): boolean {
  * (libipvs ipvs_start_daemon): state, interface, sync id, then the optional ones.
  */
 export function daemonAttrs(d: IpvsDaemonOptions, op: string): AttrRecord {
-  if (d === null || typeof d !== 'object') throw new TypeError(`${op}: a daemon object is required`);
+  checkObject(d, op, 'a daemon');
+  checkKeys(d, DAEMON_KEYS, op);
   const state = daemonStateNumber(d.state, op);
   if (typeof d.interface !== 'string' || d.interface === '' || Buffer.byteLength(d.interface) >= IP_VS_IFNAME_MAXLEN || /[\s/]/.test(d.interface)) {
-    throw new TypeError(`${op}: interface must be an interface name (under ${IP_VS_IFNAME_MAXLEN} bytes), got ${String(d.interface)}`);
+    throw new TypeError(`${op}: interface must be an interface name (under ${IP_VS_IFNAME_MAXLEN} bytes), got ${quote(d.interface)}`);
   }
   const rec: AttrRecord = { state, mcastIfn: d.interface, syncId: ranged(d.syncId ?? 0, 0, 255, 'syncId', op) };
   // UDP payload at most 65535 - 20 (IPv4 header) - 8 (UDP header), as ipvsadm checks it
@@ -84,7 +88,7 @@ export function daemonAttrs(d: IpvsDaemonOptions, op: string): AttrRecord {
   if (d.group !== undefined) {
     const af = typeof d.group === 'string' ? familyOf(d.group) : undefined;
     if (af === undefined || !isMulticast(d.group, af)) {
-      throw new TypeError(`${op}: group must be an IPv4 or IPv6 multicast address, got ${String(d.group)}`);
+      throw new TypeError(`${op}: group must be an IPv4 or IPv6 multicast address, got ${quote(d.group)}`);
     }
     if (af === AF_INET6) rec.mcastGroup6 = d.group;
     else rec.mcastGroup = d.group;

@@ -7,6 +7,7 @@ import {
 } from '../uapi/ip-vs';
 import { decodeStats, type IpvsStats } from './stats';
 import { familyName, isPort, type IpFamily } from './service';
+import { checkKeys, checkObject, keySet, quote, type KeySet } from '../validate';
 
 /**
  * Packet-forwarding method: `masq` (-m, NAT), `route` (-g, direct routing: ipvsadm's default),
@@ -96,6 +97,34 @@ export const FORWARDING_NAMES = invert(FORWARDING);
 const TUNNEL_NAMES = invert(TUNNEL);
 const CHECKSUM_NAMES = invert(CHECKSUM);
 
+const DEST_OPTION_FIELDS = [
+  'address', 'port', 'family', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelChecksum',
+];
+const DEST_OUTPUT_FIELDS = ['activeConns', 'inactiveConns', 'persistentConns', 'stats'];
+// DEST_OPTION_FIELDS as a switch: the batch's fast path tests every destination's keys, and a
+// switch on interned strings is several times cheaper than a Set lookup there
+function isDestOption(k: string): boolean {
+  switch (k) {
+    case 'address': case 'port': case 'forwarding': case 'weight': case 'upperThreshold': case 'lowerThreshold':
+    case 'family': case 'tunnelType': case 'tunnelPort': case 'tunnelChecksum':
+      return true;
+    default:
+      return false;
+  }
+}
+function isDestField(k: string): boolean {
+  return isDestOption(k) || k === 'activeConns' || k === 'inactiveConns' || k === 'persistentConns' || k === 'stats';
+}
+/** The fields addDestination / editDestination take (`family` only as the address's own). */
+export const DEST_OPTION_KEYS: KeySet = keySet(DEST_OPTION_FIELDS, 'destination option', DEST_OUTPUT_FIELDS, isDestOption);
+/** The fields a destination key may carry: its options, and what a listed destination has besides. */
+export const DEST_KEY_KEYS: KeySet = keySet([...DEST_OPTION_FIELDS, ...DEST_OUTPUT_FIELDS], 'destination field', [], isDestField);
+
+/** `table[name]` for a name the table has as its own (not `toString` from its prototype). */
+function lookup<T>(table: Record<string, T>, name: unknown): T | undefined {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
 /** A weight or threshold the builders take: an integer 0-2147483647 (the kernel's signed 32 bits). */
 export function isInt31(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0x7fffffff;
@@ -115,7 +144,7 @@ function u32(v: unknown, what: string, op: string): number {
 // 32-bit attribute carries 0 to INT_MAX.
 function int31(v: unknown, what: string, op: string): number {
   if (!isInt31(v)) {
-    throw new RangeError(`${op}: ${what} must be an integer 0-2147483647, got ${String(v)}`);
+    throw new RangeError(`${op}: ${what} must be an integer 0-2147483647, got ${quote(v)}`);
   }
   return v as number;
 }
@@ -126,12 +155,17 @@ export function describeDestination(d: IpvsDestinationKey): string {
 }
 
 /** Checks a destination key: IPVS_DEST_ATTR_ADDR_FAMILY, _ADDR and _PORT (in ipvsadm's order). */
-export function destinationKeyAttrs(d: IpvsDestinationKey, op: string): AttrRecord {
-  if (d === null || typeof d !== 'object') throw new TypeError(`${op}: a destination object is required`);
+export function destinationKeyAttrs(d: IpvsDestinationKey, op: string, keys: KeySet = DEST_KEY_KEYS): AttrRecord {
+  checkObject(d, op, 'a destination');
+  checkKeys(d, keys, op);
   const af = typeof d.address === 'string' ? familyOf(d.address) : undefined;
-  if (af === undefined) throw new TypeError(`${op}: destination address '${String(d.address)}' is not an IPv4 or IPv6 address`);
+  if (af === undefined) throw new TypeError(`${op}: destination address ${quote(d.address)} is not an IPv4 or IPv6 address`);
+  const family = (d as { family?: unknown }).family;
+  if (family !== undefined && family !== familyName(af)) {
+    throw new TypeError(`${op}: destination family ${quote(family)} contradicts address ${quote(d.address)} (${familyName(af)})`);
+  }
   if (!isPort(d.port)) {
-    throw new RangeError(`${op}: destination port must be an integer 0-65535, got ${String(d.port)}`);
+    throw new RangeError(`${op}: destination port must be an integer 0-65535, got ${quote(d.port)}`);
   }
   return { addrFamily: af, addr: d.address, port: d.port };
 }
@@ -143,11 +177,11 @@ export function destinationKeyAttrs(d: IpvsDestinationKey, op: string): AttrReco
  * `serviceAf` is the service's family: only a tunnel may lead to the other family.
  */
 export function destinationAttrs(d: IpvsDestinationOptions, op: string, serviceAf?: number): AttrRecord {
-  const key = destinationKeyAttrs(d, op);
+  const key = destinationKeyAttrs(d, op, DEST_OPTION_KEYS);
   const forwarding = d.forwarding ?? 'route';
-  const fwd = FORWARDING[forwarding];
+  const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) {
-    throw new TypeError(`${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${String(d.forwarding)}`);
+    throw new TypeError(`${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${quote(d.forwarding)}`);
   }
   if (serviceAf !== undefined && key.addrFamily !== serviceAf && forwarding !== 'tunnel') {
     throw new TypeError(`${op}: destination ${describeDestination(d)} is of another address family than its service; only tunnel destinations may be (as ipvsadm)`);
@@ -163,22 +197,22 @@ export function destinationAttrs(d: IpvsDestinationOptions, op: string, serviceA
   let tunFlags = 0;
   if (forwarding !== 'tunnel') {
     if (d.tunnelType !== undefined || d.tunnelPort !== undefined || d.tunnelChecksum !== undefined) {
-      throw new TypeError(`${op}: tunnel options need forwarding 'tunnel', not '${forwarding}'`);
+      throw new TypeError(`${op}: tunnel options need forwarding 'tunnel', not ${quote(forwarding)}`);
     }
   } else {
     const tunnelType = d.tunnelType ?? 'ipip';
-    if (TUNNEL[tunnelType] === undefined) throw new TypeError(`${op}: tunnelType must be ipip, gue or gre, got ${String(d.tunnelType)}`);
+    if (lookup(TUNNEL, tunnelType) === undefined) throw new TypeError(`${op}: tunnelType must be ipip, gue or gre, got ${quote(d.tunnelType)}`);
     tunType = TUNNEL[tunnelType];
     if (tunnelType === 'gue') {
       if (!Number.isInteger(d.tunnelPort) || d.tunnelPort! < 1 || d.tunnelPort! > 65535) {
-        throw new RangeError(`${op}: a gue tunnel needs tunnelPort 1-65535, got ${String(d.tunnelPort)}`);
+        throw new RangeError(`${op}: a gue tunnel needs tunnelPort 1-65535, got ${quote(d.tunnelPort)}`);
       }
       tunPort = d.tunnelPort!;
     } else if (d.tunnelPort !== undefined) {
       throw new TypeError(`${op}: tunnelPort applies to gue tunnels only`);
     }
     if (d.tunnelChecksum !== undefined) {
-      if (CHECKSUM[d.tunnelChecksum] === undefined) throw new TypeError(`${op}: tunnelChecksum must be nocsum, csum or remcsum, got ${String(d.tunnelChecksum)}`);
+      if (lookup(CHECKSUM, d.tunnelChecksum) === undefined) throw new TypeError(`${op}: tunnelChecksum must be nocsum, csum or remcsum, got ${quote(d.tunnelChecksum)}`);
       if (tunnelType === 'ipip') throw new TypeError(`${op}: tunnelChecksum applies to gue and gre tunnels only`);
       if (tunnelType === 'gre' && d.tunnelChecksum === 'remcsum') throw new TypeError(`${op}: remcsum applies to gue tunnels only`);
       tunFlags = CHECKSUM[d.tunnelChecksum];

@@ -9,16 +9,20 @@ import { serviceKey, type IpvsService, type IpvsServiceKey, type IpvsServiceOpti
 import type { IpvsDestination, IpvsDestinationKey, IpvsDestinationOptions } from './destination';
 import type { IpvsDaemon, IpvsDaemonOptions, IpvsDaemonState } from './daemon';
 import type { IpvsInfo, IpvsTimeouts, IpvsTimeoutsOptions } from './config';
-import { changeOp, type IpvsChange, type IpvsChangeResult } from './change';
+import { CHECK_FAMILY, changeOp, type IpvsChange, type IpvsChangeResult } from './change';
 import { ConnectionTableParser, type IpvsConnection } from './connections';
 import {
-  formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
+  IPVS_SYSCTLS, formatSysctl, isKnownSysctl, parseSysctl, rawSysctlText, IPVS_SYSCTL_DIR,
   type IpvsSysctls, type IpvsSysctlsOptions,
 } from './sysctl';
 import { listDir, procNetPath, readLines, readText, writeText } from '../procfs/netns-file';
 import type { IpvsServiceState } from '../snapshot/ipvs-read';
 import { watchStats, type IpvsStatsSample, type IpvsWatchStatsOptions } from '../snapshot/watch-stats';
 import { parseIpvsTotals } from './totals';
+import { checkOptions, closest, keySet, quote } from '../validate';
+
+const APPLY_KEYS = keySet(['stopOnError', 'signal']);
+const WATCH_KEYS = keySet(['intervalMs', 'signal']);
 import type { IpvsStats } from './stats';
 
 /** A service together with its destinations, as {@link Ipvs.listAll} returns them. @category IPVS */
@@ -65,6 +69,8 @@ export class Ipvs {
   }
 
   private async run<T>(build: (f: GenlFamily) => Operation<T>): Promise<T> {
+    // input is checked before anything reaches the kernel, the family lookup included
+    build(CHECK_FAMILY);
     const f = await this.family();
     return runOne(this.ctx.connection(NETLINK_GENERIC), build(f), this.ctx.exchangeOptions);
   }
@@ -97,6 +103,7 @@ export class Ipvs {
    * Errors: ENOENT unknown scheduler or persistence engine.
    */
   async replaceService(service: IpvsServiceOptions): Promise<void> {
+    ops.addServiceOp(CHECK_FAMILY, service);
     const f = await this.family();
     const add = ops.addServiceOp(f, service);
     const edit = ops.editServiceOp(f, service);
@@ -198,6 +205,7 @@ export class Ipvs {
    * form of {@link addDestination}). Errors: ESRCH no such service.
    */
   async replaceDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): Promise<void> {
+    ops.addDestinationOp(CHECK_FAMILY, service, destination);
     const f = await this.family();
     await this.addOrEdit(ops.addDestinationOp(f, service, destination), ops.editDestinationOp(f, service, destination), 'ENOENT');
   }
@@ -256,6 +264,7 @@ export class Ipvs {
 
   /** Stops the master or backup sync daemon. Equivalent to `ipvsadm --stop-daemon master|backup`. Errors: ESRCH none runs. */
   async stopDaemon(state: IpvsDaemonState): Promise<void> {
+    ops.stopDaemonOp(CHECK_FAMILY, state);
     const f = await this.family();
     // a GET_INFO after it: its answer shows the stop was processed when the kernel sends none (see stopDaemonOp)
     const [r] = await runOperations(this.ctx.connection(NETLINK_GENERIC), [ops.stopDaemonOp(f, state), ops.getInfoOp(f)], this.ctx.exchangeOptions);
@@ -278,8 +287,8 @@ export class Ipvs {
    */
   async apply(changes: readonly IpvsChange[], options: IpvsApplyOptions = {}): Promise<IpvsChangeResult[]> {
     if (!Array.isArray(changes)) throw new TypeError('ipvs.apply: changes must be an array');
-    const f = await this.family();
-    const built = changes.map((c, i) => {
+    checkOptions(options, APPLY_KEYS, 'ipvs.apply');
+    const build = (f: GenlFamily) => changes.map((c, i) => {
       try {
         return changeOp(f, c);
       } catch (err) {
@@ -288,6 +297,10 @@ export class Ipvs {
         throw err;
       }
     });
+    // every change is checked before anything reaches the kernel, the family lookup included
+    build(CHECK_FAMILY);
+    const f = await this.family();
+    const built = build(f);
     if (built.length === 0) return [];
     // a stop of a sync daemon may draw no answer (see stopDaemonOp): end with a request that does
     const probe = changes.some((c) => c.kind === 'stopDaemon');
@@ -323,6 +336,7 @@ export class Ipvs {
    */
   watchStats(options: IpvsWatchStatsOptions = {}): AsyncGenerator<IpvsStatsSample, void, undefined> {
     if (!this.readState) throw new TypeError('ipvs.watchStats: this Ipvs has no state reader (obtain it from openHandle())');
+    checkOptions(options, WATCH_KEYS, 'ipvs.watchStats');
     return watchStats(this.readState, options);
   }
 
@@ -369,7 +383,8 @@ export class Ipvs {
     for (const [name, value] of Object.entries(values)) {
       if (name === 'unknown') continue;
       if (!isKnownSysctl(name)) {
-        throw new TypeError(`${op}: unknown IPVS sysctl '${name.slice(0, 60)}' (sysctls the library does not know go under 'unknown', as text)`);
+        const near = closest(name, Object.keys(IPVS_SYSCTLS));
+        throw new TypeError(`${op}: unknown IPVS sysctl ${quote(name)}${near ? `: did you mean ${near}?` : ''} (sysctls the library does not know go under 'unknown', as text)`);
       }
       if (value === undefined) continue;
       writes.push([name, formatSysctl(name, value)]);
@@ -379,7 +394,7 @@ export class Ipvs {
       if (unknown === null || typeof unknown !== 'object' || Array.isArray(unknown)) throw new TypeError(`${op}: unknown must be an object of name: text`);
       const present = new Set(listDir(IPVS_SYSCTL_DIR, this.ctx.netns, op));
       for (const [name, value] of Object.entries(unknown)) {
-        if (!present.has(name) || name.includes('/')) throw new TypeError(`${op}: this kernel has no IPVS sysctl '${name.slice(0, 60)}'`);
+        if (!present.has(name) || name.includes('/')) throw new TypeError(`${op}: this kernel has no IPVS sysctl ${quote(name)}`);
         writes.push([name, rawSysctlText(`${op}: ${name}`, value)]);
       }
     }

@@ -6,6 +6,7 @@ import {
   IP_VS_SCHEDNAME_MAXLEN, IP_VS_PENAME_MAXLEN,
 } from '../uapi/ip-vs';
 import { decodeStats, type IpvsStats } from './stats';
+import { checkKeys, checkObject, keySet, quote, type KeySet } from '../validate';
 
 /** Transport protocol of a virtual service, as ipvsadm's -t, -u and --sctp-service name them. @category IPVS */
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
@@ -106,9 +107,23 @@ export function isPort(v: unknown): v is number {
 
 function checkPort(port: unknown, what: string): void {
   if (!isPort(port)) {
-    throw new RangeError(`${what}: port must be an integer 0-65535, got ${String(port)}`);
+    throw new RangeError(`${what}: port must be an integer 0-65535, got ${quote(port)}`);
   }
 }
+
+const KEY_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family'];
+const SETTINGS_FIELDS = ['scheduler', 'persistent', 'netmask', 'onePacket', 'schedFlags', 'pe'];
+/** What a listed service carries beyond its options (and a desired or snapshot service its destinations). */
+const SERVICE_OUTPUT_FIELDS = ['flags', 'stats', 'destinations'];
+/** The fields addService / editService take. */
+export const SERVICE_OPTION_KEYS: KeySet = keySet([...KEY_FIELDS, ...SETTINGS_FIELDS], 'service option', SERVICE_OUTPUT_FIELDS);
+/**
+ * The fields a service key may carry: its key, and what a listed or queued service has besides
+ * (so a listed service, or a service's options, serve as its key); no others.
+ */
+/** The fields of a service in reconcile's desired state: its options and its destinations. */
+export const DESIRED_SERVICE_KEYS: KeySet = keySet([...KEY_FIELDS, ...SETTINGS_FIELDS, 'destinations'], 'service option', ['flags', 'stats']);
+export const SERVICE_KEY_KEYS: KeySet = keySet([...KEY_FIELDS, ...SETTINGS_FIELDS, ...SERVICE_OUTPUT_FIELDS], 'service field');
 
 /** True when the key names a firewall-mark service. */
 export function isFwmarkKey(k: IpvsServiceKey): k is IpvsFwmarkKey {
@@ -123,24 +138,39 @@ export function describeService(k: IpvsServiceKey): string {
   return `${host}:${a.port}/${a.protocol}`;
 }
 
-/** Checks a key and returns its IPVS_SVC_ATTR_* key attributes. Throws TypeError/RangeError. */
-export function serviceKeyAttrs(k: IpvsServiceKey, op: string): AttrRecord {
-  if (k === null || typeof k !== 'object') throw new TypeError(`${op}: a service key object is required`);
+/**
+ * Checks a key and returns its IPVS_SVC_ATTR_* key attributes. Throws TypeError/RangeError: for a
+ * field not in `keys`, and for a firewall mark given together with an address, protocol or port,
+ * or a family other than the address's.
+ */
+export function serviceKeyAttrs(k: IpvsServiceKey, op: string, keys: KeySet = SERVICE_KEY_KEYS): AttrRecord {
+  checkObject(k, op, 'a service key');
+  checkKeys(k, keys, op);
+  const o = k as unknown as Record<string, unknown>;
   if (isFwmarkKey(k)) {
+    for (const f of ['address', 'protocol', 'port']) {
+      if (o[f] !== undefined) throw new TypeError(`${op}: give fwmark or ${f}, not both (a service is keyed by a firewall mark, or by protocol, address and port)`);
+    }
     if (!Number.isInteger(k.fwmark) || k.fwmark < 1 || k.fwmark > 0xffffffff) {
-      throw new RangeError(`${op}: fwmark must be an integer 1-4294967295, got ${String(k.fwmark)}`);
+      throw new RangeError(`${op}: fwmark must be an integer 1-4294967295, got ${quote(k.fwmark)}`);
     }
     if (k.family !== undefined && k.family !== 'inet' && k.family !== 'inet6') {
-      throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${String(k.family)}`);
+      throw new TypeError(`${op}: family must be 'inet' or 'inet6', got ${quote(k.family)}`);
     }
     return { af: familyNumber(k.family ?? 'inet'), fwmark: k.fwmark };
   }
   const a = k as IpvsAddressKey;
   const proto = PROTOCOLS[a.protocol];
-  if (proto === undefined) throw new TypeError(`${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${String(a.protocol)}`);
+  if (proto === undefined || !Object.prototype.hasOwnProperty.call(PROTOCOLS, a.protocol)) {
+    throw new TypeError(`${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${quote(a.protocol)}`);
+  }
   const af = typeof a.address === 'string' ? familyOf(a.address) : undefined;
-  if (af === undefined) throw new TypeError(`${op}: '${String(a.address)}' is not an IPv4 or IPv6 address`);
+  if (af === undefined) throw new TypeError(`${op}: ${quote(a.address)} is not an IPv4 or IPv6 address`);
   checkPort(a.port, op);
+  const family = o.family;
+  if (family !== undefined && family !== familyName(af)) {
+    throw new TypeError(`${op}: family ${quote(family)} contradicts address ${quote(a.address)} (${familyName(af)})`);
+  }
   return { af, protocol: proto, addr: a.address, port: a.port };
 }
 
@@ -148,18 +178,18 @@ function netmaskAttr(af: number, netmask: string | number | undefined, op: strin
   if (af === AF_INET6) {
     const len = netmask ?? 128;
     if (!Number.isInteger(len) || (len as number) < 1 || (len as number) > 128) {
-      throw new RangeError(`${op}: IPv6 persistence prefix length must be 1-128, got ${String(netmask)}`);
+      throw new RangeError(`${op}: IPv6 persistence prefix length must be 1-128, got ${quote(netmask)}`);
     }
     return len as number;
   }
   let bytes: Buffer;
   if (netmask === undefined) bytes = Buffer.from([255, 255, 255, 255]);
   else if (typeof netmask === 'number') {
-    if (!Number.isInteger(netmask) || netmask < 0 || netmask > 32) throw new RangeError(`${op}: netmask prefix length must be 0-32, got ${netmask}`);
+    if (!Number.isInteger(netmask) || netmask < 0 || netmask > 32) throw new RangeError(`${op}: netmask prefix length must be 0-32, got ${quote(netmask)}`);
     bytes = Buffer.alloc(4);
     bytes.writeUInt32BE(netmask === 0 ? 0 : (0xffffffff << (32 - netmask)) >>> 0);
   } else {
-    if (typeof netmask !== 'string' || familyOf(netmask) !== AF_INET) throw new TypeError(`${op}: netmask '${String(netmask)}' is not a dotted-quad mask`);
+    if (typeof netmask !== 'string' || familyOf(netmask) !== AF_INET) throw new TypeError(`${op}: netmask ${quote(netmask)} is not a dotted-quad mask`);
     bytes = Buffer.from(netmask.split('.').map(Number));
   }
   // IPVS_SVC_ATTR_NETMASK holds a __be32: the mask's bytes in network order, read as a host u32.
@@ -169,7 +199,7 @@ function netmaskAttr(af: number, netmask: string | number | undefined, op: strin
 /** Checks a scheduler or persistence-engine name (the kernel keeps IP_VS_*_MAXLEN bytes, NUL included). */
 function checkName(value: unknown, what: string, max: number, op: string): string {
   if (typeof value !== 'string' || !/^[a-z0-9_-]+$/i.test(value) || value.length >= max) {
-    throw new TypeError(`${op}: ${what} must be a name like ${what === 'scheduler' ? "'rr' or 'wlc'" : "'sip'"} (under ${max} characters), got ${String(value)}`);
+    throw new TypeError(`${op}: ${what} must be a name like ${what === 'scheduler' ? "'rr' or 'wlc'" : "'sip'"} (under ${max} characters), got ${quote(value)}`);
   }
   return value;
 }
@@ -178,13 +208,13 @@ function checkName(value: unknown, what: string, max: number, op: string): strin
  * Full IPVS_CMD_ATTR_SERVICE attributes for add/edit, with ipvsadm's defaults, in the order
  * ipvsadm writes them (libipvs ipvs_nl_fill_service_attr), so the bytes match its requests.
  */
-export function serviceAttrs(s: IpvsServiceOptions, op: string): AttrRecord {
-  const key = serviceKeyAttrs(s, op);
+export function serviceAttrs(s: IpvsServiceOptions, op: string, keys: KeySet = SERVICE_OPTION_KEYS): AttrRecord {
+  const key = serviceKeyAttrs(s, op, keys);
   const scheduler = checkName(s.scheduler ?? 'wlc', 'scheduler', IP_VS_SCHEDNAME_MAXLEN, op);
   let flags = 0;
   const persistent = s.persistent ?? 0;
   if (!Number.isInteger(persistent) || persistent < 0 || persistent > MAX_PERSISTENT_TIMEOUT) {
-    throw new RangeError(`${op}: persistent must be a timeout of 1-${MAX_PERSISTENT_TIMEOUT} seconds (0: not persistent), got ${String(s.persistent)}`);
+    throw new RangeError(`${op}: persistent must be a timeout of 1-${MAX_PERSISTENT_TIMEOUT} seconds (0: not persistent), got ${quote(s.persistent)}`);
   }
   if (persistent > 0) flags |= IP_VS_SVC_F_PERSISTENT;
   if (s.onePacket !== undefined && typeof s.onePacket !== 'boolean') throw new TypeError(`${op}: onePacket must be a boolean`);
@@ -196,10 +226,10 @@ export function serviceAttrs(s: IpvsServiceOptions, op: string): AttrRecord {
   }
   if (s.schedFlags !== undefined && !Array.isArray(s.schedFlags)) throw new TypeError(`${op}: schedFlags must be an array of flag names`);
   for (const f of s.schedFlags ?? []) {
-    const entry = SCHED_FLAG_BITS[f];
-    if (entry === undefined) throw new TypeError(`${op}: unknown scheduler flag '${String(f)}' (sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)`);
+    const entry = typeof f === 'string' && Object.prototype.hasOwnProperty.call(SCHED_FLAG_BITS, f) ? SCHED_FLAG_BITS[f] : undefined;
+    if (entry === undefined) throw new TypeError(`${op}: unknown scheduler flag ${quote(f)} (sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)`);
     if (entry[1] !== undefined && entry[1] !== scheduler) {
-      throw new TypeError(`${op}: scheduler flag '${f}' needs the ${entry[1]} scheduler, not '${scheduler}'`);
+      throw new TypeError(`${op}: scheduler flag ${quote(f)} needs the ${entry[1]} scheduler, not ${quote(scheduler)}`);
     }
     flags |= entry[0];
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quote } from '../validate';
 
 /** How a sysctl's text reads: one integer, two integers (sync_threshold), or free text (a CPU list). @category IPVS */
 export type IpvsSysctlKind = 'int' | 'pair' | 'text';
@@ -109,10 +110,6 @@ function isInt32(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -INT32 && v < INT32;
 }
 
-function quote(v: unknown): string {
-  const s = typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(String).join(', ')}]` : String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
 
 /**
  * The text to write for a known sysctl's value, checked against its kind.

@@ -8,6 +8,7 @@ import type { Ifinfomsg } from '../schema/rtnl-link';
 import * as F from '../uapi/if';
 import * as A from '../uapi/if-arp';
 import { IFNAMSIZ } from '../uapi/if';
+import { quote } from '../validate';
 
 /** A link (network interface). @category Links and addresses */
 export interface Link {
@@ -112,7 +113,7 @@ export function toLink(h: Ifinfomsg, rec: AttrRecord): Link {
 /** Link names: 1-15 bytes, no `/`, whitespace or `:` (dev_valid_name). */
 export function checkLinkName(name: unknown, op: string): string {
   if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) >= IFNAMSIZ || name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw new TypeError(`${op}: '${String(name)}' is not a link name (1-${IFNAMSIZ - 1} bytes, no '/', ':' or spaces)`);
+    throw new TypeError(`${op}: ${quote(name)} is not a link name (1-${IFNAMSIZ - 1} bytes, no '/', ':' or spaces)`);
   }
   return name;
 }
@@ -125,7 +126,7 @@ export function isLinkIndex(v: unknown): v is number {
 /** Checks a link reference: a name, or an index (positive integer). */
 export function checkLinkRef(ref: unknown, op: string): LinkRef {
   if (typeof ref === 'number') {
-    if (!isLinkIndex(ref)) throw new RangeError(`${op}: link index must be a positive integer, got ${ref}`);
+    if (!isLinkIndex(ref)) throw new RangeError(`${op}: link index must be a positive integer, got ${quote(ref)}`);
     return ref;
   }
   return checkLinkName(ref, op);

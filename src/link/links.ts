@@ -4,6 +4,9 @@ import { NETLINK_ROUTE } from '../native';
 import * as ops from './ops';
 import { describeLink, type Link, type LinkRef } from './link';
 import { NetlinkError } from '../netlink/errors';
+import { checkOptions, keySet, quote } from '../validate';
+
+const ENSURE_KEYS = keySet(['up', 'mtu']);
 
 /** Options of {@link Links.ensureDummy}. @category Links and addresses */
 export interface EnsureDummyOptions {
@@ -33,8 +36,9 @@ export class Links {
    * kernel has no dummy links (`modprobe dummy`); EPERM needs CAP_NET_ADMIN.
    */
   async addDummy(name: string, options: ops.DummyLinkOptions = {}): Promise<Link> {
+    const add = ops.addDummyOp(name, options); // checked before a socket is opened
     const [added, got] = await runOperations(this.ctx.connection(NETLINK_ROUTE),
-      [ops.addDummyOp(name, options), ops.getLinkOp(name)] as Operation<unknown>[], this.ctx.exchangeOptions);
+      [add, ops.getLinkOp(name)] as Operation<unknown>[], this.ctx.exchangeOptions);
     if (added!.status !== 'ok') throw added!.error;
     if (got!.status !== 'ok') throw got!.error;
     return got!.value as Link;
@@ -96,6 +100,8 @@ export class Links {
    * ```
    */
   async ensureDummy(name: string, options: EnsureDummyOptions = {}): Promise<Link> {
+    checkOptions(options, ENSURE_KEYS, 'links.ensureDummy');
+    if (options.up !== undefined && typeof options.up !== 'boolean') throw new TypeError(`links.ensureDummy: up must be a boolean, got ${quote(options.up)}`);
     const up = options.up ?? true;
     let link = await this.find(name);
     if (!link) {

@@ -14,6 +14,14 @@ import { RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTEXT_FILTER_SKIP_STATS, SIZEOF_
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../uapi/netlink';
 import { IFF_UP } from '../uapi/if';
 import { checkLinkName, checkLinkRef, describeLink, toLink, type Link, type LinkRef } from './link';
+import { checkKeys, checkObject, checkOptions, keySet, quote } from '../validate';
+
+const DUMMY_KEYS = keySet(['up', 'mtu', 'address']);
+const SETTINGS_KEYS = keySet(['up', 'mtu'], 'link setting');
+
+function checkUp(up: unknown, op: string): void {
+  if (up !== undefined && typeof up !== 'boolean') throw new TypeError(`${op}: up must be a boolean, got ${quote(up)}`);
+}
 
 function message(type: number, header: Partial<Ifinfomsg>, attrs: AttrRecord, flags = 0): OutMessage {
   return { type, flags, fixed: encodeIfinfomsg(header), schema: rtnlLinkRequest, attrs };
@@ -50,12 +58,12 @@ export interface DummyLinkOptions {
 }
 
 function parseHwaddr(text: string, op: string): Buffer {
-  if (typeof text !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text)) throw new TypeError(`${op}: '${String(text)}' is not a MAC address aa:bb:cc:dd:ee:ff`);
+  if (typeof text !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text)) throw new TypeError(`${op}: ${quote(text)} is not a MAC address aa:bb:cc:dd:ee:ff`);
   return Buffer.from(text.split(':').map((x) => parseInt(x, 16)));
 }
 
 function checkMtu(mtu: unknown, op: string): number {
-  if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 0xffffffff) throw new RangeError(`${op}: mtu must be an integer of at least 68, got ${String(mtu)}`);
+  if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 0xffffffff) throw new RangeError(`${op}: mtu must be an integer of at least 68, got ${quote(mtu)}`);
   return mtu as number;
 }
 
@@ -67,6 +75,8 @@ function checkMtu(mtu: unknown, op: string): number {
 export function addDummyOp(name: string, options: DummyLinkOptions = {}): Operation {
   const op = 'links.addDummy';
   checkLinkName(name, op);
+  checkOptions(options, DUMMY_KEYS, op);
+  checkUp(options.up, op);
   const attrs: AttrRecord = { ifname: name };
   if (options.mtu !== undefined) attrs.mtu = checkMtu(options.mtu, op);
   if (options.address !== undefined) attrs.address = parseHwaddr(options.address, op);
@@ -94,7 +104,9 @@ export interface LinkSettings {
 export function setLinkOp(ref: LinkRef, settings: LinkSettings): Operation {
   const op = 'links.set';
   const r = refParts(checkLinkRef(ref, op));
-  if (settings === null || typeof settings !== 'object') throw new TypeError(`${op}: settings must be an object`);
+  checkObject(settings, op, 'settings');
+  checkKeys(settings, SETTINGS_KEYS, op);
+  checkUp(settings.up, op);
   const header: Partial<Ifinfomsg> = { ...r.header };
   if (settings.up !== undefined) {
     header.flags = settings.up ? IFF_UP : 0;

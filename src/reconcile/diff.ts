@@ -13,7 +13,7 @@ import type { AttrRecord } from '../netlink/attr';
 import { AF_INET } from '../uapi/netlink';
 import { familyOf, formatIPv6, parseAddress, parseIPv4 } from '../netlink/address';
 import {
-  isPort, serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
+  DESIRED_SERVICE_KEYS, isPort, serviceAttrs, serviceKeyAttrs, describeService, type IpvsServiceKey, type IpvsServiceOptions,
 } from '../ipvs/service';
 import { destinationAttrs, destinationKeyAttrs, isInt31, type IpvsDestinationKey, type IpvsDestinationOptions } from '../ipvs/destination';
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../uapi/ip-vs';
@@ -440,11 +440,11 @@ function planWith(
     const before = plan.length;
     let af: number;
     if (!cur) {
-      af = serviceAttrs(s, op).af as number;
+      af = serviceAttrs(s, op, DESIRED_SERVICE_KEYS).af as number;
     } else {
       af = cur.family === 'inet6' ? 10 : 2;
       if (!sameSettings(s, cur)) {
-        const fields = serviceDifferences(serviceAttrs(s, op), serviceAttrs(serviceOptions(cur), op));
+        const fields = serviceDifferences(serviceAttrs(s, op, DESIRED_SERVICE_KEYS), serviceAttrs(serviceOptions(cur), op));
         if (fields.length) plan.push({ kind: 'editService', service: settingsOf(s), fields });
       }
     }

@@ -2,7 +2,7 @@
 // kept as the reference the fast ones must agree with: every id built as text, every changed
 // setting compared through the attribute builders. Not a test file itself.
 import { parseAddress } from '../../src/netlink/address';
-import { describeService, serviceAttrs, serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../../src/ipvs/service';
+import { DESIRED_SERVICE_KEYS, describeService, serviceAttrs, serviceKeyAttrs, type IpvsServiceKey, type IpvsServiceOptions } from '../../src/ipvs/service';
 import { destinationAttrs, type IpvsDestinationOptions } from '../../src/ipvs/destination';
 import { destinationOptions, serviceOptions } from '../../src/batch/ipvs';
 import { destinationDifferences, serviceDifferences, type DesiredService, type IpvsPlanStep } from '../../src/reconcile/diff';
@@ -84,12 +84,12 @@ export function referenceDiffIpvs(
     const cur = have.get(sid);
     let af: number;
     if (!cur) {
-      af = serviceAttrs(s, op).af as number;
+      af = serviceAttrs(s, op, DESIRED_SERVICE_KEYS).af as number;
     } else {
       have.delete(sid);
       af = cur.family === 'inet6' ? 10 : 2;
       if (!sameSettings(s, cur)) {
-        const fields = serviceDifferences(serviceAttrs(s, op), serviceAttrs(serviceOptions(cur), op));
+        const fields = serviceDifferences(serviceAttrs(s, op, DESIRED_SERVICE_KEYS), serviceAttrs(serviceOptions(cur), op));
         if (fields.length) plan.push({ kind: 'editService', service, fields });
       }
     }

@@ -260,7 +260,7 @@ async function firstRun(ns, workload, n, m, size) {
   if (WARMING) return;
   const r = await sh.run([process.execPath, FIRST_RUN, workload, n, m, ns.path]);
   const x = JSON.parse(r.stdout.trim().split('\n').pop());
-  record(workload, size, FIRST_RUN_TOOL, x.ms, { startMs: x.startMs, importMs: x.importMs, openMs: x.openMs, wholeMs: x.wholeMs });
+  record(workload, size, FIRST_RUN_TOOL, x.ms, { startMs: x.startMs, importMs: x.importMs, openMs: x.openMs, wholeMs: x.wholeMs, firstFaults: x.faults });
 }
 
 // ---- workloads ------------------------------------------------------------------------------------------------
@@ -694,7 +694,7 @@ function summarise() {
     if (xs[0].hidden) continue;
     const [workload, size, tool] = k.split('|');
     const row = { workload, size, tool, n: xs.length, medianMs: median(xs.map((x) => x.ms)) };
-    for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs', 'startMs', 'importMs', 'openMs', 'wholeMs']) {
+    for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs', 'startMs', 'importMs', 'openMs', 'wholeMs', 'firstFaults']) {
       if (xs[0][f] !== undefined) row[f] = median(xs.map((x) => x[f]));
     }
     const mem = memory.filter((x) => x.workload === workload && x.size === size && x.tool === tool);
@@ -750,7 +750,7 @@ function table(rows) {
     if (r.perChangeMs !== undefined) notes.push(`${r.perChangeMs.toFixed(1)} ms per change`);
     if (r.maxRssMB !== undefined) notes.push(`${signed(r.maxRssMB)} MB RSS, ${r.maxHeldMB.toFixed(0)} MB held`);
     if (r.vsW1Library !== undefined) notes.push(`${(100 * r.vsW1Library).toFixed(1)}% of W1 library`);
-    if (r.startMs !== undefined) notes.push(`before it: Node start-up ${fmt(r.startMs)}, loading dist/ ${fmt(r.importMs)}, open ${fmt(r.openMs)}; whole process ${fmt(r.wholeMs)}`);
+    if (r.startMs !== undefined) notes.push(`before it: Node start-up ${fmt(r.startMs)}, loading dist/ ${fmt(r.importMs)}, open ${fmt(r.openMs)}; whole process ${fmt(r.wholeMs)}; ${r.firstFaults.toFixed(0)} page faults in the workload`);
     if (r.peerTimes !== undefined) notes.push(`${r.peer} takes ${fx(r.peerTimes)} as long`);
     return [r.workload, r.size, r.tool, String(r.n), fmt(r.medianMs), fx(r.vsFloor), fx(r.vsLibrary), notes.join('; ')];
   });
@@ -860,7 +860,8 @@ async function main() {
   log(`${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu}`);
   const want = (w) => !ONLY || ONLY.has(w);
   const started = performance.now();
-  {
+  // the command-line rows are new processes: with nothing else asked for, no warm-up
+  if (['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].some(want)) {
     const [n, m] = QUICK ? SIZES[0] : [1000, 10];
     log(`warm-up: every library workload twice at ${n}x${m}, not recorded`);
     WARMING = true;

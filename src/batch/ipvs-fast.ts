@@ -451,10 +451,17 @@ export function writeIPv4KeyNest(k: IpvsServiceKey, buf: Buffer, off: number): n
   const addr = parseIPv4(a.address);
   const t = ipv4KeyTemplate();
   if (addr < 0 || !t) return 0;
-  t.nest.copy(buf, off);
-  buf.writeUInt16LE(proto, off + t.protocol);
-  buf.writeUInt32BE(addr, off + t.addr);
-  buf.writeUInt16BE(port, off + t.port);
+  buf.set(t.nest, off);
+  // byte by byte, as the messages (see writeHead): protocol in host order, address and port big-endian
+  buf[off + t.protocol] = proto;
+  buf[off + t.protocol + 1] = proto >>> 8;
+  const q = off + t.addr;
+  buf[q] = addr >>> 24;
+  buf[q + 1] = addr >>> 16;
+  buf[q + 2] = addr >>> 8;
+  buf[q + 3] = addr;
+  buf[off + t.port] = port >>> 8;
+  buf[off + t.port + 1] = port;
   return t.nest.length;
 }
 /** An upper bound of any service key nest (an IPv6 one is 48 bytes). */

@@ -17,6 +17,11 @@
 //   W5 bind N /32 addresses on a dummy link, list them, unbind them
 //   W6 create a hash:ip,port set with N*M entries, list it, destroy it
 //   W7 reconcile after 1% of the destinations changed (5000x10)
+// W1, W2 and W6 also run once in a new Node process each (bench/first-run.mjs): the first run.
+// The command line, each a whole process (Node's start-up included) in a fresh namespace:
+//   C1 `ipvs restore` and `ipvsadm -R` of W1's rules    C2 `ipvs set restore` and `ipset restore` of W6's set
+//   C3 `ipvs list -n` and `ipvsadm -Ln` of W1's state   C4 `ipvs save -n` and `ipvsadm -Sn` of it
+// The table ends with the bench's targets, each marked met or MISSED.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -242,22 +247,26 @@ function must(r, what) {
   if (!r.ok) throw new Error(`${what}: ${r.firstError?.message ?? 'failed'} (applied ${r.applied}, failed ${r.failed}, unknown ${r.unknown})`);
 }
 
+// ---- a fresh process ----------------------------------------------------------------------------------------
+
+// A new Node process doing the workload once (bench/first-run.mjs): what a short-lived script or a
+// daemon's first sync pays. Started through the shell (no fork of this process). The row's figure
+// is the workload alone, timed as the warm row times it; Node's start-up, loading dist/ and opening
+// the handle (socket and family look-up, outside the warm rows' clock too) go to the notes.
+const FIRST_RUN = path.join(root, 'bench', 'first-run.mjs');
+const FIRST_RUN_REPS = QUICK ? 2 : 5;
+const FIRST_RUN_TOOL = 'library, first run in a fresh process';
+async function firstRun(ns, workload, n, m, size) {
+  if (WARMING) return;
+  const r = await sh.run([process.execPath, FIRST_RUN, workload, n, m, ns.path]);
+  const x = JSON.parse(r.stdout.trim().split('\n').pop());
+  record(workload, size, FIRST_RUN_TOOL, x.ms, { startMs: x.startMs, importMs: x.importMs, openMs: x.openMs, wholeMs: x.wholeMs, firstFaults: x.faults });
+}
+
 // ---- workloads ------------------------------------------------------------------------------------------------
 
-let coldDone = false;
 async function w1(n, m, size) {
   const input = inputs(n, m);
-  if (!coldDone && !QUICK) {
-    // The very first commit of this process, before any warm-up: what a short-lived script pays.
-    coldDone = true;
-    await inNetns(async (ns) => {
-      await withHandle(ns, async (h) => {
-        const t0 = performance.now();
-        must(await create(h, input), 'W1 cold');
-        samples.push({ workload: 'W1', size: `${n}x${m}`, tool: 'library, first run in a fresh process', rep: 0, ms: performance.now() - t0 });
-      });
-    });
-  }
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
     await inNetns(async (ns) => {
@@ -271,6 +280,7 @@ async function w1(n, m, size) {
       });
     });
     await inNetns(async (ns2) => record('W1', size, 'floor', (await floor(ns2, 'ipvs-create', n, m)).ms));
+    if (rep < FIRST_RUN_REPS) await inNetns((ns3) => firstRun(ns3, 'W1', n, m, size));
   }
   const rules = ipvsadmRules(n, m, 'create');
   for (let rep = 0; rep < PEER_REPS(n); rep++) {
@@ -328,6 +338,7 @@ async function w2(n, m, size) {
         record('W2', size, '/proc/net/ip_vs (library parse)', performance.now() - t0);
         if (proc.length !== n) throw new Error(`W2 proc: ${proc.length} services`);
       });
+      if (rep < FIRST_RUN_REPS) await firstRun(ns, 'W2', n, m, size);
       record('W2', size, 'floor', (await floor(ns, 'ipvs-read')).ms);
       if (rep < PEER_REPS(n)) {
         record('W2', size, 'ipvsadm -Ln', (await timed(ns, 'ipvsadm', ['-Ln'])).ms);
@@ -454,9 +465,11 @@ async function w6(n, m, size) {
   if (hasPyroute2 && total > 10_000) skip(`W6 ${size}`, 'pyroute2', `one message per entry: ${total} entries would take minutes here; measured at 1000x10`);
   for (let rep = 0; rep < LIB_REPS; rep++) {
     currentRep = rep;
-    for (const tool of ['library', 'floor', ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])]) {
+    const tools = ['library', 'floor', ...(rep < FIRST_RUN_REPS ? ['first run'] : []), ...(rep < PEER_REPS(n) ? ['ipset restore/save'] : []), ...(pyReps(rep) ? ['pyroute2'] : [])];
+    for (const tool of tools) {
       await inNetns(async (ns) => {
-        if (tool === 'library') {
+        if (tool === 'first run') await firstRun(ns, 'W6', n, m, size);
+        else if (tool === 'library') {
           await withHandle(ns, async (h) => {
             await h.ipset.protocol();
             settle();
@@ -558,6 +571,80 @@ async function w7(n, m, size) {
   }
 }
 
+// ---- the command line, as users run it ----------------------------------------------------------------------
+// Each row is a whole process in a fresh namespace, Node's start-up included, through `ip netns
+// exec` like its peer: C1 `ipvs restore` and `ipvsadm -R` of W1's rules, C2 `ipvs set restore` and
+// `ipset restore` of W6's set, C3 `ipvs list -n` and `ipvsadm -Ln`, C4 `ipvs save -n` and
+// `ipvsadm -Sn` of W1's state (made by the floor). The `ipvs` command is package.json's bin, run
+// by this Node. After each restore the state is counted (untimed), and list/save are compared
+// with their peer's output.
+const PKG = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const IPVS_BIN = path.join(root, typeof PKG.bin === 'string' ? PKG.bin : PKG.bin.ipvs);
+const CLI_REPS = (n) => (QUICK ? 2 : n >= 5000 ? 3 : 5);
+const CLI_PAIRS = { C1: ['ipvs restore', 'ipvsadm -R'], C2: ['ipvs set restore', 'ipset restore'], C3: ['ipvs list -n', 'ipvsadm -Ln'], C4: ['ipvs save -n', 'ipvsadm -Sn'] };
+const ipvsCli = (ns, cliArgs, input) => timed(ns, process.execPath, [IPVS_BIN, ...cliArgs], input);
+
+/** Services and destinations in a namespace, from /proc/net/ip_vs (untimed). */
+async function ipvsCount(ns) {
+  const t = (await sh.run(['ip', 'netns', 'exec', ns.name, 'cat', '/proc/net/ip_vs'])).stdout;
+  return { services: (t.match(/^(TCP|UDP|SCTP|FWM) /gm) ?? []).length, dests: (t.match(/^ {2}-> [0-9A-F]/gm) ?? []).length };
+}
+
+function setRestoreText(n, m) {
+  const lines = ['create KUBE-BENCH hash:ip,port'];
+  for (let s = 0; s < n; s++) for (let d = 0; d < m; d++) lines.push(`add KUBE-BENCH ${rip(s, m, d)},tcp:8080`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function cliRows(n, m, size) {
+  const rules = ipvsadmRules(n, m, 'create');
+  const set = setRestoreText(n, m);
+  const checkIpvs = async (ns, tool) => {
+    const c = await ipvsCount(ns);
+    if (c.services !== n || c.dests !== n * m) throw new Error(`${tool}: the namespace has ${c.services} services, ${c.dests} destinations`);
+  };
+  const checkSet = async (ns, tool) => {
+    const t = (await sh.run(['ip', 'netns', 'exec', ns.name, 'ipset', 'list', '-t', 'KUBE-BENCH'])).stdout;
+    const k = Number(/Number of entries: (\d+)/.exec(t)?.[1]);
+    if (k !== n * m) throw new Error(`${tool}: KUBE-BENCH has ${k} entries`);
+  };
+  for (let rep = 0; rep < CLI_REPS(n); rep++) {
+    currentRep = rep;
+    // which of a pair goes first alternates, so drift in the machine's load falls on both
+    const order = rep % 2 ? [1, 0] : [0, 1];
+    for (const i of order) {
+      await inNetns(async (ns) => {
+        const r = i === 0 ? await ipvsCli(ns, ['restore'], rules) : await timed(ns, 'ipvsadm', ['-R'], rules);
+        await checkIpvs(ns, CLI_PAIRS.C1[i]);
+        record('C1', size, CLI_PAIRS.C1[i], r.ms);
+      });
+    }
+    for (const i of order) {
+      await inNetns(async (ns) => {
+        const r = i === 0 ? await ipvsCli(ns, ['set', 'restore'], set) : await timed(ns, 'ipset', ['restore'], set);
+        await checkSet(ns, CLI_PAIRS.C2[i]);
+        record('C2', size, CLI_PAIRS.C2[i], r.ms);
+      });
+    }
+    await inNetns(async (ns) => {
+      await floor(ns, 'ipvs-create', n, m);
+      for (const [w, mine, theirs] of [['C3', ['list', '-n'], ['-Ln']], ['C4', ['save', '-n'], ['-Sn']]]) {
+        const out = [];
+        for (const i of order) {
+          const r = i === 0 ? await ipvsCli(ns, mine) : await timed(ns, 'ipvsadm', theirs);
+          record(w, size, CLI_PAIRS[w][i], r.ms);
+          out[i] = r.stdout;
+        }
+        if (rep === 0 && out[0] !== out[1]) {
+          const a = out[0].split('\n'), b = out[1].split('\n');
+          const k = a.findIndex((l, j) => l !== b[j]);
+          failures.push(`${w} ${size}: \`${CLI_PAIRS[w][0]}\` printed other text than \`${CLI_PAIRS[w][1]}\` (${a.length} and ${b.length} lines; line ${k + 1}: ${JSON.stringify(a[k])} against ${JSON.stringify(b[k])})`);
+        }
+      }
+    });
+  }
+}
+
 // W2's memory, untimed and after every timed workload: its full GCs give the young generation's
 // pages back, which a timed read would then fault in again (~23 us per 4 KiB page in the guest;
 // W2 1000x10 measured 49.7 ms with this pass inside each repetition, 42.3 ms after them all).
@@ -607,7 +694,7 @@ function summarise() {
     if (xs[0].hidden) continue;
     const [workload, size, tool] = k.split('|');
     const row = { workload, size, tool, n: xs.length, medianMs: median(xs.map((x) => x.ms)) };
-    for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs']) {
+    for (const f of ['addMs', 'listMs', 'deleteMs', 'readMs', 'perChangeMs', 'startMs', 'importMs', 'openMs', 'wholeMs', 'firstFaults']) {
       if (xs[0][f] !== undefined) row[f] = median(xs.map((x) => x[f]));
     }
     const mem = memory.filter((x) => x.workload === workload && x.size === size && x.tool === tool);
@@ -632,6 +719,17 @@ function summarise() {
   for (const r of rows) {
     r.vsFloor = paired(r, 'floor');
     if (r.tool !== 'library') r.vsLibrary = paired(r, 'library');
+    const pair = CLI_PAIRS[r.workload];
+    if (pair && r.tool === pair[0]) {
+      // how many times as long the peer took, per repetition (paired), then the median
+      const x = paired(r, pair[1]);
+      const mine = groups.get(`${r.workload}|${r.size}|${r.tool}`);
+      const theirs = groups.get(`${r.workload}|${r.size}|${pair[1]}`);
+      if (x !== undefined) {
+        r.peer = pair[1];
+        r.peerTimes = median(mine.map((a) => theirs.find((b) => b.rep === a.rep)).map((b, k) => (b ? b.ms / mine[k].ms : undefined)).filter((v) => v !== undefined));
+      }
+    }
     if (r.workload === 'W7') {
       const w1 = groups.get(`W7|${r.size}|W1 library, same boot`);
       if (w1) r.vsW1Library = r.medianMs / median(w1.map((x) => x.ms));
@@ -652,6 +750,8 @@ function table(rows) {
     if (r.perChangeMs !== undefined) notes.push(`${r.perChangeMs.toFixed(1)} ms per change`);
     if (r.maxRssMB !== undefined) notes.push(`${signed(r.maxRssMB)} MB RSS, ${r.maxHeldMB.toFixed(0)} MB held`);
     if (r.vsW1Library !== undefined) notes.push(`${(100 * r.vsW1Library).toFixed(1)}% of W1 library`);
+    if (r.startMs !== undefined) notes.push(`before it: Node start-up ${fmt(r.startMs)}, loading dist/ ${fmt(r.importMs)}, open ${fmt(r.openMs)}; whole process ${fmt(r.wholeMs)}; ${r.firstFaults.toFixed(0)} page faults in the workload`);
+    if (r.peerTimes !== undefined) notes.push(`${r.peer} takes ${fx(r.peerTimes)} as long`);
     return [r.workload, r.size, r.tool, String(r.n), fmt(r.medianMs), fx(r.vsFloor), fx(r.vsLibrary), notes.join('; ')];
   });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -659,13 +759,54 @@ function table(rows) {
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 
+/**
+ * The goals of the bench (README), each checked against this run's medians: the warm library
+ * against the C floor, the command line against the tools it replaces (paired ratios), and a
+ * fresh process's first run against the warm figure.
+ */
+function targets(rows) {
+  const get = (w, size, tool) => rows.find((r) => r.workload === w && r.size === size && r.tool === tool);
+  const out = [];
+  const add = (goal, measured, met) => out.push({ goal, measured, met });
+  for (const size of SIZES.map(([n, m]) => `${n}x${m}`)) {
+    for (const [w, k, plus] of [['W1', 3, 20], ['W2', 1.5, 0], ['W3', 3, 20], ['W6', 3, 20]]) {
+      const lib = get(w, size, 'library'), fl = get(w, size, 'floor');
+      if (!lib || !fl) continue;
+      const bound = k * fl.medianMs + plus;
+      add(`${w} ${size} library within ${k}x the floor${plus ? ` + ${plus} ms` : ''}`, `${fmt(lib.medianMs)} against ${fmt(bound)}`, lib.medianMs <= bound);
+    }
+  }
+  const w7 = rows.find((r) => r.workload === 'W7' && r.tool === 'library reconcile (from the last state)');
+  if (w7?.vsW1Library !== undefined) add(`W7 ${w7.size} reconcile under 10% of a W1 rebuild`, `${(100 * w7.vsW1Library).toFixed(1)}%`, w7.vsW1Library < 0.1);
+  const big = QUICK ? SIZES[0].join('x') : '5000x10';
+  const small = QUICK ? SIZES[0].join('x') : '1000x10';
+  const cliGoals = [['C1', big, 10], ['C2', big, 10], ['C3', big, 1], ['C4', big, 1], ...(small !== big ? [['C1', small, 3]] : [])];
+  for (const [w, size, k] of cliGoals) {
+    const r = get(w, size, CLI_PAIRS[w][0]);
+    if (r?.peerTimes === undefined) continue;
+    const goal = k === 1 ? `at least as fast as \`${CLI_PAIRS[w][1]}\`` : `>= ${k}x faster than \`${CLI_PAIRS[w][1]}\``;
+    add(`${w} ${size} \`${CLI_PAIRS[w][0]}\` ${goal}`, `${fx(r.peerTimes)} (${fmt(r.medianMs)} against ${fmt(get(w, size, CLI_PAIRS[w][1]).medianMs)})`, r.peerTimes >= k);
+  }
+  for (const w of ['W1', 'W6']) {
+    for (const size of SIZES.map(([n, m]) => `${n}x${m}`)) {
+      const first = get(w, size, FIRST_RUN_TOOL), warm = get(w, size, 'library');
+      if (!first || !warm) continue;
+      const x = first.medianMs / warm.medianMs;
+      add(`${w} ${size} first run in a fresh process within 2x of warm`, `${fx(x)} (${fmt(first.medianMs)} against ${fmt(warm.medianMs)})`, x <= 2);
+    }
+  }
+  return out;
+}
+
+const targetText = (ts) => ts.map((t) => `${t.met ? 'met   ' : 'MISSED'}  ${t.goal}: ${t.measured}`).join('\n');
+
 function svg(rows, meta) {
   const shown = rows.filter((r) => !r.tool.includes('per change'));
   const barH = 14, gap = 4, left = 330, width = 980, plotW = width - left - 90;
   const min = Math.min(...shown.map((r) => r.medianMs)), max = Math.max(...shown.map((r) => r.medianMs));
   const lo = Math.log10(Math.max(0.1, min)) - 0.1, hi = Math.log10(max) + 0.1;
   const x = (ms) => ((Math.log10(Math.max(ms, 0.1)) - lo) / (hi - lo)) * plotW;
-  const color = (t) => (t === 'floor' ? '#7f7f7f' : t.startsWith('library') || t.startsWith('/proc') ? '#1f77b4' : '#d62728');
+  const color = (t) => (t === 'floor' ? '#7f7f7f' : t.startsWith('library') || t.startsWith('/proc') || t.startsWith('ipvs ') ? '#1f77b4' : '#d62728');
   let y = 60;
   const parts = [];
   let last = '';
@@ -710,12 +851,17 @@ async function main() {
     guestCpus: os.cpus().length,
     node: process.version,
     pyroute2: pyroute2Version,
-    reps: { library: MEASURED_REPS, floor: MEASURED_REPS, peers: '3 at 1000x10, 1 at 5000x10', warmUp: 'every library workload twice at 1000x10 first' },
+    reps: {
+      library: MEASURED_REPS, floor: MEASURED_REPS, peers: '3 at 1000x10, 1 at 5000x10', warmUp: 'every library workload twice at 1000x10 first',
+      firstRun: FIRST_RUN_REPS, cli: '5 at 1000x10, 3 at 5000x10 (each tool of a pair)',
+    },
+    ipvsBin: path.relative(root, IPVS_BIN),
   };
   log(`${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu}`);
   const want = (w) => !ONLY || ONLY.has(w);
   const started = performance.now();
-  {
+  // the command-line rows are new processes: with nothing else asked for, no warm-up
+  if (['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].some(want)) {
     const [n, m] = QUICK ? SIZES[0] : [1000, 10];
     log(`warm-up: every library workload twice at ${n}x${m}, not recorded`);
     WARMING = true;
@@ -726,7 +872,7 @@ async function main() {
   }
   for (const [n, m] of SIZES) {
     const size = `${n}x${m}`;
-    for (const [name, fn] of [['W1', w1], ['W2', w2], ['W3', w3], ['W4', w4], ['W5', w5], ['W6', w6]]) {
+    for (const [name, fn] of [['W1', w1], ['W2', w2], ['W3', w3], ['W4', w4], ['W5', w5], ['W6', w6], ['CLI', cliRows]]) {
       if (!want(name)) continue;
       log(`${name} ${size}`);
       try {
@@ -763,7 +909,8 @@ async function main() {
     }
   }
   const rows = summarise();
-  const report = table(rows);
+  const goals = targets(rows);
+  const report = `${table(rows)}\n\ntargets:\n${targetText(goals)}`;
   process.stdout.write(`\nipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n`);
   for (const s of skipped) process.stdout.write(`skipped: ${s.tool} for ${s.workload}: ${s.why}\n`);
   for (const f of failures) process.stdout.write(`FAILED: ${f}\n`);
@@ -772,7 +919,7 @@ async function main() {
   fs.mkdirSync(dir, { recursive: true });
   const stamp = meta.date.replace(/[:.]/g, '-');
   fs.writeFileSync(path.join(dir, `${stamp}.raw.json`), JSON.stringify({ meta, samples, memory, skipped, failures }, null, 1));
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, skipped, failures }, null, 1));
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, rows, targets: goals, skipped, failures }, null, 1));
   fs.writeFileSync(path.join(dir, 'latest.svg'), svg(rows, meta));
   fs.writeFileSync(path.join(dir, 'latest.txt'), `ipvs bench ${meta.date} (${meta.where}, kernel ${meta.kernel}, Node ${meta.node}, host ${meta.hostCpu})\n\n${report}\n${skipped.map((s) => `skipped: ${s.tool} for ${s.workload}: ${s.why}`).join('\n')}\n`);
   log(`wrote bench/results/${stamp}.raw.json, latest.json, latest.txt, latest.svg`);

@@ -49,15 +49,34 @@ interface DestOffsets {
   lThresh: number;
 }
 
-/** The genl header and a key nest: the start of every IPVS message of a batch. */
+/**
+ * The genl header and a key nest: the start of every IPVS message of a batch. Byte by byte rather
+ * than through Buffer's write methods: a batch's first commit in a process runs before V8 has
+ * optimised anything, and there each of those calls (argument checks, bounds checks) cost more
+ * than the whole message otherwise (the netlink header is host order: little-endian on every
+ * platform with prebuilds).
+ */
 function writeHead(buf: Buffer, off: number, size: number, seq: number, genlId: number, cmd: number, key: Buffer): void {
-  buf.writeUInt32LE(size, off);
-  buf.writeUInt32LE(genlId | (NLM_F_REQUEST << 16), off + 4);
-  buf.writeUInt32LE(seq >>> 0, off + 8);
-  buf.writeUInt32LE(0, off + 12); // pid
-  buf.writeUInt32LE(cmd, off + 16); // cmd; version below; reserved 0
+  put32(buf, off, size);
+  buf[off + 4] = genlId;
+  buf[off + 5] = genlId >>> 8;
+  buf[off + 6] = NLM_F_REQUEST;
+  buf[off + 7] = NLM_F_REQUEST >>> 8;
+  put32(buf, off + 8, seq);
+  put32(buf, off + 12, 0); // pid
+  buf[off + 16] = cmd;
   buf[off + 17] = IPVS_GENL_VERSION;
+  buf[off + 18] = 0; // reserved
+  buf[off + 19] = 0;
   buf.set(key, off + 20);
+}
+
+/** A u32 in host (little-endian) order; typed-array stores keep the low byte of each shift. */
+function put32(buf: Buffer, off: number, v: number): void {
+  buf[off] = v;
+  buf[off + 1] = v >>> 8;
+  buf[off + 2] = v >>> 16;
+  buf[off + 3] = v >>> 24;
 }
 
 /**
@@ -77,9 +96,8 @@ export class IpvsChange implements Change, FastMessage {
     readonly dest?: IpvsDestinationOptions | IpvsDestinationKey,
   ) {}
 
-  get family(): 'ipvs' {
-    return 'ipvs';
-  }
+  /** `'ipvs'`, on the prototype (see {@link FastDestChange.family}). */
+  declare readonly family: 'ipvs';
 
   get op(): string {
     return OP_NAMES[this.kind];
@@ -109,7 +127,9 @@ export class IpvsChange implements Change, FastMessage {
     const settings = this.settings!;
     writeHead(buf, off, this.size, seq, bound.genlId, commandOf(this.kind), key);
     buf.set(settings, off + 20 + key.length);
-    buf.writeUInt16LE(key.length + settings.length, off + 20);
+    const nestLen = key.length + settings.length;
+    buf[off + 20] = nestLen;
+    buf[off + 21] = nestLen >>> 8;
   }
 }
 
@@ -133,21 +153,29 @@ const layoutByCode: DestLayout[] = [];
  * writes the same bytes from them.
  */
 export class FastDestChange implements Change, FastMessage {
+  // `declare`d, assigned only in the constructor: compiled to ES2022 class fields, they would be
+  // defined (as undefined) by an initializer run on every construction first, which costs as much
+  // as the constructor itself before V8 optimises it (a process's first batch)
+  private declare readonly entry: ServiceEntry;
+  /** The address as an int32. */
+  private declare readonly addr: number;
   /** `port << 8 | kind code << 3 | forwarding code` (IP_VS_CONN_F_FWD_MASK is 7; the code is 0 for deletes). */
-  private readonly bits: number;
+  private declare readonly bits: number;
   /** The weight, or the weight with thresholds other than 0/0. */
-  private readonly wt: number | Weighted;
+  private declare readonly wt: number | Weighted;
 
   constructor(
-    private readonly entry: ServiceEntry,
+    entry: ServiceEntry,
     layout: DestLayout,
-    private readonly addr: number,
+    addr: number,
     /** `port << 8 | forwarding code`. */
     portFwd: number,
     weight: number,
     u: number,
     l: number,
   ) {
+    this.entry = entry;
+    this.addr = addr;
     this.bits = portFwd | (layout.code << 3);
     this.wt = u === 0 && l === 0 ? weight : { w: weight, u, l };
   }
@@ -156,9 +184,11 @@ export class FastDestChange implements Change, FastMessage {
     return layoutByCode[(this.bits >>> 3) & 3]!;
   }
 
-  get family(): 'ipvs' {
-    return 'ipvs';
-  }
+  /**
+   * `'ipvs'`: a value on the prototype rather than a getter. The commit reads it several times per
+   * change, and before V8 optimises (a process's first commit) each getter read is a call.
+   */
+  declare readonly family: 'ipvs';
 
   get kind(): IpvsKind {
     return DEST_KINDS[(this.bits >>> 3) & 3]!;
@@ -201,32 +231,71 @@ export class FastDestChange implements Change, FastMessage {
   }
 
   get size(): number {
-    return 20 + this.entry.keyNest.length + this.layout.nest.length;
+    return 20 + this.entry.keyNest.length + layoutByCode[(this.bits >>> 3) & 3]!.nest.length;
   }
 
+  /**
+   * Copies the service's template for this kind (header, key nest and destination nest, every
+   * value zero) and stores the values byte by byte: few enough operations to stay cheap before
+   * V8 has optimised this (a process's first commit), as fast as Buffer's methods after.
+   */
   write(buf: Buffer, off: number, seq: number, bound: BoundFamily): void {
-    const key = this.entry.keyNest;
     const l = this.layout;
-    writeHead(buf, off, this.size, seq, bound.genlId, l.cmd, key);
-    const p = off + 20 + key.length;
-    buf.set(l.nest, p);
+    const t = destTemplate(this.entry, l, bound.genlId);
+    buf.set(t, off);
+    buf[off + 8] = seq;
+    buf[off + 9] = seq >>> 8;
+    buf[off + 10] = seq >>> 16;
+    buf[off + 11] = seq >>> 24;
+    const p = off + t.length - l.nest.length;
     const at = l.at;
-    buf.writeInt32BE(this.addr, p + at.addr);
-    buf.writeUInt16BE(this.bits >>> 8, p + at.port);
+    // the destination's values are big-endian (addr, port) or host order (the rest), as the kernel reads them
+    const a = this.addr;
+    let q = p + at.addr;
+    buf[q] = a >>> 24;
+    buf[q + 1] = a >>> 16;
+    buf[q + 2] = a >>> 8;
+    buf[q + 3] = a;
+    const bits = this.bits;
+    q = p + at.port;
+    buf[q] = bits >>> 16;
+    buf[q + 1] = bits >>> 8;
     if (at.fwd < 0) return;
-    const t = this.wt;
-    buf.writeUInt32LE(this.bits & 7, p + at.fwd);
-    if (typeof t === 'number') {
-      buf.writeUInt32LE(t, p + at.weight);
-      buf.writeUInt32LE(0, p + at.uThresh);
-      buf.writeUInt32LE(0, p + at.lThresh);
+    buf[p + at.fwd] = bits & 7; // a u32 whose other bytes the template holds as zero
+    const w = this.wt;
+    if (typeof w === 'number') {
+      put32(buf, p + at.weight, w); // thresholds 0: the template's
     } else {
-      buf.writeUInt32LE(t.w, p + at.weight);
-      buf.writeUInt32LE(t.u, p + at.uThresh);
-      buf.writeUInt32LE(t.l, p + at.lThresh);
+      put32(buf, p + at.weight, w.w);
+      put32(buf, p + at.uThresh, w.u);
+      put32(buf, p + at.lThresh, w.l);
     }
   }
 }
+
+/**
+ * The whole message of a destination change of `entry`'s service for layout `l`, values zero:
+ * made on its first use in a commit and kept on the entry (one per kind; a family id other than
+ * the one it was made for makes it again).
+ */
+function destTemplate(entry: ServiceEntry, l: DestLayout, genlId: number): Buffer {
+  const cache = entry.templates;
+  if (entry.templateGenlId !== genlId) {
+    cache.length = 0;
+    entry.templateGenlId = genlId;
+  }
+  let t = cache[l.code];
+  if (t !== undefined) return t;
+  const key = entry.keyNest;
+  // from the shared pool: a small Buffer per service and kind, without an ArrayBuffer of its own
+  t = Buffer.allocUnsafe(20 + key.length + l.nest.length);
+  writeHead(t, 0, t.length, 0, genlId, l.cmd, key);
+  t.set(l.blank, 20 + key.length);
+  cache[l.code] = t;
+  return t;
+}
+
+for (const c of [IpvsChange, FastDestChange]) Object.defineProperty(c.prototype, 'family', { value: 'ipvs' });
 
 /** Either kind of queued IPVS change. */
 export type AnyIpvsChange = IpvsChange | FastDestChange;
@@ -258,6 +327,8 @@ export interface DestLayout {
   code: number;
   cmd: number;
   nest: Buffer;
+  /** The nest with the sample's values zeroed: what a template carries. */
+  blank: Buffer;
   at: DestOffsets;
 }
 const destLayouts = new Map<IpvsKind, DestLayout | null>();
@@ -278,7 +349,12 @@ export function destLayout(kind: IpvsKind): DestLayout | null {
     const complete = at.addr >= 0 && at.port >= 0 && (!full || (at.fwd >= 0 && at.weight >= 0 && at.uThresh >= 0 && at.lThresh >= 0));
     // A layout the fast path does not understand leaves every destination to the builder.
     if (complete) {
-      l = { kind, code: DEST_KINDS.indexOf(kind), cmd: msg[16]!, nest, at: full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 } };
+      const used = full ? at : { ...at, fwd: -1, weight: -1, uThresh: -1, lThresh: -1 };
+      const blank = Buffer.from(nest);
+      blank.fill(0, used.addr, used.addr + 4);
+      blank.fill(0, used.port, used.port + 2);
+      for (const v of [used.fwd, used.weight, used.uThresh, used.lThresh]) if (v >= 0) blank.fill(0, v, v + 4);
+      l = { kind, code: DEST_KINDS.indexOf(kind), cmd: msg[16]!, nest, blank, at: used };
       layoutByCode[l.code] = l;
     }
   }
@@ -288,6 +364,10 @@ export function destLayout(kind: IpvsKind): DestLayout | null {
 
 /** Per service key: its key nest, validated once by the builders' own check. */
 export class ServiceEntry {
+  /** Destination message templates by layout code, for {@link templateGenlId} (see destTemplate). */
+  readonly templates: (Buffer | undefined)[] = [];
+  templateGenlId = -1;
+
   constructor(
     /** The IPVS_CMD_ATTR_SERVICE attribute holding only the key. */
     readonly keyNest: Buffer,
@@ -374,10 +454,17 @@ export function writeIPv4KeyNest(k: IpvsServiceKey, buf: Buffer, off: number): n
   const addr = parseIPv4(a.address);
   const t = ipv4KeyTemplate();
   if (addr < 0 || !t) return 0;
-  t.nest.copy(buf, off);
-  buf.writeUInt16LE(proto, off + t.protocol);
-  buf.writeUInt32BE(addr, off + t.addr);
-  buf.writeUInt16BE(port, off + t.port);
+  buf.set(t.nest, off);
+  // byte by byte, as the messages (see writeHead): protocol in host order, address and port big-endian
+  buf[off + t.protocol] = proto;
+  buf[off + t.protocol + 1] = proto >>> 8;
+  const q = off + t.addr;
+  buf[q] = addr >>> 24;
+  buf[q + 1] = addr >>> 16;
+  buf[q + 2] = addr >>> 8;
+  buf[q + 3] = addr;
+  buf[off + t.port] = port >>> 8;
+  buf[off + t.port + 1] = port;
   return t.nest.length;
 }
 /** An upper bound of any service key nest (an IPv6 one is 48 bytes). */

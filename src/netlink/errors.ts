@@ -7,10 +7,17 @@ import { getSystemErrorName } from 'node:util';
  * the one Node itself gives a system error of that number (`util.getSystemErrorName`) wins:
  * `ENOTSUP`, `EAGAIN`. Code that switches on a code uses these names.
  */
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) {
-  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
-  else ERRNO_NAMES.set(value, nodeName(value) ?? ERRNO_NAMES.get(value)!);
+let errnoNames: Map<number, string> | undefined;
+
+/** Built on the first error, not at import: most processes never name one. */
+function errnoTable(): Map<number, string> {
+  if (errnoNames) return errnoNames;
+  const t = new Map<number, string>();
+  for (const [name, value] of Object.entries(constants.errno)) {
+    if (!t.has(value)) t.set(value, name);
+    else t.set(value, nodeName(value) ?? t.get(value)!);
+  }
+  return errnoNames = t;
 }
 
 function nodeName(errno: number): string | undefined {
@@ -28,7 +35,7 @@ function nodeName(errno: number): string | undefined {
  */
 export function errnoName(errno: number): string {
   const n = Math.abs(errno);
-  return ERRNO_NAMES.get(n) ?? `E${n}`;
+  return errnoTable().get(n) ?? `E${n}`;
 }
 
 /** The kernel's extended acknowledgement, when it sent one (NETLINK_EXT_ACK). @category Errors */

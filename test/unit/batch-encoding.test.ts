@@ -73,6 +73,38 @@ describe('batch fast path for IPVS destinations', () => {
     }
   });
 
+  it('writes every byte of its message over a dirty buffer, at any offset, for any family id', () => {
+    // a commit reuses one scratch buffer: nothing may be left from the message written there before
+    const svc = { protocol: 'tcp', address: '10.96.1.2', port: 443 } as const;
+    const dests = [
+      { address: '172.16.0.1', port: 8080, forwarding: 'masq', weight: 1 },
+      { address: '255.255.255.255', port: 65535, forwarding: 'bypass', weight: 0x7fffffff, upperThreshold: 0xffff, lowerThreshold: 1 },
+      { address: '0.0.0.1', port: 0, forwarding: 'route', weight: 0 },
+    ] as const;
+    const changes = queue((b) => {
+      b.addService({ ...svc, scheduler: 'wrr' });
+      for (const d of dests) {
+        b.addDestination(svc, d);
+        b.editDestination(svc, { ...d, weight: 9 });
+        b.deleteDestination(svc, d);
+      }
+    });
+    for (const genlId of [0x23, 0x1234, 0x23]) {
+      const f = { ...family, id: genlId };
+      const want = changes.map((c, k) => encodeMessages([buildOp(f, c).message], 7 + k));
+      for (const fill of [0x00, 0xaa, 0xff]) {
+        const buf = Buffer.alloc(3 + want.reduce((a, w) => a + w.length, 0), fill);
+        let off = 3;
+        changes.forEach((c, k) => {
+          c.fast!.write(buf, off, 7 + k, { genlId } as BoundFamily);
+          off += c.fast!.size;
+        });
+        expect(buf.subarray(0, 3).every((x) => x === fill)).toBe(true);
+        expect(buf.subarray(3).toString('hex')).toBe(Buffer.concat(want).toString('hex'));
+      }
+    }
+  });
+
   it('writes the same bytes as the op builders for services of every kind of setting', () => {
     const keys = [
       { protocol: 'tcp', address: '10.0.0.1', port: 80 },

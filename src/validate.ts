@@ -87,6 +87,15 @@ export function checkKeys(o: object, keys: KeySet, op: string): void {
   }
 }
 
+/** Whether `o` has only keys of `keys` (the check of {@link checkKeys} without building a message). */
+export function hasOnlyKeys(o: object, keys: KeySet): boolean {
+  const names = keys.names;
+  for (const k in o) {
+    if (!names.has(k)) return false;
+  }
+  return true;
+}
+
 /** {@link checkObject} then {@link checkKeys}; `undefined` passes (an omitted options argument). */
 export function checkOptions(o: unknown, keys: KeySet, op: string, what = 'options'): void {
   if (o === undefined) return;

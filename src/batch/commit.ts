@@ -387,6 +387,18 @@ async function run(
     stop = R_CLOSED;
     stopError = closedError(`during the commit: changes from index ${i} on were not sent`);
   };
+  /**
+   * A failure before anything of the slice at `i` was sent: a close, or one that rejects a commit
+   * that sent nothing yet (thrown), or one that ends the run for the transport's sake.
+   */
+  const failedBeforeSend = (i: number, err: unknown) => {
+    if (handleClosed(ctx, changes)) closedAt(i);
+    else if (!started && phase === 'commit') throw err;
+    else {
+      stop = R_TRANSPORT;
+      stopError = asNetlinkError(err);
+    }
+  };
   for (let i = 0; i < changes.length;) {
     if (signal?.aborted) {
       aborted = true;
@@ -400,12 +412,7 @@ async function run(
     try {
       await ctx.bound.get(changes[i]!.family)!.beforeSlice?.(changes, i);
     } catch (err) {
-      if (handleClosed(ctx, changes)) closedAt(i);
-      else if (!started && phase === 'commit') throw err;
-      else {
-        stop = R_TRANSPORT;
-        stopError = asNetlinkError(err);
-      }
+      failedBeforeSend(i, err);
       break;
     }
     // its look-ups may have been cut short by a close: their verdicts do not count then
@@ -442,12 +449,7 @@ async function run(
     } catch (err) {
       // Refused before the engine sent anything of this slice: closed while it waited its turn
       // on the socket, or a failure that is not the kernel's (those reject only a fresh commit).
-      if (handleClosed(ctx, changes)) closedAt(i);
-      else if (!started && phase === 'commit') throw err;
-      else {
-        stop = R_TRANSPORT;
-        stopError = asNetlinkError(err);
-      }
+      failedBeforeSend(i, err);
       break;
     }
     started = true;

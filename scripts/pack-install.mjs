@@ -16,16 +16,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { which } from './vm/run.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const defaultOut = path.join(repoRoot, '.vm', 'package');
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/bin'])) {
-    if (dir && fs.existsSync(path.join(dir, cmd))) return path.join(dir, cmd);
-  }
-  throw new Error(`${cmd} not found on PATH`);
-}
 
 /** The environment of the installs and of the test's runs: no compilers, nothing from npm's run. */
 export function bareEnv(binDir, extra = {}) {
@@ -68,12 +62,18 @@ export function staleness(out = defaultOut) {
   return inputs > made ? 'dist/, prebuilds/ or package.json changed since it was made' : null;
 }
 
+function onPath(cmd) {
+  const p = which(cmd);
+  if (p === null) throw new Error(`${cmd} not found on PATH`);
+  return p;
+}
+
 export function packAndInstall(out = defaultOut) {
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build:ts');
   fs.rmSync(out, { recursive: true, force: true });
   const bin = path.join(out, 'bin');
   fs.mkdirSync(bin, { recursive: true });
-  for (const tool of ['node', 'npm', 'sh']) fs.symlinkSync(tool === 'node' ? process.execPath : which(tool), path.join(bin, tool));
+  for (const tool of ['node', 'npm', 'sh']) fs.symlinkSync(tool === 'node' ? process.execPath : onPath(tool), path.join(bin, tool));
 
   // dist/ and the prebuild are already made; prepack would only redo them.
   const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', out], { cwd: repoRoot, encoding: 'utf8' });

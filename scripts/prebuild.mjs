@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, zig } from './test-runtimes.mjs';
+import { which } from './vm/run.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -39,17 +40,6 @@ const ZIG_ARCH = { x64: 'x86_64', arm64: 'aarch64' };
 const ELF_MACHINE = { 62: 'x64', 183: 'arm64' };
 
 const log = (m) => process.stderr.write(`prebuild: ${m}\n`);
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
-}
 
 export function hostLibc() {
   if (fs.existsSync('/etc/alpine-release')) return 'musl';

@@ -22,7 +22,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HarnessError, repoRoot, runAsRoot } from './vm/run.mjs';
+import { HarnessError, repoRoot, runAsRoot, which } from './vm/run.mjs';
 
 const OUT = path.join(repoRoot, '.vm', 'sanitize');
 const LOGS = path.join(OUT, 'logs');
@@ -45,17 +45,6 @@ function parseArgs(argv) {
     }
   }
   return o;
-}
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
 }
 
 /** node-gyp as scripts/prebuild.mjs finds it: npm's own, one on PATH, or the one next to this node. */

@@ -148,6 +148,17 @@ async function runLint() {
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fmtCounts = (c) => `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
 
+/**
+ * A vitest step of its own on this host (the short fuzzing run, the platform test): its counts
+ * and summary line. A step that ran nothing, or whose vitest failed outside its tests, is a failure.
+ */
+async function runStep(label, config, suite, filter, note) {
+  const r = await runUnit(filter, config, suite);
+  if (!r.counts || r.counts.files === 0) return { passed: 0, failed: 1, line: `${label}: vitest exited with status ${r.code} and ran nothing` };
+  const outside = r.code !== 0 && r.counts.failed === 0 ? 1 : 0;
+  return { passed: r.counts.passed, failed: r.counts.failed + outside, line: `${label}: ${fmtCounts(r.counts)} (${note})` };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -191,15 +202,10 @@ async function main() {
     // does not slow the unit files running in parallel. Part of every unfiltered run.
     if (opts.extra.length === 0) {
       process.stdout.write('\n== decoder fuzzing, short fixed-seed run (this host) ==\n');
-      const f = await runUnit([], 'vitest.fuzz.config.ts', 'fuzz');
-      if (!f.counts || f.counts.files === 0) {
-        failed += 1;
-        summary.push(`decoder fuzzing: vitest exited with status ${f.code} and ran nothing`);
-      } else {
-        passed += f.counts.passed;
-        failed += f.counts.failed + (f.code !== 0 && f.counts.failed === 0 ? 1 : 0);
-        summary.push(`decoder fuzzing: ${fmtCounts(f.counts)} (npm run fuzz for the long run)`);
-      }
+      const f = await runStep('decoder fuzzing', 'vitest.fuzz.config.ts', 'fuzz', [], 'npm run fuzz for the long run');
+      passed += f.passed;
+      failed += f.failed;
+      summary.push(f.line);
     }
   }
 
@@ -259,15 +265,10 @@ async function main() {
     const b = await platformBuild;
     process.stdout.write(`prebuilds and runtimes ready (${(b.ms / 1000).toFixed(1)} s in the background)${b.code === 0 ? '' : `; that step failed:\n${b.log.slice(-3000)}`}\n`);
     const filter = opts.extra.filter((a) => a.includes('package-platforms'));
-    const r = await runUnit(filter, 'vitest.platform.config.ts', 'platforms');
-    if (!r.counts || r.counts.files === 0) {
-      failed += 1;
-      summary.push(`platform tests: vitest exited with status ${r.code} and ran nothing`);
-    } else {
-      passed += r.counts.passed;
-      failed += r.counts.failed + (r.code !== 0 && r.counts.failed === 0 ? 1 : 0);
-      summary.push(`platform tests: ${fmtCounts(r.counts)} (prebuilds built in ${(b.ms / 1000).toFixed(0)} s beside the kernel suite)`);
-    }
+    const r = await runStep('platform tests', 'vitest.platform.config.ts', 'platforms', filter, `prebuilds built in ${(b.ms / 1000).toFixed(0)} s beside the kernel suite`);
+    passed += r.passed;
+    failed += r.failed;
+    summary.push(r.line);
   }
 
   if (!opts.kernel && opts.unit) {

@@ -65,7 +65,8 @@ function pinCpu(setting) {
 /** A failure of the harness itself (not of the command it runs). */
 export class HarnessError extends Error {}
 
-function which(cmd) {
+/** The executable `cmd` on PATH (then /usr/sbin, /sbin), or null. */
+export function which(cmd) {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir || '.', cmd);
     try {

@@ -5,17 +5,14 @@
 import type { IpvsServiceEntry } from '../index';
 import { UsageError, type CliIo, type Command } from './types';
 import { withHandle } from './handle';
-import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs, type PortResolver } from './ipvs-args';
+import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs } from './ipvs-args';
 import { formatDaemons, formatListInto, formatListOne, formatRulesInto, formatTimeouts, type ListFormatOptions, type ListLayout } from './ipvs-format';
 import { TextBuffer } from './text-buffer';
 import { sortDestinations, sortServices } from './ipvs-order';
 import { formatConnections } from './conn-format';
-import { etcServices, lookupNames, withHostNames, type HostResolver } from './names';
-import { parseRulesText, type ParsedRule } from './ipvs-rules';
+import { etcServices, lookupNames, withHostNames } from './names';
 import { runRestore } from './ipvs-restore';
 import { stdoutWrite } from './process-io';
-
-export { stdoutWrite };
 
 /** ipvsadm's options for one of our verbs, as if given with `first` (its command option); host names resolved. */
 async function ipvsadmArgs(first: string[], args: string[], verb: string): Promise<IpvsadmArgs> {
@@ -37,8 +34,6 @@ function takeFlags(args: string[], flags: string[]): { rest: string[]; has: Set<
   });
   return { rest, has };
 }
-
-export { etcServices } from './names';
 
 /** JSON with bigint counters as numbers (strings past 2^53). */
 function toJson(value: unknown): string {
@@ -160,17 +155,6 @@ const save: Command = {
     return 0;
   },
 };
-
-export { ruleWords, type ParsedRule } from './ipvs-rules';
-
-/**
- * Reads a rules file in the `ipvsadm -S` / `ipvsadm -R` format: each non-empty line one ipvsadm
- * command (-A -E -D -a -e -d -C -Z --set --start-daemon --stop-daemon with their options), checked
- * as ipvsadm and then the library would check it.
- */
-export function parseRules(text: string, resolve?: PortResolver, hosts?: HostResolver): ParsedRule[] {
-  return parseRulesText(text, resolve, hosts);
-}
 
 const restore: Command = {
   summary: 'apply rules in the ipvsadm -S / -R format from FILE or standard input, in one batch; reports each failing line',

@@ -17,10 +17,9 @@ import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { IpvsServiceEntry } from '../index';
-import type { PortResolver } from './ipvs-args';
+import type { HostResolver, PortResolver } from './ipvs-args';
 
-/** A host name's IPv4 address, or undefined when it has none. */
-export type HostResolver = (name: string) => string | undefined;
+export type { HostResolver };
 
 type Proto = 'tcp' | 'udp' | 'sctp';
 
@@ -67,9 +66,6 @@ export function portName(port: number, protocol: Proto): string | undefined {
   return servicesTable().byPort.get(`${port}/${protocol}`);
 }
 
-/** Resolves with no name known: a parse that asks for one fails as an unknown host. */
-export const noHostNames: HostResolver = () => undefined;
-
 /**
  * Runs a synchronous parse with host names resolved: first with a resolver that only records the
  * names asked for (answering a placeholder address), then, if any were, again with their IPv4
@@ -78,17 +74,16 @@ export const noHostNames: HostResolver = () => undefined;
  */
 export async function withHostNames<T>(parse: (hosts: HostResolver) => T, lookup: (names: readonly string[]) => Promise<Map<string, string>> = lookupIPv4): Promise<T> {
   const wanted = new Set<string>();
-  let first: T;
   try {
-    first = parse((name) => {
+    const first = parse((name) => {
       wanted.add(name);
       return '0.0.0.0';
     });
+    if (wanted.size === 0) return first;
   } catch (err) {
+    // with names asked for, the placeholder may be what failed: the second parse says
     if (wanted.size === 0) throw err;
-    first = undefined as T;
   }
-  if (wanted.size === 0) return first;
   const found = await lookup([...wanted]);
   return parse((name) => found.get(name));
 }
@@ -117,20 +112,15 @@ export interface NameTable {
 }
 
 /** The host names of every address in the listing, looked up once each (getnameinfo). */
-export function lookupNames(services: readonly IpvsServiceEntry[], reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
+export async function lookupNames(services: readonly IpvsServiceEntry[], reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
   const addresses = new Set<string>();
   for (const s of services) {
     if ('address' in s) addresses.add(s.address);
     for (const d of s.destinations) addresses.add(d.address);
   }
-  return lookupAddresses(addresses, reverse);
-}
-
-/** The host names of these addresses (each looked up once), and port names. */
-export async function lookupAddresses(addresses: Iterable<string>, reverse: (address: string) => Promise<string | undefined> = reverseLookup): Promise<NameTable> {
   const hosts = new Map<string, string>();
   await Promise.all(
-    [...new Set(addresses)].map(async (a) => {
+    [...addresses].map(async (a) => {
       const name = await reverse(a);
       if (name !== undefined) hosts.set(a, name);
     }),

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange } from '../../src/cli/ipvs-args';
-import { parseRules, ruleWords } from '../../src/cli/ipvs-commands';
+import { parseRulesText as parseRules, ruleWords } from '../../src/cli/ipvs-rules';
 import { formatRules } from '../../src/cli/ipvs-format';
 import { fromJson, type Json } from '../../scripts/golden/ipvs-fixture-codec';
 import type { IpvsServiceEntry } from '../../src/index';

@@ -252,10 +252,10 @@ export function formatListInto(out: TextBuffer, info: IpvsInfo, services: readon
     }
     out.str(formatListEntry({ ...s, destinations: [] }, o));
     for (const d of dests) {
-      out.str('  -> ').str(d.address).byte(0x3a).uint(d.port);
+      out.str('  -> ');
       // an IPv4 address:port is at most 21 characters: never cut at 28
-      const dn = d.address.length + 1 + String(d.port).length;
-      out.spaces(28 - dn).byte(0x20).left(FWD_NAME[d.forwarding] ?? '(null)', 7).byte(0x20)
+      const start = out.length;
+      out.str(d.address).byte(0x3a).uint(d.port).padFrom(start, 28).byte(0x20).left(FWD_NAME[d.forwarding] ?? '(null)', 7).byte(0x20)
         .leftUint(d.weight, 6).byte(0x20).leftUint(d.activeConns, 10).byte(0x20).leftUint(d.inactiveConns, 10).byte(0x0a);
     }
   }

@@ -65,6 +65,16 @@ export class TextBuffer {
   leftUint(v: number, width: number): this {
     const start = this.n;
     this.uint(v);
+    return this.padFrom(start, width);
+  }
+
+  /** How many bytes are written so far: a start for {@link padFrom}. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** Spaces until what was written since `start` is `width` wide (C's %-N of a compound field). */
+  padFrom(start: number, width: number): this {
     return this.spaces(width - (this.n - start));
   }
 

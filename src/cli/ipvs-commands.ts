@@ -1,12 +1,16 @@
 /**
  * The IPVS verbs of the `ipvs` command, ipvsadm-compatible: list, save, restore, flush, zero,
- * timeout, daemon. Built on the public API only.
+ * timeout, daemon. Built on the public API, and the internal Ipvs.listInGroups for numeric
+ * listings.
  */
-import type { IpvsServiceEntry } from '../index';
+import type { Handle, IpvsDestination, IpvsService, IpvsServiceEntry } from '../index';
 import { UsageError, type CliIo, type Command } from './types';
 import { withHandle } from './handle';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type IpvsadmArgs } from './ipvs-args';
-import { formatDaemons, formatListInto, formatListOne, formatRulesInto, formatTimeouts, type ListFormatOptions, type ListLayout } from './ipvs-format';
+import {
+  formatDaemons, formatListInto, formatListOne, formatRulesInto, formatTimeouts, listHeader, listServiceInto, rulesServiceInto,
+  type ListFormatOptions, type ListLayout,
+} from './ipvs-format';
 import { TextBuffer } from './text-buffer';
 import { sortDestinations, sortServices } from './ipvs-order';
 import { formatConnections } from './conn-format';
@@ -94,6 +98,25 @@ async function watchList(watch: { seconds: number; count: number }, io: CliIo, o
   }
 }
 
+/**
+ * A numeric listing written a group of services at a time as their destinations are read (see
+ * Ipvs.listInGroups), services in ipvsadm's order unless `nosort`: a group's objects die young,
+ * and the first lines are out before the last dump is read.
+ */
+async function writeInGroups(
+  h: Handle, io: CliIo, stats: boolean, nosort: boolean | undefined,
+  write: (out: TextBuffer, s: IpvsService, dests: readonly IpvsDestination[]) => void,
+): Promise<void> {
+  const out = new TextBuffer();
+  await h.ipvs.listInGroups({ stats, ...(!nosort && { order: sortServices }) }, (services, dests) => {
+    // counters are read (`stats`) for the layouts that print them
+    for (let k = 0; k < services.length; k++) write(out, services[k]!, dests[k]! as IpvsDestination[]);
+    // a copy: the stream may still hold what it was given when the buffer is written again
+    io.out(Buffer.from(out.bytes()));
+    out.clear();
+  });
+}
+
 const list: Command = {
   summary: 'list services and destinations as ipvsadm -L does, names resolved unless -n (-c|--connection, --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, --nosort, --timeout, --daemon, -t|-u|-f SERVICE, --json, --watch SECONDS [--count N])',
   async run(args, global, io) {
@@ -127,14 +150,18 @@ const list: Command = {
         else io.out(formatListOne(entry, numeric ? fmt : { ...fmt, names: await lookupNames([entry]) }));
       } else {
         const info = await h.ipvs.getInfo();
-        // the snapshot path (one pass over the dumps' replies); counters only for the layouts that print them
-        const all = json ? await h.ipvs.listAll()
-          : (await h.snapshot({ ipvs: { stats: layout === 'stats' || layout === 'rate' } })).ipvs! as IpvsServiceEntry[];
+        const stats = layout === 'stats' || layout === 'rate';
         if (json) {
+          const all = await h.ipvs.listAll();
           const sorted = fmt.nosort ? all : sortServices(all).map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
           io.out(toJson(sorted));
+        } else if (numeric) {
+          io.out(listHeader(info, layout));
+          await writeInGroups(h, io, stats, fmt.nosort, (out, s, dests) => listServiceInto(out, s, dests, fmt));
         } else {
-          io.out(formatListInto(new TextBuffer(), info, all, numeric ? fmt : { ...fmt, names: await lookupNames(all) }).bytes());
+          // names need every service first (all looked up at once)
+          const all = (await h.snapshot({ ipvs: { stats } })).ipvs! as IpvsServiceEntry[];
+          io.out(formatListInto(new TextBuffer(), info, all, { ...fmt, names: await lookupNames(all) }).bytes());
         }
       }
     });
@@ -147,10 +174,14 @@ const save: Command = {
   async run(args, global, io) {
     const { rest, has } = takeFlags(args, ['--thresholds', '--nosort', '-n', '--numeric', '--names']);
     if (rest.length) throw new UsageError(`save: unexpected argument ${rest[0]}`);
+    const o = { thresholds: has.has('--thresholds'), nosort: has.has('--nosort') };
     await withHandle(global, async (h) => {
+      if (!has.has('--names') || has.has('-n') || has.has('--numeric')) {
+        await writeInGroups(h, io, false, o.nosort, (out, s, dests) => rulesServiceInto(out, s, dests, o));
+        return;
+      }
       const all = (await h.snapshot({ ipvs: true })).ipvs! as IpvsServiceEntry[];
-      const names = has.has('--names') && !has.has('-n') && !has.has('--numeric') ? await lookupNames(all) : undefined;
-      io.out(formatRulesInto(new TextBuffer(), all, { thresholds: has.has('--thresholds'), nosort: has.has('--nosort'), names }).bytes());
+      io.out(formatRulesInto(new TextBuffer(), all, { ...o, names: await lookupNames(all) }).bytes());
     });
     return 0;
   },

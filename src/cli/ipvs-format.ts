@@ -219,20 +219,26 @@ export function formatRules(services: readonly IpvsServiceEntry[], o: RulesForma
  */
 export function formatRulesInto(out: TextBuffer, services: readonly IpvsServiceEntry[], o: RulesFormatOptions = {}): TextBuffer {
   if (o.names) return out.str(formatRules(services, o));
-  const sorted = o.nosort ? services : sortServices(services);
-  for (const s of sorted) {
-    const dests = o.nosort ? s.destinations : sortDestinations(s.destinations);
-    if (dests.some((d) => d.family === 'inet6' || d.forwarding === 'tunnel' || FWD_SWITCH[d.forwarding] === undefined || (o.thresholds && (d.upperThreshold || d.lowerThreshold)))) {
-      out.str(formatRulesEntry({ ...s, destinations: dests }, { ...o, nosort: true }));
-      continue;
-    }
-    out.str(formatRulesEntry({ ...s, destinations: [] }, o));
-    const name = ruleName(s);
-    for (const d of dests) {
-      out.str('-a ').str(name).str(' -r ').str(d.address).byte(0x3a).uint(d.port).byte(0x20).str(FWD_SWITCH[d.forwarding]!).str(' -w ').uint(d.weight).byte(0x0a);
-    }
-  }
+  for (const s of o.nosort ? services : sortServices(services)) rulesServiceInto(out, s, s.destinations, o);
   return out;
+}
+
+/**
+ * The rules of one service and its destinations (sorted here unless `o.nosort`), as
+ * {@link formatRulesInto} writes each; numeric (`o.names` is for formatRules).
+ */
+export function rulesServiceInto(out: TextBuffer, s: IpvsService, destinations: readonly IpvsDestination[], o: RulesFormatOptions = {}): void {
+  const dests = o.nosort ? destinations as IpvsDestination[] : sortDestinations(destinations);
+  const plain = { ...o, nosort: true };
+  if (dests.some((d) => d.family === 'inet6' || d.forwarding === 'tunnel' || FWD_SWITCH[d.forwarding] === undefined || (o.thresholds && (d.upperThreshold || d.lowerThreshold)))) {
+    out.str(formatRulesEntry({ ...s, destinations: dests }, plain));
+    return;
+  }
+  out.str(formatRulesEntry({ ...s, destinations: [] }, plain));
+  const name = ruleName(s);
+  for (const d of dests) {
+    out.str('-a ').str(name).str(' -r ').str(d.address).byte(0x3a).uint(d.port).byte(0x20).str(FWD_SWITCH[d.forwarding]!).str(' -w ').uint(d.weight).byte(0x0a);
+  }
 }
 
 /**
@@ -241,25 +247,36 @@ export function formatRulesInto(out: TextBuffer, services: readonly IpvsServiceE
  */
 export function formatListInto(out: TextBuffer, info: IpvsInfo, services: readonly IpvsServiceEntry[], o: ListFormatOptions = {}): TextBuffer {
   if (o.names) return out.str(formatList(info, services, o));
-  const layout = o.layout ?? 'default';
-  out.str(`IP Virtual Server version ${info.version} (size=${info.connTableSize})\n`).str(listTitle(layout));
-  const sorted = o.nosort ? services : sortServices(services);
-  for (const s of sorted) {
-    const dests = o.nosort ? s.destinations : sortDestinations(s.destinations);
-    if (layout !== 'default' || dests.some((d) => d.family === 'inet6')) {
-      out.str(formatListEntry({ ...s, destinations: dests }, { ...o, nosort: true }));
-      continue;
-    }
-    out.str(formatListEntry({ ...s, destinations: [] }, o));
-    for (const d of dests) {
-      out.str('  -> ');
-      // an IPv4 address:port is at most 21 characters: never cut at 28
-      const start = out.length;
-      out.str(d.address).byte(0x3a).uint(d.port).padFrom(start, 28).byte(0x20).left(FWD_NAME[d.forwarding] ?? '(null)', 7).byte(0x20)
-        .leftUint(d.weight, 6).byte(0x20).leftUint(d.activeConns, 10).byte(0x20).leftUint(d.inactiveConns, 10).byte(0x0a);
-    }
-  }
+  out.str(listHeader(info, o.layout ?? 'default'));
+  for (const s of o.nosort ? services : sortServices(services)) listServiceInto(out, s, s.destinations, o);
   return out;
+}
+
+/** The version line and the column titles of a listing. */
+export function listHeader(info: IpvsInfo, layout: ListLayout): string {
+  return `IP Virtual Server version ${info.version} (size=${info.connTableSize})\n${listTitle(layout)}`;
+}
+
+/**
+ * One service and its destinations (sorted here unless `o.nosort`) in a listing, as
+ * {@link formatListInto} writes each; numeric (`o.names` is for formatList).
+ */
+export function listServiceInto(out: TextBuffer, s: IpvsService, destinations: readonly IpvsDestination[], o: ListFormatOptions = {}): void {
+  const layout = o.layout ?? 'default';
+  const dests = o.nosort ? destinations as IpvsDestination[] : sortDestinations(destinations);
+  const plain = { ...o, nosort: true };
+  if (layout !== 'default' || dests.some((d) => d.family === 'inet6')) {
+    out.str(formatListEntry({ ...s, destinations: dests }, plain));
+    return;
+  }
+  out.str(formatListEntry({ ...s, destinations: [] }, plain));
+  for (const d of dests) {
+    out.str('  -> ');
+    // an IPv4 address:port is at most 21 characters: never cut at 28
+    const start = out.length;
+    out.str(d.address).byte(0x3a).uint(d.port).padFrom(start, 28).byte(0x20).left(FWD_NAME[d.forwarding] ?? '(null)', 7).byte(0x20)
+      .leftUint(d.weight, 6).byte(0x20).leftUint(d.activeConns, 10).byte(0x20).leftUint(d.inactiveConns, 10).byte(0x0a);
+  }
 }
 
 /** `ipvsadm -L --timeout`. */

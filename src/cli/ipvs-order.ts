@@ -94,13 +94,18 @@ function words(address: string): [number, number, number, number] {
     const b = addressBytes(address);
     return [b.readUInt32BE(0), b.readUInt32BE(4), b.readUInt32BE(8), b.readUInt32BE(12)];
   }
+  return [ipv4Word(address), 0, 0, 0];
+}
+
+/** A dotted quad as one u32 (the text is the kernel's, so well formed). */
+function ipv4Word(address: string): number {
   let v = 0;
   let octet = 0;
   for (let i = 0; i < address.length; i++) {
     const c = address.charCodeAt(i);
     if (c === 0x2e) { v = v * 256 + octet; octet = 0; } else octet = octet * 10 + (c - 0x30);
   }
-  return [v * 256 + octet, 0, 0, 0];
+  return v * 256 + octet;
 }
 
 const NO_WORDS: [number, number, number, number] = [0, 0, 0, 0];
@@ -163,9 +168,46 @@ export function sortServices<T extends IpvsService>(services: readonly T[]): T[]
   return orderOf(keyed, cmpKeyedServices, true);
 }
 
+/** Lists up to this long are sorted by {@link sortSmallIPv4} (a service's real servers, mostly). */
+const SMALL = 32;
+const smallKeys = new Float64Array(SMALL);
+const smallOrder = new Int32Array(SMALL);
+
+/**
+ * IPv4 destinations whose addresses lie within 2^31 of each other (where ipvsadm's comparator is
+ * a total order, so any stable sort gives glibc's result), by insertion sort on `address << 16 |
+ * port` with nothing allocated but the result; undefined for any other list.
+ */
+function sortSmallIPv4<T extends IpvsDestination>(dests: readonly T[]): T[] | undefined {
+  const n = dests.length;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const d = dests[i]!;
+    if (d.family === 'inet6') return undefined;
+    const w = ipv4Word(d.address);
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
+    const key = w * 65536 + d.port;
+    let j = i;
+    for (; j > 0 && smallKeys[j - 1]! > key; j--) {
+      smallKeys[j] = smallKeys[j - 1]!;
+      smallOrder[j] = smallOrder[j - 1]!;
+    }
+    smallKeys[j] = key;
+    smallOrder[j] = i;
+  }
+  if (hi - lo >= 2 ** 31) return undefined;
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = dests[smallOrder[i]!]!;
+  return out;
+}
+
 /** Destinations in ipvsadm's listing order. */
 export function sortDestinations<T extends IpvsDestination>(dests: readonly T[]): T[] {
   if (dests.length < 2) return dests.slice();
+  const small = dests.length <= SMALL ? sortSmallIPv4(dests) : undefined;
+  if (small) return small;
   const keyed = dests.map((d): Keyed<T> => ({ item: d, fwmark: 0, af: 0, proto: 0, w: words(d.address), v6: d.family === 'inet6', port: d.port }));
   return orderOf(keyed, cmpKeyedDestinations, false);
 }

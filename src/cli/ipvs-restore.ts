@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { openHandle, type Batch, type Handle, type IpvsChange } from '../index';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { etcServices, withHostNames } from './names';
-import { parseRulesText, type ParsedRule } from './ipvs-rules';
+import { eachRule, type ParsedRule } from './ipvs-rules';
 import { Refusals, grouped, progressLine, takeQuiet } from './restore-report';
 
-type Step = { batch: Batch; rules: ParsedRule[] } | { apply: ParsedRule[] };
+type Step = { batch: Batch; lines: number[] } | { apply: ParsedRule[] };
 
 const BATCHED = new Set(['addService', 'editService', 'deleteService', 'addDestination', 'editDestination', 'deleteDestination']);
 
@@ -27,30 +27,42 @@ function queue(b: Batch, c: IpvsChange): void {
   }
 }
 
-/** The steps of the rules, each batch queued (and so checked); lines the batch refuses are reported. */
-function plan(h: Handle, rules: readonly ParsedRule[], refusals: Refusals): Step[] {
-  const steps: Step[] = [];
-  for (let i = 0; i < rules.length;) {
-    const batched = BATCHED.has(rules[i]!.change!.kind);
-    let j = i + 1;
-    while (j < rules.length && BATCHED.has(rules[j]!.change!.kind) === batched) j++;
-    const part = rules.slice(i, j);
-    if (!batched) steps.push({ apply: part });
-    else {
-      const batch = h.batch();
-      for (const r of part) {
-        try {
-          queue(batch, r.change!);
-        } catch (err) {
-          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
-          refusals.add(`line ${r.line}: ${err.message}`);
-        }
-      }
-      steps.push({ batch, rules: part });
+/**
+ * The steps of a rules file, built as its lines are read: each run of service and real-server
+ * lines queued into a batch at once (which checks it; the batch keeps the values, so no object
+ * is kept per line, only its number), each run of other lines kept for `ipvs.apply`. Lines that
+ * do not parse, or that the batch refuses, are collected; nothing is sent while building.
+ */
+class Plan {
+  readonly steps: Step[] = [];
+  readonly refused: string[] = [];
+  changes = 0;
+  private open: Step | undefined;
+
+  constructor(private readonly h: Handle) {}
+
+  add(r: ParsedRule): void {
+    if (r.error !== undefined) {
+      this.refused.push(`line ${r.line}: ${r.error}`);
+      return;
     }
-    i = j;
+    const c = r.change;
+    if (c === null) return;
+    this.changes++;
+    if (!BATCHED.has(c.kind)) {
+      if (this.open === undefined || !('apply' in this.open)) this.steps.push(this.open = { apply: [] });
+      this.open.apply.push(r);
+      return;
+    }
+    if (this.open === undefined || !('batch' in this.open)) this.steps.push(this.open = { batch: this.h.batch(), lines: [] });
+    try {
+      queue(this.open.batch, c);
+      this.open.lines.push(r.line);
+    } catch (err) {
+      if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+      this.refused.push(`line ${r.line}: ${err.message}`);
+    }
   }
-  return steps;
 }
 
 /** `ipvs restore [-f FILE | FILE | -] [--stop-on-error] [-q]`. */
@@ -72,30 +84,28 @@ export async function runRestore(args: string[], global: GlobalOptions, io: CliI
   const file = files[0];
   const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
   const refusals = new Refusals(io, 'ipvs restore');
-  // host names (ipvsadm -S without -n writes them) resolved all at once, to IPv4 as ipvsadm -R does
-  const rules = await withHostNames((hosts) => parseRulesText(text, etcServices(), hosts));
-  for (const r of rules) if (r.error !== undefined) refusals.add(`line ${r.line}: ${r.error}`);
-  if (refusals.count) {
-    refusals.end();
-    io.err(`ipvs restore: ${grouped(refusals.count)} line${refusals.count === 1 ? '' : 's'} not understood; nothing was applied\n`);
-    return 1;
-  }
-  const todo = rules.filter((r) => r.change !== null);
-  if (todo.length === 0) return 0;
   const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
   try {
-    const steps = plan(h, todo, refusals);
+    // host names (ipvsadm -S without -n writes them) resolved all at once, to IPv4 as ipvsadm -R
+    // does; a second parse (with the names) builds its plan afresh
+    const plan = await withHostNames((hosts) => {
+      const p = new Plan(h);
+      eachRule(text, (r) => p.add(r), etcServices(), hosts);
+      return p;
+    });
+    for (const why of plan.refused) refusals.add(why);
     if (refusals.count) {
       refusals.end();
       io.err(`ipvs restore: ${grouped(refusals.count)} line${refusals.count === 1 ? '' : 's'} not understood; nothing was applied\n`);
       return 1;
     }
+    const { steps } = plan;
     let failed = 0;
     let skipped = 0;
     const progress = progressLine(io, quiet, 'ipvs restore');
     for (const s of steps) {
       if (stop && failed) {
-        skipped += 'apply' in s ? s.apply.length : s.rules.length;
+        skipped += 'apply' in s ? s.apply.length : s.lines.length;
         continue;
       }
       if ('apply' in s) {
@@ -120,13 +130,13 @@ export async function runRestore(args: string[], global: GlobalOptions, io: CliI
         failed++;
         // the batch's index means nothing to the reader of the file: the line number says it
         const why = (c.error?.message ?? 'refused').replace(/ \(operation #\d+\)/, '');
-        refusals.add(`line ${s.rules[c.index]!.line}: ${c.status === 'unknown' ? `not known to be applied: ${why}` : why}`);
+        refusals.add(`line ${s.lines[c.index]!}: ${c.status === 'unknown' ? `not known to be applied: ${why}` : why}`);
       }
     }
     progress.end();
     refusals.end();
     if (failed || skipped) {
-      io.err(`ipvs restore: ${grouped(failed)} of ${grouped(todo.length)} change${todo.length === 1 ? '' : 's'} failed${skipped ? `, ${grouped(skipped)} not sent after the first failure` : ''}\n`);
+      io.err(`ipvs restore: ${grouped(failed)} of ${grouped(plan.changes)} change${plan.changes === 1 ? '' : 's'} failed${skipped ? `, ${grouped(skipped)} not sent after the first failure` : ''}\n`);
     }
     return failed || skipped ? 1 : 0;
   } finally {

@@ -61,6 +61,15 @@ const MAX_TIMEOUT = 86400 * 31;
  */
 export function parseRulesText(text: string, resolve?: PortResolver, hosts?: HostResolver): ParsedRule[] {
   const out: ParsedRule[] = [];
+  eachRule(text, (r) => out.push(r), resolve, hosts);
+  return out;
+}
+
+/**
+ * {@link parseRulesText}, handing each rule to `sink` as it is read instead of keeping them: a
+ * caller that queues each change at once (ipvs restore) holds no object per line.
+ */
+export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve?: PortResolver, hosts?: HostResolver): void {
   let lastKeyText = '';
   let lastKey: IpvsServiceKey | undefined;
   const keyOf = (p: string, addr: string, port: number, text: string): IpvsServiceKey => {
@@ -82,14 +91,13 @@ export function parseRulesText(text: string, resolve?: PortResolver, hosts?: Hos
     if (raw.charCodeAt(0) === 0x2d /* - */ && (c === 0x61 /* a */ || c === 0x41 /* A */)) {
       const rule = c === 0x61 ? fastServer(raw, line, keyOf) : fastService(raw, line);
       if (rule) {
-        out.push(rule);
+        sink(rule);
         continue;
       }
     }
     const rule = parseRuleGeneral(raw, line, resolve, hosts);
-    if (rule) out.push(rule);
+    if (rule) sink(rule);
   }
-  return out;
 }
 
 function fastService(raw: string, line: number): ParsedRule | undefined {

@@ -78,6 +78,11 @@ export class TextBuffer {
     return this.spaces(width - (this.n - start));
   }
 
+  /** Empties the buffer (its memory is kept for what is written next). */
+  clear(): void {
+    this.n = 0;
+  }
+
   /** The text written, as a view of the buffer. */
   bytes(): Buffer {
     return this.buf.subarray(0, this.n);

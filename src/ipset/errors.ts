@@ -15,17 +15,23 @@ function names(mod: Record<string, unknown>): Map<number, string> {
   for (const [k, v] of Object.entries(mod)) if (k.startsWith('IPSET_ERR_') && typeof v === 'number' && !m.has(v)) m.set(v, k);
   return m;
 }
-const CORE = names(K);
-CORE.delete(K.IPSET_ERR_TYPE_SPECIFIC);
-const HASH = names(H);
-const BITMAP = names(B);
-const LIST = names(L);
+
+/** The name tables, built the first time an ipset error is named (not at start-up). */
+let tables: { core: Map<number, string>; hash: Map<number, string>; bitmap: Map<number, string>; list: Map<number, string> } | undefined;
+function errorTables(): NonNullable<typeof tables> {
+  if (!tables) {
+    const core = names(K);
+    core.delete(K.IPSET_ERR_TYPE_SPECIFIC);
+    tables = { core, hash: names(H), bitmap: names(B), list: names(L) };
+  }
+  return tables;
+}
 
 function typeTable(type: string | undefined): Map<number, string> | undefined {
   if (!type) return undefined;
-  if (type.startsWith('hash:')) return HASH;
-  if (type.startsWith('bitmap:')) return BITMAP;
-  if (type.startsWith('list:')) return LIST;
+  if (type.startsWith('hash:')) return errorTables().hash;
+  if (type.startsWith('bitmap:')) return errorTables().bitmap;
+  if (type.startsWith('list:')) return errorTables().list;
   return undefined;
 }
 
@@ -41,7 +47,7 @@ export function ipsetErrorCode(errno: number, type?: string): string {
     const name = typeTable(type)?.get(n);
     return name ?? `IPSET_ERR_TYPE_SPECIFIC+${n - K.IPSET_ERR_TYPE_SPECIFIC}`;
   }
-  return CORE.get(n) ?? `IPSET_ERR_${n}`;
+  return errorTables().core.get(n) ?? `IPSET_ERR_${n}`;
 }
 
 /** The set types Linux has (net/netfilter/ipset), each in a module of its own. */

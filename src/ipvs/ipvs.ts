@@ -16,7 +16,8 @@ import {
   type IpvsSysctls, type IpvsSysctlsOptions,
 } from './sysctl';
 import { listDir, procNetPath, readLines, readText, writeText } from '../procfs/netns-file';
-import type { IpvsServiceState } from '../snapshot/ipvs-read';
+import { readIpvsGroups, type IpvsServiceState } from '../snapshot/ipvs-read';
+import type { IpvsDestinationState } from '../snapshot/ipvs-decode';
 import { watchStats, type IpvsStatsSample, type IpvsWatchStatsOptions } from '../snapshot/watch-stats';
 import { parseIpvsTotals } from './totals';
 import { checkOptions, closest, keySet, quote } from '../validate';
@@ -177,6 +178,19 @@ export class Ipvs {
       }
       return services.map((s, i) => ({ ...s, destinations: (results[i] as { value: IpvsDestination[] }).value }));
     }
+  }
+
+  /**
+   * The listing path of `ipvs list` and `ipvs save`: every service, put in `order`, then their
+   * destinations a group of services at a time, each group handed to `onGroup` before the next
+   * is read. @internal
+   */
+  async listInGroups(
+    options: { stats?: boolean; order?: (services: IpvsService[]) => IpvsService[] },
+    onGroup: (services: readonly IpvsService[], destinations: readonly IpvsDestinationState[][]) => void | Promise<void>,
+  ): Promise<void> {
+    const f = await this.family();
+    await readIpvsGroups(f, this.ctx.connection(NETLINK_GENERIC), this.ctx.exchangeOptions, options, onGroup);
   }
 
   /**

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromJson, type Json } from '../../scripts/golden/ipvs-fixture-codec';
-import type { IpvsInfo, IpvsServiceEntry, IpvsTimeouts } from '../../src/index';
+import type { IpvsDestination, IpvsInfo, IpvsServiceEntry, IpvsTimeouts } from '../../src/index';
 import {
   formatDaemons, formatList, formatListOne, formatRules, formatTimeouts, largenum, type ListLayout,
 } from '../../src/cli/ipvs-format';
-import { compareDestinations, glibcSort, sortServices } from '../../src/cli/ipvs-order';
+import { compareDestinations, glibcSort, sortDestinations, sortServices } from '../../src/cli/ipvs-order';
 
 const DIR = path.join(__dirname, '..', 'golden');
 const text = (f: string) => readFileSync(path.join(DIR, f), 'utf8');
@@ -88,6 +88,31 @@ describe('ipvsadm\'s numbers and order', () => {
   it('glibc merge sort: halves sorted recursively, left run first on ties', () => {
     const cmp = (a: [number, string], b: [number, string]) => a[0] - b[0];
     expect(glibcSort([[2, 'a'], [1, 'b'], [2, 'c'], [1, 'd'], [0, 'e']] as [number, string][], cmp).map((x) => x[1]).join('')).toBe('ebdac');
+  });
+
+  it('sortDestinations gives glibc\'s order of ipvsadm\'s comparator, short lists and long, near and far addresses', () => {
+    let seed = 7;
+    const rand = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % k; // the high bits: an LCG's low bits repeat with short periods
+    };
+    for (let round = 0; round < 400; round++) {
+      const n = 1 + rand(round % 4 === 0 ? 80 : 32);
+      // near: one /16, so the comparator is a total order; far: anywhere, where it is not
+      const near = round % 2 === 0;
+      const seen = new Set<string>();
+      const dests: IpvsDestination[] = [];
+      while (dests.length < n) {
+        const a = near ? `10.1.${rand(4)}.${rand(8)}` : `${rand(256)}.${rand(3)}.${rand(3)}.${rand(3)}`;
+        const port = [80, 8080, 443][rand(3)]!;
+        if (seen.has(`${a}:${port}`)) continue;
+        seen.add(`${a}:${port}`);
+        dests.push({ address: a, port, family: 'inet' } as IpvsDestination);
+      }
+      const before = [...dests];
+      expect(sortDestinations(dests)).toEqual(glibcSort(dests, compareDestinations));
+      expect(dests).toEqual(before);
+    }
   });
 
   it('sortServices does not change its input', () => {

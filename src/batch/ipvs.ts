@@ -90,6 +90,20 @@ export class BatchIpvs {
     return this.destination('addDestination', service, destination, true);
   }
 
+  /**
+   * {@link addDestination} of an IPv4 real server given as numbers, for a caller that checked them
+   * (`address` a dotted quad's u32, `port` and `weight` 0-65535, no thresholds): `ipvs restore`
+   * queues the lines of a rules file this way without an object per line. A service that is not
+   * IPv4, or a key the builder must check, goes through {@link addDestination}. @internal
+   */
+  addIPv4Destination(service: IpvsServiceKey, address: number, port: number, forwarding: 'masq' | 'route', weight: number): number {
+    const entry = this.entry(service, OP_NAMES.addDestination);
+    const t = entry && entry.af === AF_INET ? destLayout('addDestination') : null;
+    if (t !== null) return this.push(new FastDestChange(entry!, t, address | 0, (port << 8) | FAST_FORWARDING.get(forwarding)!, weight, 0, 0));
+    const quad = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+    return this.addDestination(service, { address: quad, port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 });
+  }
+
   /** Queues `ipvsadm -e`: see {@link Ipvs.editDestination}. Its undo restores the values read before the commit. */
   editDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): number {
     return this.destination('editDestination', service, destination, true);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { openHandle, type Batch, type Handle, type IpvsChange } from '../index';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { etcServices, withHostNames } from './names';
-import { eachRule, type ParsedRule } from './ipvs-rules';
+import { eachRule, type ParsedRule, type ServerSink } from './ipvs-rules';
 import { Refusals, grouped, progressLine, takeQuiet } from './restore-report';
 
 type Step = { batch: Batch; lines: number[] } | { apply: ParsedRule[] };
@@ -54,14 +54,33 @@ class Plan {
       this.open.apply.push(r);
       return;
     }
-    if (this.open === undefined || !('batch' in this.open)) this.steps.push(this.open = { batch: this.h.batch(), lines: [] });
+    const step = this.batchStep();
     try {
-      queue(this.open.batch, c);
-      this.open.lines.push(r.line);
+      queue(step.batch, c);
+      step.lines.push(r.line);
     } catch (err) {
       if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
       this.refused.push(`line ${r.line}: ${err.message}`);
     }
+  }
+
+  /** A real server line read as numbers (see eachRule). */
+  readonly server: ServerSink = (line, service, address, port, forwarding, weight) => {
+    this.changes++;
+    const step = this.batchStep();
+    try {
+      step.batch.ipvs.addIPv4Destination(service, address, port, forwarding, weight);
+      step.lines.push(line);
+    } catch (err) {
+      if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+      this.refused.push(`line ${line}: ${err.message}`);
+    }
+  };
+
+  /** The batch step lines are queued into: the open one, or a new one after other lines. */
+  private batchStep(): { batch: Batch; lines: number[] } {
+    if (this.open === undefined || !('batch' in this.open)) this.steps.push(this.open = { batch: this.h.batch(), lines: [] });
+    return this.open;
   }
 }
 
@@ -90,7 +109,7 @@ export async function runRestore(args: string[], global: GlobalOptions, io: CliI
     // does; a second parse (with the names) builds its plan afresh
     const plan = await withHostNames((hosts) => {
       const p = new Plan(h);
-      eachRule(text, (r) => p.add(r), etcServices(), hosts);
+      eachRule(text, (r) => p.add(r), etcServices(), hosts, p.server);
       return p;
     });
     for (const why of plan.refused) refusals.add(why);

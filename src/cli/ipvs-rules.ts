@@ -48,16 +48,19 @@ const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const ADDR_PORT = `(${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}):(\\d{1,5})`;
 /** `-A -t|-u ADDR:PORT -s SCHED [-p TIMEOUT]`, single spaces, as ipvsadm -Sn writes it. */
 const ADD_SERVICE = new RegExp(`^-A -([tu]) ${ADDR_PORT} -s ([A-Za-z0-9_-]{1,15})(?: -p (\\d{1,7}))?$`);
-/** `-a -t|-u ADDR:PORT -r ADDR:PORT -g|-m -w WEIGHT`. */
-const ADD_SERVER = new RegExp(`^-a -([tu]) ${ADDR_PORT} -r ${ADDR_PORT} -([gm]) -w (\\d{1,5})$`);
-
 /** ipvsadm's longest persistence time-out (31 days). */
 const MAX_TIMEOUT = 86400 * 31;
 
 /**
+ * A real server line of the common shape, its values checked: `address` is the dotted quad's
+ * u32 and `port` the one the kernel is given (the service's for direct routing, which ipvsadm
+ * sends, the server's for masquerading).
+ */
+export type ServerSink = (line: number, service: IpvsServiceKey, address: number, port: number, forwarding: 'masq' | 'route', weight: number) => void;
+
+/**
  * Reads a rules file line by line, the common lines by the fast tokenizer (numeric: host names
- * are the general parser's, through `hosts`). `keyCache` lets the
- * real servers of one service share its key object (the batch recognises a key it has just seen).
+ * are the general parser's, through `hosts`).
  */
 export function parseRulesText(text: string, resolve?: PortResolver, hosts?: HostResolver): ParsedRule[] {
   const out: ParsedRule[] = [];
@@ -66,30 +69,33 @@ export function parseRulesText(text: string, resolve?: PortResolver, hosts?: Hos
 }
 
 /**
- * {@link parseRulesText}, handing each rule to `sink` as it is read instead of keeping them: a
- * caller that queues each change at once (ipvs restore) holds no object per line.
+ * {@link parseRulesText}, handing each rule to `sink` as it is read instead of keeping them. With
+ * `server`, real server lines of the shape `ipvsadm -Sn` writes (`-a -t|-u ADDR:PORT -r
+ * ADDR:PORT -g|-m -w WEIGHT`, single spaces) go there as numbers, read without a string or an
+ * object per line (ipvs restore queues them at once); the real servers of one service share its
+ * key object (the batch recognises a key it has just seen).
  */
-export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve?: PortResolver, hosts?: HostResolver): void {
-  let lastKeyText = '';
-  let lastKey: IpvsServiceKey | undefined;
-  const keyOf = (p: string, addr: string, port: number, text: string): IpvsServiceKey => {
-    if (text !== lastKeyText || !lastKey) {
-      lastKeyText = text;
-      lastKey = { protocol: p === 't' ? 'tcp' : 'udp', address: addr, port };
-    }
-    return lastKey;
-  };
+export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve?: PortResolver, hosts?: HostResolver, server?: ServerSink): void {
+  const servers = new ServerReader(text, server ?? ((line, service, address, port, forwarding, weight) => {
+    const destination = { address: quadText(address), port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 };
+    sink({ line, text: text.slice(lineStart, lineEnd), change: { kind: 'addDestination', service, destination } });
+  }));
+  let lineStart = 0;
+  let lineEnd = 0;
   let line = 0;
   for (let start = 0; start <= text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     line++;
-    const raw = text.slice(start, end);
+    lineStart = start;
+    lineEnd = end;
     start = end + 1;
-    if (raw.length === 0) continue;
-    const c = raw.charCodeAt(1);
-    if (raw.charCodeAt(0) === 0x2d /* - */ && (c === 0x61 /* a */ || c === 0x41 /* A */)) {
-      const rule = c === 0x61 ? fastServer(raw, line, keyOf) : fastService(raw, line);
+    if (end === lineStart) continue;
+    const c = text.charCodeAt(lineStart + 1);
+    if (text.charCodeAt(lineStart) === 0x2d /* - */ && c === 0x61 /* a */ && servers.read(lineStart, end, line)) continue;
+    const raw = text.slice(lineStart, end);
+    if (c === 0x41 /* A */ && raw.charCodeAt(0) === 0x2d) {
+      const rule = fastService(raw, line);
       if (rule) {
         sink(rule);
         continue;
@@ -97,6 +103,105 @@ export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve
     }
     const rule = parseRuleGeneral(raw, line, resolve, hosts);
     if (rule) sink(rule);
+  }
+}
+
+/** A u32 as a dotted quad. */
+function quadText(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+/**
+ * The tokenizer of real server lines: reads the text in place, character codes only. A line it
+ * is unsure of (any other spacing, a leading zero in an address, a number out of range) is left
+ * to the general parser.
+ */
+class ServerReader {
+  /** Where the last scan ended, and the number it read. */
+  private pos = 0;
+  private num = 0;
+  private lastProto = 0;
+  private lastAddr = -1;
+  private lastPort = -1;
+  private lastKey: IpvsServiceKey | undefined;
+
+  constructor(private readonly s: string, private readonly sink: ServerSink) {}
+
+  /** Reads `-a ...` at [start, end); false when it is not of the common shape (nothing was handed on). */
+  read(start: number, end: number, line: number): boolean {
+    const s = this.s;
+    // "-a -t " / "-a -u "
+    const p = s.charCodeAt(start + 4);
+    if (s.charCodeAt(start + 2) !== 0x20 || s.charCodeAt(start + 3) !== 0x2d || (p !== 0x74 && p !== 0x75) || s.charCodeAt(start + 5) !== 0x20) return false;
+    if (!this.quad(start + 6) || s.charCodeAt(this.pos) !== 0x3a) return false;
+    const vaddr = this.num;
+    const vaddrEnd = this.pos;
+    if (!this.number(this.pos + 1)) return false;
+    const vport = this.num;
+    let i = this.pos;
+    if (!s.startsWith(' -r ', i) || !this.quad(i + 4) || s.charCodeAt(this.pos) !== 0x3a) return false;
+    const raddr = this.num;
+    if (!this.number(this.pos + 1)) return false;
+    const rport = this.num;
+    i = this.pos;
+    const f = s.charCodeAt(i + 2);
+    if (s.charCodeAt(i) !== 0x20 || s.charCodeAt(i + 1) !== 0x2d || (f !== 0x67 /* g */ && f !== 0x6d /* m */)) return false;
+    if (!s.startsWith(' -w ', i + 3) || !this.number(i + 7) || this.pos !== end) return false;
+    const weight = this.num;
+    if (vport > 65535 || rport > 65535 || weight > 65535) return false;
+    if (p !== this.lastProto || vaddr !== this.lastAddr || vport !== this.lastPort || !this.lastKey) {
+      this.lastProto = p;
+      this.lastAddr = vaddr;
+      this.lastPort = vport;
+      this.lastKey = { protocol: p === 0x74 ? 'tcp' : 'udp', address: s.slice(start + 6, vaddrEnd), port: vport };
+    }
+    const masq = f === 0x6d;
+    this.sink(line, this.lastKey, raddr, masq ? rport : vport, masq ? 'masq' : 'route', weight);
+    return true;
+  }
+
+  /** A dotted quad without leading zeros at `i` (as ipvsadm -Sn writes it): its u32 in `num`. */
+  private quad(i: number): boolean {
+    const s = this.s;
+    let v = 0;
+    for (let part = 0; part < 4; part++) {
+      if (part > 0) {
+        if (s.charCodeAt(i) !== 0x2e) return false;
+        i++;
+      }
+      let o = s.charCodeAt(i) - 0x30;
+      if (!(o >= 0 && o <= 9)) return false;
+      i++;
+      if (o !== 0) {
+        for (let k = 0; k < 2; k++) {
+          const c = s.charCodeAt(i) - 0x30;
+          if (!(c >= 0 && c <= 9)) break;
+          o = o * 10 + c;
+          i++;
+        }
+        if (o > 255) return false;
+      }
+      v = v * 256 + o;
+    }
+    this.pos = i;
+    this.num = v;
+    return true;
+  }
+
+  /** One to five decimal digits at `i`, in `num`. */
+  private number(i: number): boolean {
+    const s = this.s;
+    let v = 0;
+    let k = 0;
+    for (; k < 5; k++) {
+      const c = s.charCodeAt(i + k) - 0x30;
+      if (!(c >= 0 && c <= 9)) break;
+      v = v * 10 + c;
+    }
+    if (k === 0) return false;
+    this.pos = i + k;
+    this.num = v;
+    return true;
   }
 }
 
@@ -110,20 +215,4 @@ function fastService(raw: string, line: number): ParsedRule | undefined {
   if ((port === 0 && persistent === undefined) || (persistent !== undefined && (persistent < 1 || persistent > MAX_TIMEOUT))) return undefined;
   const service = { protocol: m[1] === 't' ? 'tcp' as const : 'udp' as const, address: m[2]!, port, scheduler: m[4]!, ...(persistent !== undefined && { persistent }) };
   return { line, text: raw, change: { kind: 'addService', service } };
-}
-
-function fastServer(
-  raw: string, line: number, keyOf: (p: string, addr: string, port: number, text: string) => IpvsServiceKey,
-): ParsedRule | undefined {
-  const m = ADD_SERVER.exec(raw);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  const dport = Number(m[5]);
-  const weight = Number(m[7]);
-  if (port > 65535 || dport > 65535 || weight > 65535) return undefined;
-  const masq = m[6] === 'm';
-  const service = keyOf(m[1]!, m[2]!, port, raw.slice(3, raw.indexOf(' -r ')));
-  // direct routing keeps the service's port (ipvsadm sends it), masquerading the server's
-  const destination = { address: m[4]!, port: masq ? dport : port, forwarding: masq ? 'masq' as const : 'route' as const, weight, upperThreshold: 0, lowerThreshold: 0 };
-  return { line, text: raw, change: { kind: 'addDestination', service, destination } };
 }

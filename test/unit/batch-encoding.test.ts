@@ -73,6 +73,38 @@ describe('batch fast path for IPVS destinations', () => {
     }
   });
 
+  it('addIPv4Destination (numbers, as ipvs restore reads them) writes what addDestination writes, fwmark and IPv6 services too', () => {
+    const r = rng(11);
+    for (let n = 0; n < 300; n++) {
+      const svc = [
+        { protocol: 'tcp', address: `10.${n & 255}.0.1`, port: 80 },
+        { protocol: 'udp', address: '10.96.0.10', port: 53 },
+        { fwmark: 1 + n },
+        { protocol: 'tcp', address: 'fd00::1', port: 443 },
+      ][n % 4] as { protocol: 'tcp'; address: string; port: number };
+      const a = Math.floor(r() * 2 ** 32);
+      const quad = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+      const port = Math.floor(r() * 65536), weight = Math.floor(r() * 65536);
+      const forwarding = r() < 0.5 ? 'masq' as const : 'route' as const;
+      if (svc.address === 'fd00::1') {
+        // an IPv4 real server of an IPv6 service: the builder's refusal, either way
+        const refusal = (fn: (b: BatchIpvs) => void) => { try { queue(fn); } catch (err) { return (err as Error).message; } return 'queued'; };
+        const why = refusal((b) => b.addDestination(svc, { address: quad, port, forwarding, weight }));
+        expect(why).toMatch(/another address family/);
+        expect(refusal((b) => b.addIPv4Destination(svc, a, port, forwarding, weight))).toBe(why);
+        continue;
+      }
+      const [fast, plain] = queue((b) => {
+        b.addIPv4Destination(svc, a, port, forwarding, weight);
+        b.addDestination(svc, { address: quad, port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 });
+      });
+      const want = encodeMessages([ops.addDestinationOp(family, svc, { address: quad, port, forwarding, weight }).message], 5).toString('hex');
+      const bytes = (c: AnyIpvsChange) => (c.fast ? fastBytes(c, 5) : encodeMessages([c.generic!.message], 5)).toString('hex');
+      expect(bytes(fast!), JSON.stringify([svc, quad])).toBe(want);
+      expect(bytes(plain!)).toBe(want);
+    }
+  });
+
   it('writes every byte of its message over a dirty buffer, at any offset, for any family id', () => {
     // a commit reuses one scratch buffer: nothing may be left from the message written there before
     const svc = { protocol: 'tcp', address: '10.96.1.2', port: 443 } as const;

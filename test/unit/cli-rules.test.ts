@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRuleGeneral, parseRulesText } from '../../src/cli/ipvs-rules';
+import { eachRule, parseRuleGeneral, parseRulesText, type ParsedRule } from '../../src/cli/ipvs-rules';
 import { fastEntry, readRestoreText } from '../../src/cli/set-restore';
 import { parseIpsetEntry } from '../../src/index';
 import { main } from '../../src/cli/main';
@@ -13,6 +13,12 @@ const LINES = [
   '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 0', '-a -u 10.0.0.1:53 -r 10.1.0.1:53 -m -w 65535',
   '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 65536', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -i -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.256:80 -m -w 1',
   '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1 -x 10 -y 2', '-a -t [::1]:80 -r [::2]:80 -m -w 1',
+  '-a -t 10.0.0.1:80 -r 10.1.0.01:80 -m -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1:080 -m -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1 ',
+  '-a -t 10.0.0.1:80 -r 10.1.0.1:123456 -m -w 1', '-a -t 0.0.0.0:80 -r 0.0.0.0:0 -g -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1 -m -w 1',
+  '-a  -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 1', '-a -t 1.2.3.4:5 -r 1.2.3.4:5 -m -w 00001', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w',
+  '-a -t 255.255.255.255:65535 -r 255.255.255.255:65535 -g -w 65535', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\r',
+  '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -x -w 1', '-a -t 10.0.0.1:8o -r 10.1.0.1:8080 -m -w 1', '-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1x',
+  '-a -t 1.2.3.4.5:80 -r 10.1.0.1:8080 -m -w 1', '-a -t 1.2.3:80 -r 10.1.0.1:8080 -m -w 1', '-a -t 300.2.3.4:80 -r 10.1.0.1:8080 -m -w 1',
 ];
 
 describe('ipvs restore: the fast rules tokenizer', () => {
@@ -21,6 +27,20 @@ describe('ipvs restore: the fast rules tokenizer', () => {
       const fast = parseRulesText(text)[0]!;
       const general = parseRuleGeneral(text, 1)!;
       expect({ ...fast, text: fast.text.trim() }, `line ${i}: ${text}`).toEqual({ ...general, line: 1 });
+    }
+  });
+
+  it('hands real server lines to a server sink as the numbers of the change the rule path makes', () => {
+    for (const [i, text] of LINES.entries()) {
+      const [rule] = parseRulesText(text);
+      const seen: unknown[] = [];
+      const rules: ParsedRule[] = [];
+      eachRule(text, (r) => rules.push(r), undefined, undefined, (line, service, a, port, forwarding, weight) => {
+        seen.push({ line, text, change: { kind: 'addDestination', service, destination: { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 } } });
+      });
+      // a line is either handed over as numbers (and then equals the rule) or read as a rule
+      expect(seen.length + rules.length, `line ${i}: ${text}`).toBe(rule ? 1 : 0);
+      expect(seen.length ? seen[0] : rules[0], `line ${i}: ${text}`).toEqual(rule);
     }
   });
 

@@ -7,7 +7,7 @@ import type { AttrRecord } from '../netlink/attr';
 import { familyOf } from '../netlink/address';
 import type { Ifaddrmsg } from '../schema/rtnl-addr';
 import { AF_INET, AF_INET6 } from '../uapi/netlink';
-import * as F from '../uapi/if-addr';
+import { CONSTANTS as F } from '../uapi/if-addr';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from '../uapi/rtnetlink';
 import { IFNAMSIZ } from '../uapi/if';
 import { checkKeys, checkObject, keySet, quote } from '../validate';

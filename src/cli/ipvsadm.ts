@@ -4,12 +4,13 @@
  * for scripts written for ipvsadm. `--netns NAME|PATH` before the arguments picks the namespace.
  */
 import { parseGlobal } from './global-options';
-import { processIo } from './process-io';
+import { processIo, shortRunHeap } from './process-io';
 import { runIpvsadm } from './ipvsadm-compat';
 import { UsageError } from './types';
 
 /* c8 ignore start */
 if (require.main === module) {
+  shortRunHeap();
   const io = processIo();
   let run: Promise<number>;
   try {

@@ -3,10 +3,10 @@
  * (lib/errcode.c). Codes from IPSET_ERR_TYPE_SPECIFIC up mean different things per set type, so
  * they are named with the type when it is known.
  */
-import * as K from '../uapi/ipset';
-import * as H from '../uapi/ipset-hash';
-import * as B from '../uapi/ipset-bitmap';
-import * as L from '../uapi/ipset-list';
+import { CONSTANTS as K } from '../uapi/ipset';
+import { CONSTANTS as H } from '../uapi/ipset-hash';
+import { CONSTANTS as B } from '../uapi/ipset-bitmap';
+import { CONSTANTS as L } from '../uapi/ipset-list';
 import { errnoName, NetlinkError, type ExtAck } from '../netlink/errors';
 import { IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_DESTROY, IPSET_CMD_PROTOCOL, IPSET_CMD_RENAME, IPSET_CMD_SWAP, IPSET_CMD_TYPE } from '../uapi/ipset';
 

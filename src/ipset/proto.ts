@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
 } from '../uapi/netlink';
-import * as I4 from '../uapi/icmp';
-import * as I6 from '../uapi/icmpv6';
+import { CONSTANTS as I4 } from '../uapi/icmp';
+import { CONSTANTS as I6 } from '../uapi/icmpv6';
 
 const BUILTIN: [string, number][] = [
   ['tcp', IPPROTO_TCP], ['udp', IPPROTO_UDP], ['sctp', IPPROTO_SCTP], ['udplite', IPPROTO_UDPLITE],

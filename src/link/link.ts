@@ -5,8 +5,8 @@
  */
 import type { AttrRecord } from '../netlink/attr';
 import type { Ifinfomsg } from '../schema/rtnl-link';
-import * as F from '../uapi/if';
-import * as A from '../uapi/if-arp';
+import { CONSTANTS as F } from '../uapi/if';
+import { CONSTANTS as A } from '../uapi/if-arp';
 import { IFNAMSIZ } from '../uapi/if';
 import { quote } from '../validate';
 

@@ -1,5 +1,5 @@
 import { defineSchema } from '../netlink/attr';
-import * as K from '../uapi/genetlink';
+import { CONSTANTS as K } from '../uapi/genetlink';
 
 /** A multicast group of a generic-netlink family (CTRL_ATTR_MCAST_GRP_*). */
 export const ctrlMcastGroup = defineSchema('genl.ctrl.mcastGroup', K, {

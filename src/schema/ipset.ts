@@ -15,7 +15,7 @@
  * __be32 but reports it in host order.
  */
 import { defineSchema, type Schema } from '../netlink/attr';
-import * as K from '../uapi/ipset';
+import { CONSTANTS as K } from '../uapi/ipset';
 import {
   IPSET_CMD_ADD, IPSET_CMD_CREATE, IPSET_CMD_DEL, IPSET_CMD_HEADER, IPSET_CMD_LIST, IPSET_CMD_PROTOCOL, IPSET_CMD_RENAME,
   IPSET_CMD_SAVE, IPSET_CMD_SWAP, IPSET_CMD_TEST, IPSET_CMD_TYPE,

@@ -3,7 +3,7 @@
  * Ids come from the generated UAPI constants by the `nla` name; friendly keys are derived.
  */
 import { defineSchema } from '../netlink/attr';
-import * as K from '../uapi/ip-vs';
+import { CONSTANTS as K } from '../uapi/ip-vs';
 
 /**
  * The IPVS_STATS_ATTR_* counters, shared by the 32-bit and 64-bit sets: friendly key, attribute,

@@ -5,7 +5,7 @@
  */
 import { defineSchema } from '../netlink/attr';
 import { DecodeError } from '../netlink/errors';
-import * as K from '../uapi/if-addr';
+import { CONSTANTS as K } from '../uapi/if-addr';
 import { SIZEOF_IFADDRMSG } from '../uapi/rtnetlink';
 
 /** `struct ifaddrmsg`. */

@@ -6,7 +6,7 @@
  */
 import { defineSchema } from '../netlink/attr';
 import { DecodeError } from '../netlink/errors';
-import * as K from '../uapi/if-link';
+import { CONSTANTS as K } from '../uapi/if-link';
 import { SIZEOF_IFINFOMSG } from '../uapi/rtnetlink';
 
 /** `struct ifinfomsg`. */

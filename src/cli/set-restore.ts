@@ -53,6 +53,9 @@ export function fastEntry(type: string, text: string): IpsetEntry | undefined {
   return e;
 }
 
+/** The set name of the last fast line: the next line's, mostly, which then needs no string of its own. */
+let lastSet = '';
+
 /** `add NAME ENTRY` / `del NAME ENTRY` with a plain name and an entry of one word, or undefined. */
 function fastLine(raw: string, line: number): EntryCmd | undefined {
   let kind: 'add' | 'del';
@@ -63,8 +66,9 @@ function fastLine(raw: string, line: number): EntryCmd | undefined {
   const entry = raw.slice(sp + 1);
   // one word, no quotes, no tabs: anything else is the general parser's
   if (entry === '' || entry.includes(' ') || entry.includes('"') || entry.includes('\t') || raw.includes('\t')) return undefined;
-  const set = raw.slice(at, sp);
+  const set = sp - at === lastSet.length && raw.startsWith(lastSet, at) ? lastSet : raw.slice(at, sp);
   if (set.length > 31 || set.includes('"')) return undefined;
+  lastSet = set;
   return { kind, line, set, entry };
 }
 

@@ -16,7 +16,7 @@ import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetE
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import { queueInto, type BoundFamily, type Change, type Compensation, type FamilyDriver, type PackedMessage, type PackedVerdict, type Queue, type UndoPlanner } from './change';
-import { fastCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
+import { fastCode, fastTextCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
 import { checkOptions, keySet } from '../validate';
 
 const EXIST_KEYS = keySet(['exist']);
@@ -68,8 +68,11 @@ export class EntryRun implements Change {
    * then finds its first slot there.
    */
   first = -1;
-  /** At commit: the entries (text parsed with the set's type). */
-  entries: IpsetEntry[] = [];
+  /**
+   * At commit: the entries (text parsed with the set's type); undefined for a text entry the fast
+   * path read in place, which {@link entry} parses when it is asked for (a refusal, an undo).
+   */
+  entries: (IpsetEntry | undefined)[] = [];
   /** At commit: the set's type, when known (shapes entries and names type-specific errors). */
   setType: string | undefined = undefined;
   /** At commit, per entry: its fast shape code (0: not for the fast path, see fastCode), and its values. */
@@ -93,6 +96,11 @@ export class EntryRun implements Change {
   /** How many entries, and slots. */
   get size(): number {
     return this.inputs.length;
+  }
+
+  /** Entry `k` (after the commit bound the run). */
+  entry(k: number): IpsetEntry {
+    return this.entries[k] ?? (this.entries[k] = toEntryObject(this.inputs[k]!, this.setType, this.op));
   }
 }
 
@@ -118,7 +126,7 @@ function entriesIn(changes: readonly Change[], a: number, b: number): IpsetEntry
     const run = changes[x] as EntryRun;
     const k = slotOf(run, changes, x);
     const m = Math.min(b - x, run.size - k);
-    for (let y = 0; y < m; y++) out[x - a + y] = run.entries[k + y]!;
+    for (let y = 0; y < m; y++) out[x - a + y] = run.entry(k + y);
     x += m;
   }
   return out;
@@ -226,7 +234,7 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const n = run.inputs.length;
   const op = OPS[run.kind];
   // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.
-  let entries: IpsetEntry[] | undefined;
+  let entries: (IpsetEntry | undefined)[] | undefined;
   const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
   // Second addresses and prefix lengths only for runs that have them (fresh memory costs in the VM).
   let ip2s = NO_VALUES.ip2s, cidrs = NO_VALUES.cidrs;
@@ -235,16 +243,23 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const type = t?.type, family = t?.family;
   for (let k = 0; k < n; k++) {
     const input = run.inputs[k]!;
-    let e: IpsetEntry;
+    let code: number;
     if (typeof input === 'string') {
       entries ??= run.inputs.slice(0, k) as IpsetEntry[];
-      entries.push(e = toEntryObject(input, type, op));
+      // text of the common IPv4 shapes: its values read in place, the object only if asked for
+      code = six ? 0 : fastTextCode(type, input, v);
+      if (code) entries.push(undefined);
+      else {
+        const e = toEntryObject(input, type, op);
+        entries.push(e);
+        code = fastCode(e, v);
+        if (!code || six) checkEntryFamily(e, family, op);
+      }
     } else {
-      e = input;
-      if (entries) entries.push(e);
+      if (entries) entries.push(input);
+      code = fastCode(input, v);
+      if (!code || six) checkEntryFamily(input, family, op);
     }
-    const code = fastCode(e, v);
-    if (!code || six) checkEntryFamily(e, family, op);
     if (code) {
       shapes[k] = code;
       ips[k] = v.ip;
@@ -398,7 +413,7 @@ class IpsetBound implements BoundFamily {
     if (!(change instanceof EntryRun)) return (change as IpsetChange).generic!;
     const c = change;
     const build = c.kind === 'add' ? ops.addOps : ops.delOps;
-    const entry = c.entries[slotOf(c, changes, index)]!;
+    const entry = c.entry(slotOf(c, changes, index));
     return build(this.proto, c.set, [entry], { ...(c.setType && { type: c.setType }), exist: c.exist, firstIndex: index })[0] as Operation<unknown>;
   }
 
@@ -480,7 +495,7 @@ class IpsetUndoPlanner implements UndoPlanner {
     for (let x = 0; x < applied.length; x++) {
       const c = applied[x] as AnyIpsetChange;
       // an entry run's applied slot: the entry at its place in the batch
-      const entry = c instanceof EntryRun ? c.entries[indices[x]! - c.first]! : undefined;
+      const entry = c instanceof EntryRun ? c.entry(indices[x]! - c.first) : undefined;
       const st = this.state.get(c.set);
       const unread = { changes: null, reason: `set ${c.set} was not read before the commit` } as const;
       switch (c.kind) {

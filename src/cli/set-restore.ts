@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
+import { fastTextCode, type FastValues } from '../batch/ipset-fast';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
 
@@ -56,20 +57,26 @@ export function fastEntry(type: string, text: string): IpsetEntry | undefined {
 /** The set name of the last fast line: the next line's, mostly, which then needs no string of its own. */
 let lastSet = '';
 
-/** `add NAME ENTRY` / `del NAME ENTRY` with a plain name and an entry of one word, or undefined. */
-function fastLine(raw: string, line: number): EntryCmd | undefined {
+/**
+ * `add NAME ENTRY` / `del NAME ENTRY` at [start, end) of the text, with a plain name and an entry
+ * of one word, or undefined: read in place (the entry is the one string made).
+ */
+function fastLine(text: string, start: number, end: number, line: number): EntryCmd | undefined {
   let kind: 'add' | 'del';
-  let at: number;
-  if (raw.startsWith('add ')) { kind = 'add'; at = 4; } else if (raw.startsWith('del ')) { kind = 'del'; at = 4; } else return undefined;
-  const sp = raw.indexOf(' ', at);
-  if (sp <= at) return undefined;
-  const entry = raw.slice(sp + 1);
-  // one word, no quotes, no tabs: anything else is the general parser's
-  if (entry === '' || entry.includes(' ') || entry.includes('"') || entry.includes('\t') || raw.includes('\t')) return undefined;
-  const set = sp - at === lastSet.length && raw.startsWith(lastSet, at) ? lastSet : raw.slice(at, sp);
-  if (set.length > 31 || set.includes('"')) return undefined;
+  if (text.startsWith('add ', start)) kind = 'add';
+  else if (text.startsWith('del ', start)) kind = 'del';
+  else return undefined;
+  const at = start + 4;
+  const sp = text.indexOf(' ', at);
+  if (sp <= at || sp + 1 >= end || sp - at > 31) return undefined;
+  // one word, no quotes, tabs or carriage returns: anything else is the general parser's
+  for (let i = at; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */ || c === 0x09 /* tab */ || c === 0x0d /* CR */ || (c === 0x20 && i !== sp)) return undefined;
+  }
+  const set = sp - at === lastSet.length && text.startsWith(lastSet, at) ? lastSet : text.slice(at, sp);
   lastSet = set;
-  return { kind, line, set, entry };
+  return { kind, line, set, entry: text.slice(sp + 1, end) };
 }
 
 /** What a set is known as while the file is read: its type and family. */
@@ -81,8 +88,8 @@ interface SetInfo {
 /** A line read, with its entry parsed once the set's type is known. */
 interface Parsed {
   cmds: Cmd[];
-  /** Parsed entries of add/del commands, by command index. */
-  entries: (IpsetEntry | undefined)[];
+  /** Parsed entries of add/del commands, by command index (text the batch reads as it is, or an object). */
+  entries: (IpsetEntry | string | undefined)[];
 }
 
 /** Reads every line; returns the commands, or the reasons of the lines that cannot be read. */
@@ -93,10 +100,9 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     line++;
-    let raw = text.slice(start, end);
+    const fast = end > start ? fastLine(text, start, end, line) : undefined;
+    let raw = fast || end === start ? '' : text.slice(start, end);
     start = end + 1;
-    if (raw.length === 0) continue;
-    const fast = fastLine(raw, line);
     if (fast) {
       cmds.push(fast);
       continue;
@@ -138,7 +144,8 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
     }
   }));
   const info = (name: string): SetInfo | null => (known.has(name) ? known.get(name)! : kernel.get(name) ?? null);
-  const entries: (IpsetEntry | undefined)[] = new Array(cmds.length);
+  const entries: (IpsetEntry | string | undefined)[] = new Array(cmds.length);
+  const scratch: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
   cmds.forEach((c, i) => {
     switch (c.kind) {
       case 'create':
@@ -168,6 +175,12 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
           break;
         }
         const op = `ipset.${c.kind}`;
+        // the common IPv4 shapes: checked in place and queued as text, which the batch reads
+        // the same way (no object per entry)
+        if (t.family !== 'inet6' && fastTextCode(t.type, c.entry, scratch)) {
+          entries[i] = c.entry;
+          break;
+        }
         try {
           let e = t.family === 'inet6' ? undefined : fastEntry(t.type, c.entry);
           if (!e) {
@@ -206,7 +219,7 @@ function queue(h: Handle, p: Parsed, i: number, j: number, exist: boolean, refus
       if (c.kind === 'add' || c.kind === 'del') {
         let y = x + 1;
         while (y < j && p.cmds[y]!.kind === c.kind && (p.cmds[y] as EntryCmd).set === c.set) y++;
-        const list = p.entries.slice(x, y) as IpsetEntry[];
+        const list = p.entries.slice(x, y) as (IpsetEntry | string)[];
         try {
           if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
           else b.ipset.del(c.set, list, { exist });

@@ -71,6 +71,27 @@ describe('ipvs set restore: the fast entry reader', () => {
       expect(fastEntry(type!, text!), `${type} ${text}`).toBeUndefined();
     }
   });
+  it('reads add/del lines in place as the library\'s restore parser reads them', async () => {
+    const { parseIpsetRestore } = await import('../../src/index');
+    const lines = [
+      'add s 10.0.0.1', 'del s 10.0.0.1,tcp:80', 'add KUBE-SVC-X 10.0.0.0/24', 'add s 10.0.0.1 timeout 5', 'add  s 10.0.0.1',
+      'add s  10.0.0.1', 'add s 10.0.0.1 ', 'add s "10.0.0.1"', 'add s\t10.0.0.1', 'add s', 'add s ', 'add a-very-long-set-name-of-32-chars 1.2.3.4',
+      'add a-set-name-of-exactly-31-char 1.2.3.4', 'addx s 1.2.3.4', ' add s 1.2.3.4', 'add s 10.0.0.1\r',
+    ];
+    for (const line of lines) {
+      const bad: string[] = [];
+      const [c] = readRestoreText(`${line}\n`, (_l, why) => bad.push(why));
+      let want: unknown;
+      try {
+        const [g] = parseIpsetRestore(line);
+        want = g ? { ...g, line: 1 } : undefined;
+      } catch (err) {
+        want = (err as Error).message.replace(/^ipset\.restore: line 1: /, '');
+      }
+      expect(typeof want === 'string' ? bad[0] : c, JSON.stringify(line)).toEqual(want);
+    }
+  });
+
   it('reads every line before refusing, with line numbers', () => {
     const bad: string[] = [];
     const cmds = readRestoreText('create a hash:ip\nadd a 10.0.0.1\nbogus x\n\nadd a 10.0.0.2 timeout 5\nrename\n', (l, why) => bad.push(`${l}: ${why}`));

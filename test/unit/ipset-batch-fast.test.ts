@@ -47,7 +47,7 @@ function entryAt(changes: readonly Change[], i: number): IpsetEntry {
   const run = changes[i] as EntryRun;
   let s = i;
   while (s > 0 && changes[s - 1] === run) s--;
-  return run.entries[i - s]!;
+  return run.entry(i - s);
 }
 
 /**
@@ -360,5 +360,60 @@ describe('an add or del call is one change filling a slot per entry', () => {
       expect((undo[0] as EntryRun).exist).toBe(true);
     }
     for (const [x, i] of applied.entries()) expect(ipsetDriver.harmlessUndoError(comps[x]!.changes![0]!, i === 0 ? 'ENOENT' : 'IPSET_ERR_EXIST')).toBe(true);
+  });
+});
+
+describe('fastTextCode: text entries read in place', () => {
+  const TYPES = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'hash:mac', 'bitmap:ip'];
+  const rand = mulberry32(17);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const octet = () => pick(['0', '1', '9', '10', '99', '100', '199', '255', '256', '01', '007', String(Math.floor(rand() * 256))]);
+  const quad = () => (rand() < 0.05 ? `${octet()}.${octet()}.${octet()}` : `${octet()}.${octet()}.${octet()}.${octet()}`);
+  const addr = () => quad() + (rand() < 0.3 ? `/${pick(['0', '8', '24', '32', '33', '05', '100'])}` : '');
+  const portPart = () => `${pick(['tcp', 'udp', 'sctp', 'icmp', 'TCP', 'tcp'])}:${pick(['0', '80', '8080', '65535', '65536', '080', '123456', ''])}`;
+  const text = () => {
+    let t = addr();
+    if (rand() < 0.7) t += `,${portPart()}`;
+    if (rand() < 0.4) t += `,${addr()}`;
+    if (rand() < 0.05) t += pick([' ', ',', 'x', '-10.0.0.9']);
+    return t;
+  };
+
+  it('gives what fastCode gives for the parser\'s object, and reads the shapes ipset save writes', async () => {
+    const { fastCode, fastTextCode } = await import('../../src/batch/ipset-fast');
+    const { parseIpsetEntry } = await import('../../src/index');
+    let read = 0;
+    for (let n = 0; n < 20000; n++) {
+      const type = pick(TYPES), t = text();
+      const got = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 }, want = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
+      const code = fastTextCode(type, t, got);
+      if (code === 0) continue;
+      read++;
+      // a text read in place is one the parser takes, with the same code and values
+      const e = parseIpsetEntry(type, t);
+      expect(fastCode(e, want), `${type} ${t}`).toBe(code);
+      expect(got, `${type} ${t}`).toEqual(want);
+    }
+    expect(read).toBeGreaterThan(300);
+    for (const [type, t] of [['hash:ip', '10.0.0.1'], ['hash:ip,port', '10.0.0.1,tcp:80'], ['hash:net', '10.0.0.0/24'], ['hash:ip,port,net', '10.0.0.1,udp:53,10.1.0.0/16']]) {
+      expect(fastTextCode(type, t!, { ip: 0, portProto: 0, ip2: 0, cidrs: 0 }), `${type} ${t}`).not.toBe(0);
+    }
+  });
+
+  it('a batch given text packs the builder\'s bytes for the parsed entries, and names the parsed entry', async () => {
+    const { parseIpsetEntry } = await import('../../src/index');
+    known.set('txt', { type: 'hash:ip,port' });
+    known.set('txt-net', { type: 'hash:ip,port,net' });
+    const texts = Array.from({ length: 3000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1,${i % 3 ? 'tcp' : 'udp'}:${1000 + i}`);
+    const nets = texts.map((t, i) => `${t},172.16.${i & 255}.0/${8 + (i % 25)}`);
+    const changes = queue((b) => {
+      b.add('txt', texts);
+      b.add('txt-net', nets);
+      b.add('txt', ['10.9.9.9,tcp:80', { ip: '10.9.9.8', proto: 'tcp', port: 81 }, '10.9.9.7,82']);
+    });
+    expect(await checkPacked(changes, { txt: 'hash:ip,port', 'txt-net': 'hash:ip,port,net' })).toBeGreaterThan(2);
+    // each slot's entry, when a refusal or an undo asks for it, is the parser's object for its text
+    for (const i of [0, 1, 2999, 3000, 5999]) expect(entryAt(changes, i)).toEqual(parseIpsetEntry(i < 3000 ? 'hash:ip,port' : 'hash:ip,port,net', i < 3000 ? texts[i]! : nets[i - 3000]!));
+    expect(entryAt(changes, 6002)).toEqual(parseIpsetEntry('hash:ip,port', '10.9.9.7,82'));
   });
 });

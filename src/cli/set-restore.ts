@@ -69,15 +69,19 @@ function fastLine(text: string, start: number, end: number, line: number): Entry
   const at = start + 4;
   const sp = text.indexOf(' ', at);
   if (sp <= at || sp + 1 >= end || sp - at > 31) return undefined;
-  // one word, no quotes, tabs or carriage returns: anything else is the general parser's
-  for (let i = at; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */ || c === 0x09 /* tab */ || c === 0x0d /* CR */ || (c === 0x20 && i !== sp)) return undefined;
+  const entry = text.slice(sp + 1, end);
+  // one word, no quotes, tabs or carriage returns: anything else is the general parser's (a
+  // regular expression is machine code from the first line on; a loop here would be interpreted)
+  if (NOT_ONE_WORD.test(entry)) return undefined;
+  let set = lastSet;
+  if (sp - at !== set.length || !text.startsWith(set, at)) {
+    set = text.slice(at, sp);
+    if (NOT_ONE_WORD.test(set)) return undefined;
+    lastSet = set;
   }
-  const set = sp - at === lastSet.length && text.startsWith(lastSet, at) ? lastSet : text.slice(at, sp);
-  lastSet = set;
-  return { kind, line, set, entry: text.slice(sp + 1, end) };
+  return { kind, line, set, entry };
 }
+const NOT_ONE_WORD = /[ "\t\r]/;
 
 /** What a set is known as while the file is read: its type and family. */
 interface SetInfo {

@@ -867,9 +867,9 @@ async function main() {
     WARMING = true;
     LIB_REPS = 2;
     for (const fn of [w1, w2, w3, w4, w5, w6]) await fn(n, m, 'warm-up');
-    // W7 is measured at 5000 x 10 only, one reconcile per repetition: warmed at that size (at
-    // 1000 x 10 its first four measured repetitions still ran 3-5x the later ones: 137, 68, 92,
-    // 97, then 25-27 ms, in the runs of 2026-12-03 19:00 and 19:23)
+    // W7 is measured at 5000 x 10 only: warmed at that size. Its repetitions still spread widely
+    // (from the last state: 141, 72, 39, 78, 29, 38, 26, 54, 47 ms in the run of 2026-12-03
+    // 19:34; warmed at 1000 x 10 the runs of 19:00 and 19:23 gave 137, 68, 92, 97, then 24-28)
     await w7(...(QUICK ? SIZES[0] : [5000, 10]), 'warm-up');
     WARMING = false;
     LIB_REPS = MEASURED_REPS;

@@ -11,7 +11,7 @@
  * @module
  * @internal
  */
-import { parseIPv4 } from '../netlink/address';
+import { parseIPv4, scanDigits, scanIPv4, scanned } from '../netlink/address';
 import { encodeMessages } from '../netlink/message';
 import type { Operation } from '../netlink/operation';
 import * as ops from '../ipset/ops';
@@ -99,66 +99,20 @@ export function fastCode(e: IpsetEntry, out?: FastValues): number {
 }
 
 /** Set types whose text entries {@link fastTextCode} reads, and how many parts their element has. */
-const TEXT_PARTS: Readonly<Record<string, number>> = Object.assign(Object.create(null) as Record<string, number>, {
+export const TEXT_PARTS: Readonly<Record<string, number>> = Object.assign(Object.create(null) as Record<string, number>, {
   'hash:ip': 1, 'hash:net': 1, 'hash:ip,port': 2, 'hash:net,port': 2, 'hash:ip,port,ip': 3, 'hash:ip,port,net': 3,
 });
-
-/** Where {@link scanQuad} and {@link scanDigits} stopped, and what they read (module scratch: no allocation per entry). */
-let scanAt = 0;
-let scanValue = 0;
-
-/** A dotted quad without leading zeros at `i`, as `ipset save` writes it. */
-function scanQuad(s: string, i: number): boolean {
-  let v = 0;
-  for (let part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (s.charCodeAt(i) !== 0x2e) return false;
-      i++;
-    }
-    let o = s.charCodeAt(i) - 0x30;
-    if (!(o >= 0 && o <= 9)) return false;
-    i++;
-    if (o !== 0) {
-      for (let k = 0; k < 2; k++) {
-        const c = s.charCodeAt(i) - 0x30;
-        if (!(c >= 0 && c <= 9)) break;
-        o = o * 10 + c;
-        i++;
-      }
-      if (o > 255) return false;
-    }
-    v = v * 256 + o;
-  }
-  scanAt = i;
-  scanValue = v;
-  return true;
-}
-
-/** One to `max` decimal digits at `i`. */
-function scanDigits(s: string, i: number, max: number): boolean {
-  let v = 0;
-  let k = 0;
-  for (; k < max; k++) {
-    const c = s.charCodeAt(i + k) - 0x30;
-    if (!(c >= 0 && c <= 9)) break;
-    v = v * 10 + c;
-  }
-  if (k === 0) return false;
-  scanAt = i + k;
-  scanValue = v;
-  return true;
-}
 
 /** A dotted quad and an optional `/prefix` (0-32) at `i`; the prefix in scanCidr, -1 without one. */
 let scanCidr = -1;
 function scanAddr(s: string, i: number): boolean {
-  if (!scanQuad(s, i)) return false;
+  if (!scanIPv4(s, i)) return false;
   scanCidr = -1;
-  if (s.charCodeAt(scanAt) !== 0x2f) return true;
-  const v = scanValue;
-  if (!scanDigits(s, scanAt + 1, 2) || scanValue > 32) return false;
-  scanCidr = scanValue;
-  scanValue = v;
+  if (s.charCodeAt(scanned.end) !== 0x2f) return true;
+  const v = scanned.value;
+  if (!scanDigits(s, scanned.end + 1, 2) || scanned.value > 32) return false;
+  scanCidr = scanned.value;
+  scanned.value = v;
   return true;
 }
 
@@ -173,33 +127,33 @@ export function fastTextCode(type: string | undefined, text: string, out: FastVa
   const parts = type === undefined ? undefined : TEXT_PARTS[type];
   if (parts === undefined || !scanAddr(text, 0)) return 0;
   let code = FAST, cidrs = 0, proto = 0, port = 0, ip2 = 0;
-  const ip = scanValue;
+  const ip = scanned.value;
   if (scanCidr >= 0) {
     code |= CIDR;
     cidrs = scanCidr << 8;
   }
   let have = 1;
-  let i = scanAt;
+  let i = scanned.end;
   if (i < text.length) {
     if (text.charCodeAt(i) !== 0x2c) return 0;
     const p = text.startsWith('tcp:', i + 1) ? IPPROTO_TCP : text.startsWith('udp:', i + 1) ? IPPROTO_UDP : text.startsWith('sctp:', i + 1) ? IPPROTO_SCTP : -1;
     if (p < 0) return 0;
-    if (!scanDigits(text, i + (p === IPPROTO_SCTP ? 6 : 5), 5) || scanValue > 65535) return 0;
+    if (!scanDigits(text, i + (p === IPPROTO_SCTP ? 6 : 5), 5) || scanned.value > 65535) return 0;
     proto = p;
-    port = scanValue;
+    port = scanned.value;
     code |= PORT | PROTO;
     have = 2;
-    i = scanAt;
+    i = scanned.end;
     if (i < text.length) {
       if (text.charCodeAt(i) !== 0x2c || !scanAddr(text, i + 1)) return 0;
-      ip2 = scanValue;
+      ip2 = scanned.value;
       code |= IP2;
       if (scanCidr >= 0) {
         code |= CIDR2;
         cidrs |= scanCidr;
       }
       have = 3;
-      if (scanAt !== text.length) return 0;
+      if (scanned.end !== text.length) return 0;
     }
   }
   if (have !== parts) return 0;

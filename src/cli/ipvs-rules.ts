@@ -8,6 +8,7 @@
  */
 import { checkIpvsChange, type IpvsChange, type IpvsServiceKey } from '../index';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type PortResolver } from './ipvs-args';
+import { scanDigits, scanIPv4, scanned } from '../netlink/address';
 import type { HostResolver } from './names';
 
 /** One line of a rules file read into a change (null: nothing to do), or the reason it cannot be. */
@@ -112,14 +113,11 @@ function quadText(a: number): string {
 }
 
 /**
- * The tokenizer of real server lines: reads the text in place, character codes only. A line it
+ * The tokenizer of real server lines: reads the text in place (scanIPv4, scanDigits). A line it
  * is unsure of (any other spacing, a leading zero in an address, a number out of range) is left
  * to the general parser.
  */
 class ServerReader {
-  /** Where the last scan ended, and the number it read. */
-  private pos = 0;
-  private num = 0;
   private lastProto = 0;
   private lastAddr = -1;
   private lastPort = -1;
@@ -133,21 +131,21 @@ class ServerReader {
     // "-a -t " / "-a -u "
     const p = s.charCodeAt(start + 4);
     if (s.charCodeAt(start + 2) !== 0x20 || s.charCodeAt(start + 3) !== 0x2d || (p !== 0x74 && p !== 0x75) || s.charCodeAt(start + 5) !== 0x20) return false;
-    if (!this.quad(start + 6) || s.charCodeAt(this.pos) !== 0x3a) return false;
-    const vaddr = this.num;
-    const vaddrEnd = this.pos;
-    if (!this.number(this.pos + 1)) return false;
-    const vport = this.num;
-    let i = this.pos;
-    if (!s.startsWith(' -r ', i) || !this.quad(i + 4) || s.charCodeAt(this.pos) !== 0x3a) return false;
-    const raddr = this.num;
-    if (!this.number(this.pos + 1)) return false;
-    const rport = this.num;
-    i = this.pos;
+    if (!scanIPv4(s, start + 6) || s.charCodeAt(scanned.end) !== 0x3a) return false;
+    const vaddr = scanned.value;
+    const vaddrEnd = scanned.end;
+    if (!scanDigits(s, scanned.end + 1, 5)) return false;
+    const vport = scanned.value;
+    let i = scanned.end;
+    if (!s.startsWith(' -r ', i) || !scanIPv4(s, i + 4) || s.charCodeAt(scanned.end) !== 0x3a) return false;
+    const raddr = scanned.value;
+    if (!scanDigits(s, scanned.end + 1, 5)) return false;
+    const rport = scanned.value;
+    i = scanned.end;
     const f = s.charCodeAt(i + 2);
     if (s.charCodeAt(i) !== 0x20 || s.charCodeAt(i + 1) !== 0x2d || (f !== 0x67 /* g */ && f !== 0x6d /* m */)) return false;
-    if (!s.startsWith(' -w ', i + 3) || !this.number(i + 7) || this.pos !== end) return false;
-    const weight = this.num;
+    if (!s.startsWith(' -w ', i + 3) || !scanDigits(s, i + 7, 5) || scanned.end !== end) return false;
+    const weight = scanned.value;
     if (vport > 65535 || rport > 65535 || weight > 65535) return false;
     if (p !== this.lastProto || vaddr !== this.lastAddr || vport !== this.lastPort || !this.lastKey) {
       this.lastProto = p;
@@ -157,50 +155,6 @@ class ServerReader {
     }
     const masq = f === 0x6d;
     this.sink(line, this.lastKey, raddr, masq ? rport : vport, masq ? 'masq' : 'route', weight);
-    return true;
-  }
-
-  /** A dotted quad without leading zeros at `i` (as ipvsadm -Sn writes it): its u32 in `num`. */
-  private quad(i: number): boolean {
-    const s = this.s;
-    let v = 0;
-    for (let part = 0; part < 4; part++) {
-      if (part > 0) {
-        if (s.charCodeAt(i) !== 0x2e) return false;
-        i++;
-      }
-      let o = s.charCodeAt(i) - 0x30;
-      if (!(o >= 0 && o <= 9)) return false;
-      i++;
-      if (o !== 0) {
-        for (let k = 0; k < 2; k++) {
-          const c = s.charCodeAt(i) - 0x30;
-          if (!(c >= 0 && c <= 9)) break;
-          o = o * 10 + c;
-          i++;
-        }
-        if (o > 255) return false;
-      }
-      v = v * 256 + o;
-    }
-    this.pos = i;
-    this.num = v;
-    return true;
-  }
-
-  /** One to five decimal digits at `i`, in `num`. */
-  private number(i: number): boolean {
-    const s = this.s;
-    let v = 0;
-    let k = 0;
-    for (; k < 5; k++) {
-      const c = s.charCodeAt(i + k) - 0x30;
-      if (!(c >= 0 && c <= 9)) break;
-      v = v * 10 + c;
-    }
-    if (k === 0) return false;
-    this.pos = i + k;
-    this.num = v;
     return true;
   }
 }

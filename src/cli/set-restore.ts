@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
-import { fastTextCode, type FastValues } from '../batch/ipset-fast';
+import { TEXT_PARTS, fastTextCode, type FastValues } from '../batch/ipset-fast';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
 
@@ -24,17 +24,12 @@ const IPV4 = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}`;
 /** `ADDR`, `ADDR/CIDR`, `ADDR,PROTO:PORT`, `ADDR,PROTO:PORT,ADDR[/CIDR]`: nothing else is fast. */
 const FAST_ENTRY = new RegExp(`^(${IPV4})(?:/(\\d{1,2}))?(?:,(tcp|udp|sctp):(\\d{1,5})(?:,(${IPV4})(?:/(\\d{1,2}))?)?)?$`);
 
-/** Types whose entries the fast reader takes, and how many parts their element has. */
-const FAST_TYPES: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
-  'hash:ip': 1, 'hash:net': 1, 'hash:ip,port': 2, 'hash:net,port': 2, 'hash:ip,port,ip': 3, 'hash:ip,port,net': 3,
-});
-
 /**
  * An entry of the shapes `ipset save` writes for IPv4 sets, as the object the library's parser
  * makes of it (unit tests compare the two); undefined for anything else.
  */
 export function fastEntry(type: string, text: string): IpsetEntry | undefined {
-  const parts = FAST_TYPES[type];
+  const parts = TEXT_PARTS[type];
   if (parts === undefined) return undefined;
   const m = FAST_ENTRY.exec(text);
   if (!m) return undefined;

@@ -6,7 +6,7 @@
  */
 import type { HandleContext } from '../handle-context';
 import { NETLINK_GENERIC } from '../native';
-import { familyOf, formatAddress, parseAddress } from '../netlink/address';
+import { dottedQuad, familyOf, formatAddress, parseAddress } from '../netlink/address';
 import type { OutMessage } from '../netlink/message';
 import { runOperations, type Operation } from '../netlink/operation';
 import { IPVS_GENL_NAME } from '../uapi/ip-vs';
@@ -100,7 +100,7 @@ export class BatchIpvs {
     const entry = this.entry(service, OP_NAMES.addDestination);
     const t = entry && entry.af === AF_INET ? destLayout('addDestination') : null;
     if (t !== null) return this.push(new FastDestChange(entry!, t, address | 0, (port << 8) | FAST_FORWARDING.get(forwarding)!, weight, 0, 0));
-    const quad = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+    const quad = dottedQuad(address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255);
     return this.addDestination(service, { address: quad, port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 });
   }
 

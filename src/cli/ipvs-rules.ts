@@ -8,7 +8,7 @@
  */
 import { checkIpvsChange, type IpvsChange, type IpvsServiceKey } from '../index';
 import { IpvsadmArgsError, parseIpvsadmArgs, toChange, type PortResolver } from './ipvs-args';
-import { scanDigits, scanIPv4, scanned } from '../netlink/address';
+import { dottedQuad, scanDigits, scanIPv4, scanned } from '../netlink/address';
 import type { HostResolver } from './names';
 
 /** One line of a rules file read into a change (null: nothing to do), or the reason it cannot be. */
@@ -78,7 +78,7 @@ export function parseRulesText(text: string, resolve?: PortResolver, hosts?: Hos
  */
 export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve?: PortResolver, hosts?: HostResolver, server?: ServerSink): void {
   const servers = new ServerReader(text, server ?? ((line, service, address, port, forwarding, weight) => {
-    const destination = { address: quadText(address), port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 };
+    const destination = { address: dottedQuad(address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255), port, forwarding, weight, upperThreshold: 0, lowerThreshold: 0 };
     sink({ line, text: text.slice(lineStart, lineEnd), change: { kind: 'addDestination', service, destination } });
   }));
   let lineStart = 0;
@@ -105,11 +105,6 @@ export function eachRule(text: string, sink: (rule: ParsedRule) => void, resolve
     const rule = parseRuleGeneral(raw, line, resolve, hosts);
     if (rule) sink(rule);
   }
-}
-
-/** A u32 as a dotted quad. */
-function quadText(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
 /**

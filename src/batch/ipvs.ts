@@ -17,6 +17,7 @@ import { isInt31, type IpvsDestination, type IpvsDestinationKey, type IpvsDestin
 import { DEST_KEY_KEYS, DEST_OPTION_KEYS } from '../ipvs/destination';
 import { SERVICE_KEY_KEYS, SERVICE_OPTION_KEYS } from '../ipvs/service';
 import { keysWithin } from '../validate';
+import type { IpvsChange as IpvsCommand } from '../ipvs/change';
 import type { BoundFamily, Change, Compensation, FamilyDriver, UndoPlanner } from './change';
 import {
   FAST_FORWARDING, FastDestChange, IpvsChange, OP_NAMES, PROVISIONAL, buildOp, destLayout, keyText, parseIPv4, serviceEntry,
@@ -88,6 +89,22 @@ export class BatchIpvs {
   /** Queues `ipvsadm -a`: see {@link Ipvs.addDestination}. Its undo deletes the destination. */
   addDestination(service: IpvsServiceKey, destination: IpvsDestinationOptions): number {
     return this.destination('addDestination', service, destination, true);
+  }
+
+  /**
+   * Queues one service or destination change as {@link Ipvs.apply} takes it (the six kinds a
+   * batch carries): `ipvs restore`'s rules and reconcile's plan steps. @internal
+   */
+  change(c: IpvsCommand): number {
+    switch (c.kind) {
+      case 'addService': return this.addService(c.service);
+      case 'editService': return this.editService(c.service);
+      case 'deleteService': return this.deleteService(c.service);
+      case 'addDestination': return this.addDestination(c.service, c.destination);
+      case 'editDestination': return this.editDestination(c.service, c.destination);
+      case 'deleteDestination': return this.deleteDestination(c.service, c.destination);
+      default: throw new Error(`batch: ${c.kind} is not batched`);
+    }
   }
 
   /**

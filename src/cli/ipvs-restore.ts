@@ -4,7 +4,7 @@
  * their messages), the other commands (-C, -Z, --set, daemons) through `ipvs.apply` between them.
  */
 import { readFileSync } from 'node:fs';
-import { openHandle, type Batch, type Handle, type IpvsChange } from '../index';
+import { openHandle, type Batch, type Handle } from '../index';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { etcServices, withHostNames } from './names';
 import { eachRule, type ParsedRule, type ServerSink } from './ipvs-rules';
@@ -13,19 +13,6 @@ import { Refusals, grouped, progressLine, takeQuiet } from './restore-report';
 type Step = { batch: Batch; lines: number[] } | { apply: ParsedRule[] };
 
 const BATCHED = new Set(['addService', 'editService', 'deleteService', 'addDestination', 'editDestination', 'deleteDestination']);
-
-/** Queues one change into the batch (which checks it as it is queued). */
-function queue(b: Batch, c: IpvsChange): void {
-  switch (c.kind) {
-    case 'addService': b.ipvs.addService(c.service); break;
-    case 'editService': b.ipvs.editService(c.service); break;
-    case 'deleteService': b.ipvs.deleteService(c.service); break;
-    case 'addDestination': b.ipvs.addDestination(c.service, c.destination); break;
-    case 'editDestination': b.ipvs.editDestination(c.service, c.destination); break;
-    case 'deleteDestination': b.ipvs.deleteDestination(c.service, c.destination); break;
-    default: throw new Error(`restore: ${c.kind} is not batched`);
-  }
-}
 
 /**
  * The steps of a rules file, built as its lines are read: each run of service and real-server
@@ -56,7 +43,7 @@ class Plan {
     }
     const step = this.batchStep();
     try {
-      queue(step.batch, c);
+      step.batch.ipvs.change(c);
       step.lines.push(r.line);
     } catch (err) {
       if (!(err instanceof TypeError || err instanceof RangeError)) throw err;

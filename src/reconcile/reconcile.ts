@@ -151,21 +151,15 @@ function queue(b: Batch, plan: ReconcilePlan, drain: boolean, current: Snapshot)
   const dests = new Map<string, Map<string, IpvsDestination>>();
   if (drain) for (const s of current.ipvs ?? []) dests.set(serviceId(s), new Map(s.destinations.map((d) => [destinationId(d), d as IpvsDestination])));
   plan.ipvs.forEach((step, i) => {
-    switch (step.kind) {
-      case 'addService': b.ipvs.addService(step.service); break;
-      case 'editService': b.ipvs.editService(step.service); break;
-      case 'deleteService': b.ipvs.deleteService(step.service); break;
-      case 'addDestination': b.ipvs.addDestination(step.service, step.destination); break;
-      case 'editDestination': b.ipvs.editDestination(step.service, step.destination); break;
-      case 'deleteDestination': {
-        const cur = dests.get(serviceId(step.service))?.get(destinationId(step.destination));
-        if (drain && step.drain && cur) {
-          b.ipvs.editDestination(step.service, { ...destinationOptions(cur), weight: 0 });
-          drained.push(i);
-        } else b.ipvs.deleteDestination(step.service, step.destination);
-        break;
+    if (step.kind === 'deleteDestination' && drain && step.drain) {
+      const cur = dests.get(serviceId(step.service))?.get(destinationId(step.destination));
+      if (cur) {
+        b.ipvs.editDestination(step.service, { ...destinationOptions(cur), weight: 0 });
+        drained.push(i);
+        return;
       }
     }
+    b.ipvs.change(step);
   });
   for (const step of plan.sets) {
     switch (step.kind) {

@@ -255,7 +255,7 @@ function outcome<T>(f: () => T): { value: T } | { error: string } {
 const host = {
   batch: () => {
     const nothing = () => undefined;
-    const ipvs = { addService: nothing, editService: nothing, deleteService: nothing, addDestination: nothing, editDestination: nothing, deleteDestination: nothing };
+    const ipvs = { addService: nothing, editService: nothing, deleteService: nothing, addDestination: nothing, editDestination: nothing, deleteDestination: nothing, change: nothing };
     return { ipvs, commit: async () => ({ ok: true, applied: 0, failed: 0, skipped: 0, results: [] }) } as unknown as Batch;
   },
 } as unknown as ReconcileHost;

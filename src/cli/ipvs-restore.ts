@@ -3,7 +3,7 @@
  * then carried out in order: services and real servers as batches (the batch's fast path writes
  * their messages), the other commands (-C, -Z, --set, daemons) through `ipvs.apply` between them.
  */
-import { readFileSync } from 'node:fs';
+import { readText } from './process-io';
 import { openHandle, type Batch, type Handle } from '../index';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { etcServices, withHostNames } from './names';
@@ -88,7 +88,7 @@ export async function runRestore(args: string[], global: GlobalOptions, io: CliI
   }
   if (files.length > 1) throw new UsageError(`restore: unexpected argument ${files[1]!.slice(0, 60)}`);
   const file = files[0];
-  const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+  const text = file === undefined || file === '-' ? await io.readStdin() : readText(file);
   const refusals = new Refusals(io, 'ipvs restore');
   const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
   try {

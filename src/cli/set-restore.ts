@@ -8,15 +8,27 @@
  * are read by a tokenizer made for them; any other line goes to the library's restore parser,
  * whose words the errors keep.
  */
-import { readFileSync } from 'node:fs';
+import { readText } from './process-io';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
 import { TEXT_PARTS, fastTextCode, type FastValues } from '../batch/ipset-fast';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
 
-type Cmd = IpsetRestoreCommand;
-type EntryCmd = Extract<Cmd, { kind: 'add' | 'del' }>;
+/**
+ * `add` (or `del`) lines of one set, one after another in the file: entry k is on line `line + k`.
+ * A file of 50,000 entries is then a few commands rather than 50,000 objects that live until the
+ * end (in the VM, each young-generation copy and each fresh page of them counts). The entries are
+ * text as read; {@link parseEntries} replaces those the batch cannot read in place with objects.
+ */
+export interface EntryLines {
+  kind: 'add' | 'del';
+  set: string;
+  line: number;
+  entries: (string | IpsetEntry)[];
+}
+
+type Cmd = Exclude<IpsetRestoreCommand, { kind: 'add' | 'del' }> | EntryLines;
 
 /** A decimal octet without leading zeros: what ipset save writes and the library keeps as given. */
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
@@ -51,30 +63,33 @@ export function fastEntry(type: string, text: string): IpsetEntry | undefined {
 
 /** The set name of the last fast line: the next line's, mostly, which then needs no string of its own. */
 let lastSet = '';
+/** What {@link fastLine} read. */
+const fast = { kind: 'add' as 'add' | 'del', set: '', entry: '' };
 
 /**
  * `add NAME ENTRY` / `del NAME ENTRY` at [start, end) of the text, with a plain name and an entry
- * of one word, or undefined: read in place (the entry is the one string made).
+ * of one word, read in place into {@link fast} (the entry is the one string made); false otherwise.
  */
-function fastLine(text: string, start: number, end: number, line: number): EntryCmd | undefined {
-  let kind: 'add' | 'del';
-  if (text.startsWith('add ', start)) kind = 'add';
-  else if (text.startsWith('del ', start)) kind = 'del';
-  else return undefined;
+function fastLine(text: string, start: number, end: number): boolean {
+  if (text.startsWith('add ', start)) fast.kind = 'add';
+  else if (text.startsWith('del ', start)) fast.kind = 'del';
+  else return false;
   const at = start + 4;
   const sp = text.indexOf(' ', at);
-  if (sp <= at || sp + 1 >= end || sp - at > 31) return undefined;
+  if (sp <= at || sp + 1 >= end || sp - at > 31) return false;
   const entry = text.slice(sp + 1, end);
   // one word, no quotes, tabs or carriage returns: anything else is the general parser's (a
   // regular expression is machine code from the first line on; a loop here would be interpreted)
-  if (NOT_ONE_WORD.test(entry)) return undefined;
+  if (NOT_ONE_WORD.test(entry)) return false;
   let set = lastSet;
   if (sp - at !== set.length || !text.startsWith(set, at)) {
     set = text.slice(at, sp);
-    if (NOT_ONE_WORD.test(set)) return undefined;
+    if (NOT_ONE_WORD.test(set)) return false;
     lastSet = set;
   }
-  return { kind, line, set, entry };
+  fast.set = set;
+  fast.entry = entry;
+  return true;
 }
 const NOT_ONE_WORD = /[ "\t\r]/;
 
@@ -84,33 +99,35 @@ interface SetInfo {
   family: IpsetFamily | undefined;
 }
 
-/** A line read, with its entry parsed once the set's type is known. */
-interface Parsed {
-  cmds: Cmd[];
-  /** Parsed entries of add/del commands, by command index (text the batch reads as it is, or an object). */
-  entries: (IpsetEntry | string | undefined)[];
-}
-
-/** Reads every line; returns the commands, or the reasons of the lines that cannot be read. */
+/**
+ * Reads every line; returns the commands (consecutive add or del lines of one set as one
+ * {@link EntryLines}), or the reasons of the lines that cannot be read.
+ */
 export function readRestoreText(text: string, refuse: (line: number, reason: string) => void): Cmd[] {
   const cmds: Cmd[] = [];
+  let run: EntryLines | undefined;
+  const entryLine = (kind: 'add' | 'del', set: string, entry: string, line: number) => {
+    if (run !== undefined && run.kind === kind && run.set === set && run.line + run.entries.length === line) run.entries.push(entry);
+    else cmds.push(run = { kind, set, line, entries: [entry] });
+  };
   let line = 0;
   for (let start = 0; start <= text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     line++;
-    const fast = end > start ? fastLine(text, start, end, line) : undefined;
-    let raw = fast || end === start ? '' : text.slice(start, end);
-    start = end + 1;
-    if (fast) {
-      cmds.push(fast);
+    if (end > start && fastLine(text, start, end)) {
+      entryLine(fast.kind, fast.set, fast.entry, line);
+      start = end + 1;
       continue;
     }
-    raw = raw.trim();
+    const raw = end === start ? '' : text.slice(start, end).trim();
+    start = end + 1;
     if (raw === '' || raw.startsWith('#') || raw === 'COMMIT') continue;
     try {
       const [c] = parseIpsetRestore(raw);
-      if (c) cmds.push({ ...c, line });
+      if (c === undefined) continue;
+      if (c.kind === 'add' || c.kind === 'del') entryLine(c.kind, c.set, c.entry, line);
+      else cmds.push({ ...c, line } as Cmd); // (the add | del member is not narrowed away by two tests)
     } catch (err) {
       if (!(err instanceof TypeError)) throw err;
       refuse(line, err.message.replace(/^ipset\.restore: line 1: /, ''));
@@ -121,9 +138,10 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
 
 /**
  * Parses every add/del entry with its set's type, following the file's creates, renames, swaps
- * and destroys; the types of sets the file does not create are asked of the kernel.
+ * and destroys; the types of sets the file does not create are asked of the kernel. Entries the
+ * batch reads as text in place stay text; the others become the library parser's objects.
  */
-async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reason: string) => void): Promise<Parsed> {
+async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reason: string) => void): Promise<void> {
   const known = new Map<string, SetInfo | null>();
   // sets named before any create in the file: their types are the kernel's
   const created = new Set<string>();
@@ -143,9 +161,8 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
     }
   }));
   const info = (name: string): SetInfo | null => (known.has(name) ? known.get(name)! : kernel.get(name) ?? null);
-  const entries: (IpsetEntry | string | undefined)[] = new Array(cmds.length);
   const scratch: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
-  cmds.forEach((c, i) => {
+  for (const c of cmds) {
     switch (c.kind) {
       case 'create':
         known.set(c.set, { type: c.type, family: c.options.family });
@@ -169,35 +186,36 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
       }
       case 'add': case 'del': {
         const t = info(c.set);
+        const list = c.entries;
         if (!t) {
-          refuse(c.line, `the set ${c.set} does not exist`);
+          for (let k = 0; k < list.length; k++) refuse(c.line + k, `the set ${c.set} does not exist`);
           break;
         }
         const op = `ipset.${c.kind}`;
-        // the common IPv4 shapes: checked in place and queued as text, which the batch reads
-        // the same way (no object per entry)
-        if (t.family !== 'inet6' && fastTextCode(t.type, c.entry, scratch)) {
-          entries[i] = c.entry;
-          break;
-        }
-        try {
-          let e = t.family === 'inet6' ? undefined : fastEntry(t.type, c.entry);
-          if (!e) {
-            e = parseIpsetEntry(t.type, c.entry, op);
-            checkEntryFamily(e, t.family, op);
+        const v4 = t.family !== 'inet6';
+        for (let k = 0; k < list.length; k++) {
+          const text = list[k] as string;
+          // the common IPv4 shapes: checked in place and left as text, which the batch reads the
+          // same way (no object per entry)
+          if (v4 && fastTextCode(t.type, text, scratch)) continue;
+          try {
+            let e = v4 ? fastEntry(t.type, text) : undefined;
+            if (!e) {
+              e = parseIpsetEntry(t.type, text, op);
+              checkEntryFamily(e, t.family, op);
+            }
+            list[k] = e;
+          } catch (err) {
+            if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+            refuse(c.line + k, err.message);
           }
-          entries[i] = e;
-        } catch (err) {
-          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
-          refuse(c.line, err.message);
         }
         break;
       }
       default:
         break;
     }
-  });
-  return { cmds, entries };
+  }
 }
 
 /** Whether a command travels in a batch (the batch has no rename, swap, or flush/destroy of every set). */
@@ -205,44 +223,73 @@ function batchable(c: Cmd): boolean {
   return c.kind === 'create' || c.kind === 'add' || c.kind === 'del' || ((c.kind === 'flush' || c.kind === 'destroy') && c.set !== undefined);
 }
 
+/** The line of each change of a batch: changes from `first[k]` on are on lines from `line[k]` on, one each. */
+class LineMap {
+  private readonly first: number[] = [];
+  private readonly line: number[] = [];
+
+  add(first: number, line: number): void {
+    this.first.push(first);
+    this.line.push(line);
+  }
+
+  of(index: number): number {
+    let lo = 0, hi = this.first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.first[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.line[lo]! + index - this.first[lo]!;
+  }
+}
+
 /**
  * Queues commands `[i, j)` into a batch; the batch checks each entry's values as it is queued.
- * Returns the batch and the line of every change, or refuses lines and returns undefined.
+ * Returns the batch and the line of every change (lines of a refused entry are refused).
  */
-function queue(h: Handle, p: Parsed, i: number, j: number, exist: boolean, refuse: (line: number, reason: string) => void) {
+function queue(h: Handle, cmds: Cmd[], i: number, j: number, exist: boolean, refuse: (line: number, reason: string) => void) {
   const b = h.batch();
-  const lines: number[] = [];
+  const lines = new LineMap();
   for (let x = i; x < j;) {
-    const c = p.cmds[x]!;
+    const c = cmds[x]!;
     try {
       if (c.kind === 'add' || c.kind === 'del') {
+        // runs of one set split by a comment or a blank line travel as one
         let y = x + 1;
-        while (y < j && p.cmds[y]!.kind === c.kind && (p.cmds[y] as EntryCmd).set === c.set) y++;
-        const list = p.entries.slice(x, y) as (IpsetEntry | string)[];
+        while (y < j && cmds[y]!.kind === c.kind && (cmds[y] as EntryLines).set === c.set) y++;
+        const runs = cmds.slice(x, y) as EntryLines[];
+        const list = runs.length === 1 ? c.entries : runs.flatMap((r) => r.entries);
+        let first = b.length;
         try {
           if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
           else b.ipset.del(c.set, list, { exist });
         } catch (err) {
+          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
           // which entry: queue them one by one in a scratch batch for its line and reason
           const scratch = h.batch();
-          for (let k = x; k < y; k++) {
-            try {
-              if (c.kind === 'add') scratch.ipset.add(c.set, p.entries[k]!, { exist });
-              else scratch.ipset.del(c.set, p.entries[k]!, { exist });
-            } catch (e) {
-              refuse(p.cmds[k]!.line, (e as Error).message);
-            }
+          for (const r of runs) {
+            r.entries.forEach((e, k) => {
+              try {
+                if (c.kind === 'add') scratch.ipset.add(c.set, e, { exist });
+                else scratch.ipset.del(c.set, e, { exist });
+              } catch (why) {
+                refuse(r.line + k, (why as Error).message);
+              }
+            });
           }
-          if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
         }
-        for (let k = x; k < y; k++) lines.push(p.cmds[k]!.line);
+        for (const r of runs) {
+          lines.add(first, r.line);
+          first += r.entries.length;
+        }
         x = y;
         continue;
       }
+      lines.add(b.length, c.line);
       if (c.kind === 'create') b.ipset.create(c.set, c.type, { ...c.options, exist });
       else if (c.kind === 'flush') b.ipset.flush(c.set!);
       else if (c.kind === 'destroy') b.ipset.destroy(c.set!);
-      lines.push(c.line);
     } catch (err) {
       if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
       refuse(c.line, err.message);
@@ -272,15 +319,15 @@ export async function runSetRestore(args: string[], global: GlobalOptions, io: C
     if (rest[i] === '-f' || rest[i] === '-file' || rest[i] === '--file') file = rest[++i];
     else throw new UsageError(`set restore: unexpected argument ${rest[i]!.slice(0, 60)}`);
   }
-  const text = file === undefined || file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+  const text = file === undefined || file === '-' ? await io.readStdin() : readText(file);
   const refusals = new Refusals(io, 'ipvs set restore');
   const refuse = (line: number, reason: string) => refusals.add(`line ${line}: ${reason}`);
   const cmds = readRestoreText(text, refuse);
   const h = openHandle(global.netns === undefined ? {} : { netns: global.netns });
   try {
-    const parsed = await parseEntries(h, cmds, refuse);
+    await parseEntries(h, cmds, refuse);
     // every batch queued (and so checked) before the first is sent
-    const steps: ({ b: ReturnType<Handle['batch']>; lines: number[] } | Cmd)[] = [];
+    const steps: (ReturnType<typeof queue> | Cmd)[] = [];
     for (let i = 0; i < cmds.length;) {
       if (!batchable(cmds[i]!)) {
         steps.push(cmds[i++]!);
@@ -288,7 +335,7 @@ export async function runSetRestore(args: string[], global: GlobalOptions, io: C
       }
       let j = i + 1;
       while (j < cmds.length && batchable(cmds[j]!)) j++;
-      if (refusals.count === 0) steps.push(queue(h, parsed, i, j, exist, refuse));
+      if (refusals.count === 0) steps.push(queue(h, cmds, i, j, exist, refuse));
       i = j;
     }
     if (refusals.count) {
@@ -317,7 +364,7 @@ export async function runSetRestore(args: string[], global: GlobalOptions, io: C
       if (!r.ok) {
         for (const c of r.results) {
           if (c.status === 'error' || c.status === 'unknown') {
-            refusals.add(`line ${s.lines[c.index]}: ${c.status === 'unknown' ? 'not known to be applied: ' : ''}${(c.error?.message ?? 'refused').replace(/ \(operation #\d+\)/, '')}`);
+            refusals.add(`line ${s.lines.of(c.index)}: ${c.status === 'unknown' ? 'not known to be applied: ' : ''}${(c.error?.message ?? 'refused').replace(/ \(operation #\d+\)/, '')}`);
           }
         }
         refusals.end();

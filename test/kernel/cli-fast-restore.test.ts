@@ -204,6 +204,13 @@ describe('ipvs set restore: the fast path', () => {
     expect(theirs.stderr).toMatch(/line 3/);
     const members = async (n: Netns, set: string) => (await n.run('ipset', ['save', set])).stdout.split('\n').filter((l) => l.startsWith('add'));
     expect(await members(ns, 'a')).toEqual((await members(tool(), 'dupe')).map((l) => l.replace('dupe', 'a')));
+    // lines of one set split by a comment and a blank line (one batch change list): the refused
+    // entry's own line, and the set holds what came before it
+    await ns.run('ipset', ['destroy']);
+    const gap = await cli(ns, ['set', 'restore'], 'create a hash:ip\nadd a 10.0.0.1\n# x\n\nadd a 10.0.0.2\nadd a 10.0.0.3\nadd a 10.0.0.1\nadd a 10.0.0.4\n');
+    expect(gap.code).toBe(1);
+    expect(gap.err).toMatch(/^ipvs set restore: line 7: ipset\.add: .*already in the set/);
+    expect((await members(ns, 'a')).sort()).toEqual(['add a 10.0.0.1', 'add a 10.0.0.2', 'add a 10.0.0.3']);
   });
 
   it('rename, swap, flush and destroy between adds keep their order and the types follow them', async () => {

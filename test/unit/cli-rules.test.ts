@@ -84,7 +84,8 @@ describe('ipvs set restore: the fast entry reader', () => {
       let want: unknown;
       try {
         const [g] = parseIpsetRestore(line);
-        want = g ? { ...g, line: 1 } : undefined;
+        want = g === undefined ? undefined
+          : g.kind === 'add' || g.kind === 'del' ? { kind: g.kind, set: g.set, line: 1, entries: [g.entry] } : { ...g, line: 1 };
       } catch (err) {
         want = (err as Error).message.replace(/^ipset\.restore: line 1: /, '');
       }
@@ -97,6 +98,17 @@ describe('ipvs set restore: the fast entry reader', () => {
     const cmds = readRestoreText('create a hash:ip\nadd a 10.0.0.1\nbogus x\n\nadd a 10.0.0.2 timeout 5\nrename\n', (l, why) => bad.push(`${l}: ${why}`));
     expect(cmds.map((c) => [c.kind, c.line])).toEqual([['create', 1], ['add', 2], ['add', 5]]);
     expect(bad).toEqual([expect.stringMatching(/^3: unknown command 'bogus'/), expect.stringMatching(/^6: /)]);
+  });
+
+  it('keeps consecutive add or del lines of one set as one command, entry k on line `line + k`', () => {
+    const text = 'add a 10.0.0.1\nadd a 10.0.0.2\n-A a 10.0.0.3 timeout 5\nadd b 10.0.0.4\nadd b 10.0.0.5\n# x\nadd b 10.0.0.6\ndel b 10.0.0.6\n';
+    const cmds = readRestoreText(text, () => undefined);
+    expect(cmds).toEqual([
+      { kind: 'add', set: 'a', line: 1, entries: ['10.0.0.1', '10.0.0.2', '10.0.0.3 timeout 5'] },
+      { kind: 'add', set: 'b', line: 4, entries: ['10.0.0.4', '10.0.0.5'] },
+      { kind: 'add', set: 'b', line: 7, entries: ['10.0.0.6'] },
+      { kind: 'del', set: 'b', line: 8, entries: ['10.0.0.6'] },
+    ]);
   });
 });
 

@@ -76,8 +76,10 @@ export class EntryRun implements Change {
   /** At commit: the set's type, when known (shapes entries and names type-specific errors). */
   setType: string | undefined = undefined;
   /** At commit, per entry: its fast shape code (0: not for the fast path, see fastCode), and its values. */
-  shapes = new Uint8Array(0);
+  shapes: Uint8Array = new Uint8Array(0);
   values: FastArrays = NO_VALUES;
+  /** Text entries the caller read already, for a set of its type (see {@link BatchIpset.queueRead}). */
+  read: ReadEntries | undefined = undefined;
 
   constructor(readonly kind: EntryKind, readonly set: string, readonly inputs: readonly IpsetEntryInput[], readonly exist: boolean) {}
 
@@ -130,6 +132,16 @@ function entriesIn(changes: readonly Change[], a: number, b: number): IpsetEntry
     x += m;
   }
   return out;
+}
+
+/**
+ * Every entry of a list of text entries read with {@link fastTextCode} for a set of `type`: its
+ * shape code (none 0) and values, as a commit's own reading would leave them.
+ */
+export interface ReadEntries {
+  type: string;
+  shapes: Uint8Array;
+  values: FastArrays;
 }
 
 /** Any ipset change of a batch. */
@@ -185,7 +197,24 @@ export class BatchIpset {
     return this.entries('del', name, entries, options);
   }
 
+  /**
+   * {@link add} or {@link del} of text entries the caller has read for a set of `read.type`
+   * already, every one of them fast: `ipvs set restore` reads the whole file before its first
+   * batch is sent, and the commit then reads the entries again only when it finds the set of
+   * another type. @internal
+   */
+  queueRead(kind: EntryKind, name: string, texts: readonly string[], read: ReadEntries, options: ops.IpsetExistOptions = {}): number {
+    const run = this.run(kind, name, texts, options);
+    if (run === undefined) return -1;
+    if (read.shapes.length === texts.length && !read.shapes.includes(0)) run.read = read;
+    return run.first;
+  }
+
   private entries(kind: EntryKind, name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): number {
+    return this.run(kind, name, input, options)?.first ?? -1;
+  }
+
+  private run(kind: EntryKind, name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): EntryRun | undefined {
     const op = OPS[kind];
     checkOptions(options, EXIST_KEYS, op);
     // A copy: what was queued is what is sent, whatever the caller does with its array later.
@@ -203,9 +232,10 @@ export class BatchIpset {
         throw err;
       }
     }
-    if (list.length === 0) return -1;
+    if (list.length === 0) return undefined;
     const run = new EntryRun(kind, name, list, options.exist ?? false);
-    return (run.first = this.push(run, list.length));
+    run.first = this.push(run, list.length);
+    return run;
   }
 }
 
@@ -231,6 +261,14 @@ interface SetInfo {
  * keeping each fast entry's shape and values for the packer: each entry is read once here.
  */
 function bindRun(run: EntryRun, t: SetInfo | undefined): void {
+  const read = run.read;
+  if (read !== undefined && t !== undefined && read.type === t.type && t.family !== 'inet6') {
+    run.entries = []; // each made when asked for
+    run.shapes = read.shapes;
+    run.values = read.values;
+    run.setType = t.type;
+    return;
+  }
   const n = run.inputs.length;
   const op = OPS[run.kind];
   // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.

@@ -11,7 +11,8 @@
 import { readText } from './process-io';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
-import { TEXT_PARTS, fastTextCode, type FastValues } from '../batch/ipset-fast';
+import { TEXT_PARTS, fastTextCode, hasMore, type FastArrays, type FastValues } from '../batch/ipset-fast';
+import type { ReadEntries } from '../batch/ipset';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
 
@@ -26,6 +27,8 @@ export interface EntryLines {
   set: string;
   line: number;
   entries: (string | IpsetEntry)[];
+  /** Every entry read in place (all text of the fast shapes), for the set type then known. */
+  read?: ReadEntries;
 }
 
 type Cmd = Exclude<IpsetRestoreCommand, { kind: 'add' | 'del' }> | EntryLines;
@@ -92,6 +95,8 @@ function fastLine(text: string, start: number, end: number): boolean {
   return true;
 }
 const NOT_ONE_WORD = /[ "\t\r]/;
+
+const NONE = new Int32Array(0);
 
 /** What a set is known as while the file is read: its type and family. */
 interface SetInfo {
@@ -193,11 +198,30 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
         }
         const op = `ipset.${c.kind}`;
         const v4 = t.family !== 'inet6';
-        for (let k = 0; k < list.length; k++) {
+        const n = list.length;
+        // what the batch would read of them at commit, kept: it need not read them again
+        const shapes = new Uint8Array(n);
+        const values: FastArrays = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: NONE, cidrs: new Uint16Array(0) };
+        let all = v4;
+        for (let k = 0; k < n; k++) {
           const text = list[k] as string;
-          // the common IPv4 shapes: checked in place and left as text, which the batch reads the
-          // same way (no object per entry)
-          if (v4 && fastTextCode(t.type, text, scratch)) continue;
+          // the common IPv4 shapes: checked in place and left as text (no object per entry)
+          const code = v4 ? fastTextCode(t.type, text, scratch) : 0;
+          if (code) {
+            shapes[k] = code;
+            values.ips[k] = scratch.ip;
+            values.portProtos[k] = scratch.portProto;
+            if (hasMore(code)) {
+              if (values.ip2s.length === 0) {
+                values.ip2s = new Int32Array(n);
+                values.cidrs = new Uint16Array(n);
+              }
+              values.ip2s[k] = scratch.ip2;
+              values.cidrs[k] = scratch.cidrs;
+            }
+            continue;
+          }
+          all = false;
           try {
             let e = v4 ? fastEntry(t.type, text) : undefined;
             if (!e) {
@@ -210,6 +234,7 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
             refuse(c.line + k, err.message);
           }
         }
+        if (all) c.read = { type: t.type, shapes, values };
         break;
       }
       default:
@@ -262,7 +287,8 @@ function queue(h: Handle, cmds: Cmd[], i: number, j: number, exist: boolean, ref
         const list = runs.length === 1 ? c.entries : runs.flatMap((r) => r.entries);
         let first = b.length;
         try {
-          if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
+          if (runs.length === 1 && c.read) b.ipset.queueRead(c.kind, c.set, list as string[], c.read, { exist });
+          else if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
           else b.ipset.del(c.set, list, { exist });
         } catch (err) {
           if (!(err instanceof TypeError || err instanceof RangeError)) throw err;

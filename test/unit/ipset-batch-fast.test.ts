@@ -9,7 +9,7 @@ import * as ops from '../../src/ipset/ops';
 import { encodeMessages } from '../../src/netlink/message';
 import { IpsetEntryError } from '../../src/ipset/errors';
 import type { IpsetEntry, IpsetEntryInput } from '../../src/ipset/entry';
-import { fastPack, fastShape } from '../../src/batch/ipset-fast';
+import { fastPack, fastShape, fastTextCode, hasMore, type FastArrays } from '../../src/batch/ipset-fast';
 import { mulberry32 } from './random';
 
 // The kernel's part of bind (protocol negotiation, type revisions, set headers), answered here.
@@ -415,5 +415,46 @@ describe('fastTextCode: text entries read in place', () => {
     // each slot's entry, when a refusal or an undo asks for it, is the parser's object for its text
     for (const i of [0, 1, 2999, 3000, 5999]) expect(entryAt(changes, i)).toEqual(parseIpsetEntry(i < 3000 ? 'hash:ip,port' : 'hash:ip,port,net', i < 3000 ? texts[i]! : nets[i - 3000]!));
     expect(entryAt(changes, 6002)).toEqual(parseIpsetEntry('hash:ip,port', '10.9.9.7,82'));
+  });
+
+  it('text read by the caller (queueRead) packs the same bytes; read for another type, or not all fast, it is read again', async () => {
+    const { parseIpsetEntry } = await import('../../src/index');
+    const read = (type: string, texts: string[]) => {
+      const n = texts.length;
+      const shapes = new Uint8Array(n);
+      const values: FastArrays = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: new Int32Array(n), cidrs: new Uint16Array(n) };
+      const v = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
+      texts.forEach((t, k) => {
+        shapes[k] = fastTextCode(type, t, v);
+        values.ips[k] = v.ip;
+        values.portProtos[k] = v.portProto;
+        if (hasMore(shapes[k]!)) {
+          values.ip2s[k] = v.ip2;
+          values.cidrs[k] = v.cidrs;
+        }
+      });
+      return { type, shapes, values };
+    };
+    known.set('r', { type: 'hash:ip,port' });
+    known.set('rn', { type: 'hash:ip,port,net' });
+    const texts = Array.from({ length: 2500 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1,${i % 3 ? 'tcp' : 'udp'}:${1000 + i}`);
+    const nets = texts.map((t, i) => `${t},172.16.${i & 255}.0/${8 + (i % 25)}`);
+    const changes = queue((b) => {
+      b.queueRead('add', 'r', texts, read('hash:ip,port', texts));
+      b.queueRead('del', 'rn', nets, read('hash:ip,port,net', nets), { exist: true });
+    });
+    expect((changes[0] as EntryRun).read).toBeDefined();
+    expect(await checkPacked(changes, { r: 'hash:ip,port', rn: 'hash:ip,port,net' })).toBeGreaterThan(1);
+    for (const i of [0, 2499, 2500, 4999]) expect(entryAt(changes, i)).toEqual(parseIpsetEntry(i < 2500 ? 'hash:ip,port' : 'hash:ip,port,net', i < 2500 ? texts[i]! : nets[i - 2500]!));
+    // the set turns out to be of another type than the caller read for: the commit reads the text itself
+    known.set('other', { type: 'hash:ip,port,ip' });
+    const ips = texts.map((t, i) => `${t},172.17.0.${i & 255}`);
+    const again = queue((b) => b.queueRead('add', 'other', ips, read('hash:ip,port', texts)));
+    expect(await checkPacked(again, { other: 'hash:ip,port,ip' })).toBeGreaterThan(0);
+    // an entry the caller could not read: the read is not used
+    const mixed = [...texts.slice(0, 10), '10.0.0.1,80'];
+    const notAll = queue((b) => b.queueRead('add', 'r', mixed, read('hash:ip,port', mixed)));
+    expect((notAll[0] as EntryRun).read).toBeUndefined();
+    expect(await checkPacked(notAll, { r: 'hash:ip,port' })).toBeGreaterThan(0);
   });
 });

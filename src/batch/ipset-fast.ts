@@ -125,16 +125,32 @@ function scanAddr(s: string, i: number): boolean {
  */
 export function fastTextCode(type: string | undefined, text: string, out: FastValues): number {
   const parts = type === undefined ? undefined : TEXT_PARTS[type];
-  if (parts === undefined || !scanAddr(text, 0)) return 0;
+  if (parts === undefined) return 0;
+  const code = scanTextEntry(text, 0, text.length, out);
+  return code !== 0 && partsOf(code) === parts ? code : 0;
+}
+
+/** How many parts (address, protocol and port, second address) an entry of shape `code` has. */
+export function partsOf(code: number): number {
+  return code & IP2 ? 3 : code & PORT ? 2 : 1;
+}
+
+/**
+ * {@link fastTextCode}'s reading of the text at `[start, end)` of `text`, for a set of any of
+ * the types it reads (whose number of parts, {@link partsOf}, the caller checks against the
+ * set's type); `end` must not be a digit, a dot or a slash (a line's end). Its values are in
+ * `out` whenever the code is not 0.
+ */
+export function scanTextEntry(text: string, start: number, end: number, out: FastValues): number {
+  if (!scanAddr(text, start)) return 0;
   let code = FAST, cidrs = 0, proto = 0, port = 0, ip2 = 0;
   const ip = scanned.value;
   if (scanCidr >= 0) {
     code |= CIDR;
     cidrs = scanCidr << 8;
   }
-  let have = 1;
   let i = scanned.end;
-  if (i < text.length) {
+  if (i < end) {
     if (text.charCodeAt(i) !== 0x2c) return 0;
     const p = text.startsWith('tcp:', i + 1) ? IPPROTO_TCP : text.startsWith('udp:', i + 1) ? IPPROTO_UDP : text.startsWith('sctp:', i + 1) ? IPPROTO_SCTP : -1;
     if (p < 0) return 0;
@@ -142,9 +158,8 @@ export function fastTextCode(type: string | undefined, text: string, out: FastVa
     proto = p;
     port = scanned.value;
     code |= PORT | PROTO;
-    have = 2;
     i = scanned.end;
-    if (i < text.length) {
+    if (i < end) {
       if (text.charCodeAt(i) !== 0x2c || !scanAddr(text, i + 1)) return 0;
       ip2 = scanned.value;
       code |= IP2;
@@ -152,11 +167,10 @@ export function fastTextCode(type: string | undefined, text: string, out: FastVa
         code |= CIDR2;
         cidrs |= scanCidr;
       }
-      have = 3;
-      if (scanned.end !== text.length) return 0;
+      i = scanned.end;
     }
   }
-  if (have !== parts) return 0;
+  if (i !== end) return 0;
   out.ip = ip | 0;
   out.portProto = (port << 8) | proto;
   out.ip2 = ip2 | 0;

@@ -81,7 +81,16 @@ export class EntryRun implements Change {
   /** Text entries the caller read already, for a set of its type (see {@link BatchIpset.queueRead}). */
   read: ReadEntries | undefined = undefined;
 
-  constructor(readonly kind: EntryKind, readonly set: string, readonly inputs: readonly IpsetEntryInput[], readonly exist: boolean) {}
+  /** Entry k's text for a run queued by {@link BatchIpset.queueRead} (`inputs` empty until needed). */
+  textOf: ((k: number) => string) | undefined = undefined;
+
+  constructor(
+    readonly kind: EntryKind,
+    readonly set: string,
+    public inputs: readonly IpsetEntryInput[],
+    readonly exist: boolean,
+    private readonly count = inputs.length,
+  ) {}
 
   get family(): 'ipset' {
     return 'ipset';
@@ -97,12 +106,12 @@ export class EntryRun implements Change {
 
   /** How many entries, and slots. */
   get size(): number {
-    return this.inputs.length;
+    return this.count;
   }
 
   /** Entry `k` (after the commit bound the run). */
   entry(k: number): IpsetEntry {
-    return this.entries[k] ?? (this.entries[k] = toEntryObject(this.inputs[k]!, this.setType, this.op));
+    return this.entries[k] ?? (this.entries[k] = toEntryObject(this.inputs[k] ?? this.textOf!(k), this.setType, this.op));
   }
 }
 
@@ -203,10 +212,15 @@ export class BatchIpset {
    * batch is sent, and the commit then reads the entries again only when it finds the set of
    * another type. @internal
    */
-  queueRead(kind: EntryKind, name: string, texts: readonly string[], read: ReadEntries, options: ops.IpsetExistOptions = {}): number {
-    const run = this.run(kind, name, texts, options);
-    if (run === undefined) return -1;
-    if (read.shapes.length === texts.length && !read.shapes.includes(0)) run.read = read;
+  queueRead(kind: EntryKind, name: string, count: number, textOf: (k: number) => string, read: ReadEntries, options: ops.IpsetExistOptions = {}): number {
+    if (count === 0 || read.shapes.length !== count || read.shapes.includes(0)) {
+      return this.entries(kind, name, Array.from({ length: count }, (_, k) => textOf(k)), options);
+    }
+    checkName(kind, name, options);
+    const run = new EntryRun(kind, name, [], options.exist ?? false, count);
+    run.textOf = textOf;
+    run.read = read;
+    run.first = this.push(run, count);
     return run.first;
   }
 
@@ -216,11 +230,9 @@ export class BatchIpset {
 
   private run(kind: EntryKind, name: string, input: IpsetEntryInput | readonly IpsetEntryInput[], options: ops.IpsetExistOptions): EntryRun | undefined {
     const op = OPS[kind];
-    checkOptions(options, EXIST_KEYS, op);
+    checkName(kind, name, options);
     // A copy: what was queued is what is sent, whatever the caller does with its array later.
     const list = Array.isArray(input) ? (input as readonly IpsetEntryInput[]).slice() : [input as IpsetEntryInput];
-    if (kind === 'add') ops.destroyOp(IPSET_PROTOCOL, name); // checks the name
-    else ops.flushOp(IPSET_PROTOCOL, name);
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
       // Text waits for the set's type; plain IPv4 entries are checked by the fast path's own test.
@@ -237,6 +249,13 @@ export class BatchIpset {
     run.first = this.push(run, list.length);
     return run;
   }
+}
+
+/** The options and the set name of an add or del (TypeError for bad ones). */
+function checkName(kind: EntryKind, name: string, options: ops.IpsetExistOptions): void {
+  checkOptions(options, EXIST_KEYS, OPS[kind]);
+  if (kind === 'add') ops.destroyOp(IPSET_PROTOCOL, name); // checks the name
+  else ops.flushOp(IPSET_PROTOCOL, name);
 }
 
 /** A packed message: the bulk operation that wrote it. */
@@ -269,6 +288,8 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
     run.setType = t.type;
     return;
   }
+  // read for another type: the texts are read again, as any
+  if (run.textOf !== undefined && run.inputs.length < run.size) run.inputs = Array.from({ length: run.size }, (_, k) => run.textOf!(k));
   const n = run.inputs.length;
   const op = OPS[run.kind];
   // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.

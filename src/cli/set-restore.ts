@@ -11,7 +11,7 @@
 import { readText } from './process-io';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
-import { TEXT_PARTS, fastTextCode, hasMore, type FastArrays, type FastValues } from '../batch/ipset-fast';
+import { TEXT_PARTS, fastTextCode, hasMore, partsOf, scanTextEntry, type FastValues } from '../batch/ipset-fast';
 import type { ReadEntries } from '../batch/ipset';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
@@ -19,19 +19,105 @@ import { Refusals, progressLine, takeQuiet } from './restore-report';
 /**
  * `add` (or `del`) lines of one set, one after another in the file: entry k is on line `line + k`.
  * A file of 50,000 entries is then a few commands rather than 50,000 objects that live until the
- * end (in the VM, each young-generation copy and each fresh page of them counts). The entries are
- * text as read; {@link parseEntries} replaces those the batch cannot read in place with objects.
+ * end (in the VM, each young-generation copy and each fresh page of them counts). The entries of
+ * the shapes `ipset save` writes are read in place ({@link ScannedEntries}, no string each); the
+ * others are text, which {@link parseEntries} replaces with the parser's objects.
  */
 export interface EntryLines {
   kind: 'add' | 'del';
   set: string;
   line: number;
+  /** The entries as text, then objects; empty when they were read in place. */
   entries: (string | IpsetEntry)[];
-  /** Every entry read in place (all text of the fast shapes), for the set type then known. */
+  /** The entries read in place, when they were. */
+  scanned?: ScannedEntries;
+  /** What the batch takes of scanned entries, once their set's type is known to fit them. */
   read?: ReadEntries;
 }
 
+/** How many entries (and lines) an {@link EntryLines} has. */
+export const countOf = (r: EntryLines) => (r.scanned ? r.scanned.n : r.entries.length);
+
+/** The entries of an {@link EntryLines} as they were read: text (or the objects parseEntries made of it). */
+export function entriesOf(r: EntryLines): (string | IpsetEntry)[] {
+  const sc = r.scanned;
+  return sc ? Array.from({ length: sc.n }, (_, k) => sc.textAt(k)) : r.entries;
+}
+
+/**
+ * Entries read in place from the text (see scanTextEntry): where each starts, its shape code and
+ * values, in typed arrays grown as lines are read; which numbers of parts were seen, as bits.
+ */
+export class ScannedEntries {
+  n = 0;
+  parts = 0;
+  private starts = new Int32Array(256);
+  private shapes = new Uint8Array(256);
+  private ips = new Int32Array(256);
+  private portProtos = new Int32Array(256);
+  private ip2s = NONE;
+  private cidrs = new Uint16Array(0);
+
+  constructor(private readonly text: string) {}
+
+  push(start: number, code: number, v: FastValues): void {
+    const k = this.n++;
+    if (k === this.starts.length) this.grow(k * 2);
+    this.starts[k] = start;
+    this.shapes[k] = code;
+    this.ips[k] = v.ip;
+    this.portProtos[k] = v.portProto;
+    if (hasMore(code)) {
+      if (this.ip2s.length === 0) {
+        this.ip2s = new Int32Array(this.starts.length);
+        this.cidrs = new Uint16Array(this.starts.length);
+      }
+      this.ip2s[k] = v.ip2;
+      this.cidrs[k] = v.cidrs;
+    }
+    this.parts |= 1 << partsOf(code);
+  }
+
+  private grow(size: number): void {
+    const to = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+      if (a.length === 0) return a;
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.starts = to(this.starts, (n) => new Int32Array(n));
+    this.shapes = to(this.shapes, (n) => new Uint8Array(n));
+    this.ips = to(this.ips, (n) => new Int32Array(n));
+    this.portProtos = to(this.portProtos, (n) => new Int32Array(n));
+    this.ip2s = to(this.ip2s, (n) => new Int32Array(n));
+    this.cidrs = to(this.cidrs, (n) => new Uint16Array(n));
+  }
+
+  /** Entry k as text: from its start to the end of its line. */
+  textAt(k: number): string {
+    const start = this.starts[k]!;
+    const end = this.text.indexOf('\n', start);
+    return this.text.slice(start, end < 0 ? this.text.length : end);
+  }
+
+  /** What the batch takes of them, for a set of `type`. */
+  readFor(type: string): ReadEntries {
+    const n = this.n;
+    const more = this.ip2s.length > 0;
+    return {
+      type,
+      shapes: this.shapes.subarray(0, n),
+      values: {
+        ips: this.ips.subarray(0, n), portProtos: this.portProtos.subarray(0, n),
+        ip2s: more ? this.ip2s.subarray(0, n) : NONE, cidrs: more ? this.cidrs.subarray(0, n) : this.cidrs,
+      },
+    };
+  }
+}
+
 type Cmd = Exclude<IpsetRestoreCommand, { kind: 'add' | 'del' }> | EntryLines;
+
+const NONE = new Int32Array(0);
 
 /** A decimal octet without leading zeros: what ipset save writes and the library keeps as given. */
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
@@ -96,8 +182,6 @@ function fastLine(text: string, start: number, end: number): boolean {
 }
 const NOT_ONE_WORD = /[ "\t\r]/;
 
-const NONE = new Int32Array(0);
-
 /** What a set is known as while the file is read: its type and family. */
 interface SetInfo {
   type: string;
@@ -111,8 +195,11 @@ interface SetInfo {
 export function readRestoreText(text: string, refuse: (line: number, reason: string) => void): Cmd[] {
   const cmds: Cmd[] = [];
   let run: EntryLines | undefined;
-  const entryLine = (kind: 'add' | 'del', set: string, entry: string, line: number) => {
-    if (run !== undefined && run.kind === kind && run.set === set && run.line + run.entries.length === line) run.entries.push(entry);
+  /** `KIND SET ` of the run when its entries are read in place: a line that starts so extends it. */
+  let prefix = '';
+  const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
+  const textLine = (kind: 'add' | 'del', set: string, entry: string, line: number) => {
+    if (run !== undefined && !run.scanned && run.kind === kind && run.set === set && run.line + run.entries.length === line) run.entries.push(entry);
     else cmds.push(run = { kind, set, line, entries: [entry] });
   };
   let line = 0;
@@ -120,8 +207,28 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     line++;
+    const scan = run?.scanned;
+    // the next line of a run read in place: its prefix, and an entry that reads in place too
+    if (scan !== undefined && run!.line + scan.n === line && text.startsWith(prefix, start)) {
+      const at = start + prefix.length;
+      const code = scanTextEntry(text, at, end, v);
+      if (code !== 0) {
+        scan.push(at, code, v);
+        start = end + 1;
+        continue;
+      }
+    }
     if (end > start && fastLine(text, start, end)) {
-      entryLine(fast.kind, fast.set, fast.entry, line);
+      const at = end - fast.entry.length;
+      const code = scanTextEntry(text, at, end, v);
+      if (code !== 0) {
+        const scanned = new ScannedEntries(text);
+        scanned.push(at, code, v);
+        cmds.push(run = { kind: fast.kind, set: fast.set, line, entries: [], scanned });
+        prefix = `${fast.kind} ${fast.set} `;
+      } else {
+        textLine(fast.kind, fast.set, fast.entry, line);
+      }
       start = end + 1;
       continue;
     }
@@ -131,7 +238,7 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
     try {
       const [c] = parseIpsetRestore(raw);
       if (c === undefined) continue;
-      if (c.kind === 'add' || c.kind === 'del') entryLine(c.kind, c.set, c.entry, line);
+      if (c.kind === 'add' || c.kind === 'del') textLine(c.kind, c.set, c.entry, line);
       else cmds.push({ ...c, line } as Cmd); // (the add | del member is not narrowed away by two tests)
     } catch (err) {
       if (!(err instanceof TypeError)) throw err;
@@ -191,37 +298,29 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
       }
       case 'add': case 'del': {
         const t = info(c.set);
-        const list = c.entries;
         if (!t) {
-          for (let k = 0; k < list.length; k++) refuse(c.line + k, `the set ${c.set} does not exist`);
+          for (let k = 0; k < countOf(c); k++) refuse(c.line + k, `the set ${c.set} does not exist`);
           break;
+        }
+        const sc = c.scanned;
+        if (sc !== undefined) {
+          // read in place already: fit for its set when the type takes entries of those parts
+          const parts = TEXT_PARTS[t.type];
+          if (t.family !== 'inet6' && parts !== undefined && sc.parts === 1 << parts) {
+            c.read = sc.readFor(t.type);
+            break;
+          }
+          c.entries = entriesOf(c);
+          delete c.scanned;
         }
         const op = `ipset.${c.kind}`;
         const v4 = t.family !== 'inet6';
-        const n = list.length;
-        // what the batch would read of them at commit, kept: it need not read them again
-        const shapes = new Uint8Array(n);
-        const values: FastArrays = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: NONE, cidrs: new Uint16Array(0) };
-        let all = v4;
-        for (let k = 0; k < n; k++) {
+        const list = c.entries;
+        for (let k = 0; k < list.length; k++) {
           const text = list[k] as string;
-          // the common IPv4 shapes: checked in place and left as text (no object per entry)
-          const code = v4 ? fastTextCode(t.type, text, scratch) : 0;
-          if (code) {
-            shapes[k] = code;
-            values.ips[k] = scratch.ip;
-            values.portProtos[k] = scratch.portProto;
-            if (hasMore(code)) {
-              if (values.ip2s.length === 0) {
-                values.ip2s = new Int32Array(n);
-                values.cidrs = new Uint16Array(n);
-              }
-              values.ip2s[k] = scratch.ip2;
-              values.cidrs[k] = scratch.cidrs;
-            }
-            continue;
-          }
-          all = false;
+          // the common IPv4 shapes: checked in place and left as text, which the batch reads the
+          // same way (no object per entry)
+          if (v4 && fastTextCode(t.type, text, scratch)) continue;
           try {
             let e = v4 ? fastEntry(t.type, text) : undefined;
             if (!e) {
@@ -234,7 +333,6 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
             refuse(c.line + k, err.message);
           }
         }
-        if (all) c.read = { type: t.type, shapes, values };
         break;
       }
       default:
@@ -280,15 +378,23 @@ function queue(h: Handle, cmds: Cmd[], i: number, j: number, exist: boolean, ref
     const c = cmds[x]!;
     try {
       if (c.kind === 'add' || c.kind === 'del') {
-        // runs of one set split by a comment or a blank line travel as one
+        const sc = c.scanned;
+        if (sc !== undefined) {
+          // parseEntries gave every run read in place what the batch takes, or made it text
+          if (c.read === undefined) throw new Error(`set restore: line ${c.line}: entries read without their set's type`);
+          lines.add(b.length, c.line);
+          b.ipset.queueRead(c.kind, c.set, sc.n, (k) => sc.textAt(k), c.read, { exist });
+          x++;
+          continue;
+        }
+        // runs of text of one set split by a comment or a blank line travel as one
         let y = x + 1;
-        while (y < j && cmds[y]!.kind === c.kind && (cmds[y] as EntryLines).set === c.set) y++;
+        while (y < j && cmds[y]!.kind === c.kind && (cmds[y] as EntryLines).set === c.set && !(cmds[y] as EntryLines).scanned) y++;
         const runs = cmds.slice(x, y) as EntryLines[];
         const list = runs.length === 1 ? c.entries : runs.flatMap((r) => r.entries);
         let first = b.length;
         try {
-          if (runs.length === 1 && c.read) b.ipset.queueRead(c.kind, c.set, list as string[], c.read, { exist });
-          else if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
+          if (c.kind === 'add') b.ipset.add(c.set, list, { exist });
           else b.ipset.del(c.set, list, { exist });
         } catch (err) {
           if (!(err instanceof TypeError || err instanceof RangeError)) throw err;

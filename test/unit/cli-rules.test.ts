@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { eachRule, parseRuleGeneral, parseRulesText, type ParsedRule } from '../../src/cli/ipvs-rules';
-import { fastEntry, readRestoreText } from '../../src/cli/set-restore';
+import { entriesOf, fastEntry, readRestoreText as readScanned, type EntryLines } from '../../src/cli/set-restore';
+
+/** readRestoreText with each run's entries as text, however they were read. */
+const readRestoreText = (text: string, refuse: (line: number, reason: string) => void) => readScanned(text, refuse).map((c) => {
+  if (c.kind !== 'add' && c.kind !== 'del') return c;
+  const { scanned: _, read: __, ...rest } = c as EntryLines;
+  return { ...rest, entries: entriesOf(c as EntryLines) };
+});
+import { mulberry32 } from './random';
 import { parseIpsetEntry } from '../../src/index';
 import { main } from '../../src/cli/main';
 
@@ -100,15 +108,48 @@ describe('ipvs set restore: the fast entry reader', () => {
     expect(bad).toEqual([expect.stringMatching(/^3: unknown command 'bogus'/), expect.stringMatching(/^6: /)]);
   });
 
+  it('reads long runs of one set\'s lines as the library\'s restore parser reads each line', async () => {
+    const { parseIpsetRestore } = await import('../../src/index');
+    const r = mulberry32(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const sets = ['KUBE-SVC', 'a.b', 'x+y', 'q(1)', 'c[d]', 's$', 'a\\b', 'n^m', 'p|q', 'KUBE-SVC-LONGER'];
+    const lines: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const set = r() < 0.995 ? sets[Math.floor(i / 700) % sets.length]! : pick(sets);
+      const entry = `10.${i >> 8 & 255}.${i & 255}.${Math.floor(r() * 256)}${r() < 0.3 ? `,tcp:${i}` : ''}`;
+      const odd = r();
+      lines.push(odd < 0.003 ? `add ${set} ${entry} ` : odd < 0.006 ? `add ${set} ${entry}\r` : odd < 0.009 ? '# c' : odd < 0.012 ? ''
+        : odd < 0.02 ? `del ${set} ${entry}` : odd < 0.022 ? `add ${set} "${entry}"` : odd < 0.024 ? `-A ${set} ${entry}` : `add ${set} ${entry}`);
+    }
+    for (const text of [`${lines.join('\n')}\n`, lines.join('\n')]) {
+      const want: { kind: string; set: string; line: number; entry: string }[] = [];
+      text.split('\n').forEach((l, k) => {
+        const [c] = l.trim() === '' ? [] : parseIpsetRestore(l.trim());
+        if (c && (c.kind === 'add' || c.kind === 'del')) want.push({ kind: c.kind, set: c.set, line: k + 1, entry: c.entry });
+      });
+      const cmds = readScanned(text, () => undefined) as EntryLines[];
+      // line by line the parser's; long runs of one set read in place, as few commands
+      const got = cmds.flatMap((c) => entriesOf(c).map((entry, k) => ({ kind: c.kind, set: c.set, line: c.line + k, entry })));
+      expect(got).toEqual(want);
+      expect(cmds.filter((c) => c.scanned).length).toBeGreaterThan(20);
+      expect(cmds.length).toBeLessThan(want.length / 10);
+    }
+  });
+
   it('keeps consecutive add or del lines of one set as one command, entry k on line `line + k`', () => {
-    const text = 'add a 10.0.0.1\nadd a 10.0.0.2\n-A a 10.0.0.3 timeout 5\nadd b 10.0.0.4\nadd b 10.0.0.5\n# x\nadd b 10.0.0.6\ndel b 10.0.0.6\n';
+    const text = 'add a 10.0.0.1\nadd a 10.0.0.2\n-A a 10.0.0.3 timeout 5\n-A a 10.0.0.7 timeout 5\nadd b 10.0.0.4\nadd b 10.0.0.5\n# x\nadd b 10.0.0.6\ndel b 10.0.0.6\n'
+      + 'add m 00:11:22:33:44:55\nadd m 00:11:22:33:44:56\n';
     const cmds = readRestoreText(text, () => undefined);
     expect(cmds).toEqual([
-      { kind: 'add', set: 'a', line: 1, entries: ['10.0.0.1', '10.0.0.2', '10.0.0.3 timeout 5'] },
-      { kind: 'add', set: 'b', line: 4, entries: ['10.0.0.4', '10.0.0.5'] },
-      { kind: 'add', set: 'b', line: 7, entries: ['10.0.0.6'] },
-      { kind: 'del', set: 'b', line: 8, entries: ['10.0.0.6'] },
+      { kind: 'add', set: 'a', line: 1, entries: ['10.0.0.1', '10.0.0.2'] },
+      { kind: 'add', set: 'a', line: 3, entries: ['10.0.0.3 timeout 5', '10.0.0.7 timeout 5'] },
+      { kind: 'add', set: 'b', line: 5, entries: ['10.0.0.4', '10.0.0.5'] },
+      { kind: 'add', set: 'b', line: 8, entries: ['10.0.0.6'] },
+      { kind: 'del', set: 'b', line: 9, entries: ['10.0.0.6'] },
+      { kind: 'add', set: 'm', line: 10, entries: ['00:11:22:33:44:55', '00:11:22:33:44:56'] },
     ]);
+    // the shapes ipset save writes are read in place, the others kept as text
+    expect((readScanned(text, () => undefined) as EntryLines[]).map((c) => !!c.scanned)).toEqual([true, false, true, true, true, false]);
   });
 });
 

@@ -440,8 +440,8 @@ describe('fastTextCode: text entries read in place', () => {
     const texts = Array.from({ length: 2500 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1,${i % 3 ? 'tcp' : 'udp'}:${1000 + i}`);
     const nets = texts.map((t, i) => `${t},172.16.${i & 255}.0/${8 + (i % 25)}`);
     const changes = queue((b) => {
-      b.queueRead('add', 'r', texts, read('hash:ip,port', texts));
-      b.queueRead('del', 'rn', nets, read('hash:ip,port,net', nets), { exist: true });
+      b.queueRead('add', 'r', texts.length, (k) => texts[k]!, read('hash:ip,port', texts));
+      b.queueRead('del', 'rn', nets.length, (k) => nets[k]!, read('hash:ip,port,net', nets), { exist: true });
     });
     expect((changes[0] as EntryRun).read).toBeDefined();
     expect(await checkPacked(changes, { r: 'hash:ip,port', rn: 'hash:ip,port,net' })).toBeGreaterThan(1);
@@ -449,11 +449,11 @@ describe('fastTextCode: text entries read in place', () => {
     // the set turns out to be of another type than the caller read for: the commit reads the text itself
     known.set('other', { type: 'hash:ip,port,ip' });
     const ips = texts.map((t, i) => `${t},172.17.0.${i & 255}`);
-    const again = queue((b) => b.queueRead('add', 'other', ips, read('hash:ip,port', texts)));
+    const again = queue((b) => b.queueRead('add', 'other', ips.length, (k) => ips[k]!, read('hash:ip,port', texts)));
     expect(await checkPacked(again, { other: 'hash:ip,port,ip' })).toBeGreaterThan(0);
     // an entry the caller could not read: the read is not used
     const mixed = [...texts.slice(0, 10), '10.0.0.1,80'];
-    const notAll = queue((b) => b.queueRead('add', 'r', mixed, read('hash:ip,port', mixed)));
+    const notAll = queue((b) => b.queueRead('add', 'r', mixed.length, (k) => mixed[k]!, read('hash:ip,port', mixed)));
     expect((notAll[0] as EntryRun).read).toBeUndefined();
     expect(await checkPacked(notAll, { r: 'hash:ip,port' })).toBeGreaterThan(0);
   });

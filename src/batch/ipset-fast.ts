@@ -178,6 +178,24 @@ export function scanTextEntry(text: string, start: number, end: number, out: Fas
   return code;
 }
 
+/**
+ * Stores entry k's shape code and values: the second addresses and prefix lengths only for runs
+ * that have them, allocated for `n` entries on the first that does (fresh memory costs in the VM).
+ */
+export function storeValues(shapes: Uint8Array, values: FastArrays, k: number, code: number, v: FastValues, n: number): void {
+  shapes[k] = code;
+  values.ips[k] = v.ip;
+  values.portProtos[k] = v.portProto;
+  if (hasMore(code)) {
+    if (values.ip2s.length === 0) {
+      values.ip2s = new Int32Array(n);
+      values.cidrs = new Uint16Array(n);
+    }
+    values.ip2s[k] = v.ip2;
+    values.cidrs[k] = v.cidrs;
+  }
+}
+
 /** The shape of an entry the fast path can write (`'ip,port,proto'`), or undefined; see {@link fastCode}. */
 export function fastShape(e: IpsetEntry, out?: FastValues): Shape | undefined {
   const code = fastCode(e, out);

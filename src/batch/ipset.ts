@@ -16,7 +16,7 @@ import { checkEntryFamily, entryAttrs, formatElement, toEntryObject, type IpsetE
 import { IpsetEntryError } from '../ipset/errors';
 import { createOptionsOf, type IpsetCreateOptions, type IpsetFamily, type IpsetSet } from '../ipset/set';
 import { queueInto, type BoundFamily, type Change, type Compensation, type FamilyDriver, type PackedMessage, type PackedVerdict, type Queue, type UndoPlanner } from './change';
-import { fastCode, fastTextCode, hasMore, packValues, type FastArrays, type FastValues } from './ipset-fast';
+import { fastCode, fastTextCode, hasMore, packValues, storeValues, type FastArrays, type FastValues } from './ipset-fast';
 import { checkOptions, keySet } from '../validate';
 
 const EXIST_KEYS = keySet(['exist']);
@@ -144,11 +144,12 @@ function entriesIn(changes: readonly Change[], a: number, b: number): IpsetEntry
 }
 
 /**
- * Every entry of a list of text entries read with {@link fastTextCode} for a set of `type`: its
- * shape code (none 0) and values, as a commit's own reading would leave them.
+ * Every entry of a list read by the fast path, its shape code (none 0) and values, as a commit's
+ * own reading would leave them: text entries read with {@link fastTextCode} for a set of `type`,
+ * or (`type` undefined) plain objects, whose reading does not depend on the set's type.
  */
 export interface ReadEntries {
-  type: string;
+  type: string | undefined;
   shapes: Uint8Array;
   values: FastArrays;
 }
@@ -233,10 +234,25 @@ export class BatchIpset {
     checkName(kind, name, options);
     // A copy: what was queued is what is sent, whatever the caller does with its array later.
     const list = Array.isArray(input) ? (input as readonly IpsetEntryInput[]).slice() : [input as IpsetEntryInput];
-    for (let i = 0; i < list.length; i++) {
+    const n = list.length;
+    // Plain IPv4 objects are read here, once: the commit takes what this reading kept, while every
+    // entry of the list has been (text waits for the set's type)
+    let read: ReadEntries | undefined = n > 1
+      ? { type: undefined, shapes: new Uint8Array(n), values: { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: NO_VALUES.ip2s, cidrs: NO_VALUES.cidrs } }
+      : undefined;
+    const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
+    for (let i = 0; i < n; i++) {
       const e = list[i]!;
-      // Text waits for the set's type; plain IPv4 entries are checked by the fast path's own test.
-      if (typeof e === 'string' || fastCode(e)) continue;
+      if (typeof e === 'string') {
+        read = undefined;
+        continue;
+      }
+      const code = fastCode(e, v);
+      if (code) {
+        if (read) storeValues(read.shapes, read.values, i, code, v, n);
+        continue;
+      }
+      read = undefined;
       try {
         entryAttrs(e, op);
       } catch (err) {
@@ -244,9 +260,10 @@ export class BatchIpset {
         throw err;
       }
     }
-    if (list.length === 0) return undefined;
+    if (n === 0) return undefined;
     const run = new EntryRun(kind, name, list, options.exist ?? false);
-    run.first = this.push(run, list.length);
+    run.read = read;
+    run.first = this.push(run, n);
     return run;
   }
 }
@@ -281,11 +298,12 @@ interface SetInfo {
  */
 function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const read = run.read;
-  if (read !== undefined && t !== undefined && read.type === t.type && t.family !== 'inet6') {
-    run.entries = []; // each made when asked for
+  if (read !== undefined && t?.family !== 'inet6' && (read.type === undefined || read.type === t?.type)) {
+    // objects are their own entries; text is parsed when an entry is asked for
+    run.entries = read.type === undefined ? run.inputs as IpsetEntry[] : [];
     run.shapes = read.shapes;
     run.values = read.values;
-    run.setType = t.type;
+    run.setType = t?.type;
     return;
   }
   // read for another type: the texts are read again, as any
@@ -294,9 +312,8 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
   const op = OPS[run.kind];
   // The inputs themselves when they are all objects (no second array of 50,000); a copy once text is met.
   let entries: (IpsetEntry | undefined)[] | undefined;
-  const shapes = new Uint8Array(n), ips = new Int32Array(n), portProtos = new Int32Array(n);
-  // Second addresses and prefix lengths only for runs that have them (fresh memory costs in the VM).
-  let ip2s = NO_VALUES.ip2s, cidrs = NO_VALUES.cidrs;
+  const shapes = new Uint8Array(n);
+  const values: FastArrays = { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: NO_VALUES.ip2s, cidrs: NO_VALUES.cidrs };
   const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };
   const six = t?.family === 'inet6';
   const type = t?.type, family = t?.family;
@@ -319,23 +336,11 @@ function bindRun(run: EntryRun, t: SetInfo | undefined): void {
       code = fastCode(input, v);
       if (!code || six) checkEntryFamily(input, family, op);
     }
-    if (code) {
-      shapes[k] = code;
-      ips[k] = v.ip;
-      portProtos[k] = v.portProto;
-      if (hasMore(code)) {
-        if (ip2s.length === 0) {
-          ip2s = new Int32Array(n);
-          cidrs = new Uint16Array(n);
-        }
-        ip2s[k] = v.ip2;
-        cidrs[k] = v.cidrs;
-      }
-    }
+    if (code) storeValues(shapes, values, k, code, v, n);
   }
   run.entries = entries ?? (run.inputs as IpsetEntry[]);
   run.shapes = shapes;
-  run.values = { ips, portProtos, ip2s, cidrs };
+  run.values = values;
   run.setType = t?.type;
 }
 

@@ -11,7 +11,7 @@
 import { readText } from './process-io';
 import { openHandle, parseIpsetEntry, parseIpsetRestore, type Handle, type IpsetEntry, type IpsetFamily, type IpsetRestoreCommand } from '../index';
 import { checkEntryFamily } from '../ipset/entry';
-import { TEXT_PARTS, fastTextCode, hasMore, partsOf, scanTextEntry, type FastValues } from '../batch/ipset-fast';
+import { TEXT_PARTS, fastTextCode, partsOf, scanTextEntry, storeValues, type FastArrays, type FastValues } from '../batch/ipset-fast';
 import type { ReadEntries } from '../batch/ipset';
 import { UsageError, type CliIo, type GlobalOptions } from './types';
 import { Refusals, progressLine, takeQuiet } from './restore-report';
@@ -53,10 +53,7 @@ export class ScannedEntries {
   parts = 0;
   private starts = new Int32Array(256);
   private shapes = new Uint8Array(256);
-  private ips = new Int32Array(256);
-  private portProtos = new Int32Array(256);
-  private ip2s = NONE;
-  private cidrs = new Uint16Array(0);
+  private values: FastArrays = { ips: new Int32Array(256), portProtos: new Int32Array(256), ip2s: NONE, cidrs: new Uint16Array(0) };
 
   constructor(private readonly text: string) {}
 
@@ -64,17 +61,7 @@ export class ScannedEntries {
     const k = this.n++;
     if (k === this.starts.length) this.grow(k * 2);
     this.starts[k] = start;
-    this.shapes[k] = code;
-    this.ips[k] = v.ip;
-    this.portProtos[k] = v.portProto;
-    if (hasMore(code)) {
-      if (this.ip2s.length === 0) {
-        this.ip2s = new Int32Array(this.starts.length);
-        this.cidrs = new Uint16Array(this.starts.length);
-      }
-      this.ip2s[k] = v.ip2;
-      this.cidrs[k] = v.cidrs;
-    }
+    storeValues(this.shapes, this.values, k, code, v, this.starts.length);
     this.parts |= 1 << partsOf(code);
   }
 
@@ -85,12 +72,13 @@ export class ScannedEntries {
       b.set(a);
       return b;
     };
+    const v = this.values;
     this.starts = to(this.starts, (n) => new Int32Array(n));
     this.shapes = to(this.shapes, (n) => new Uint8Array(n));
-    this.ips = to(this.ips, (n) => new Int32Array(n));
-    this.portProtos = to(this.portProtos, (n) => new Int32Array(n));
-    this.ip2s = to(this.ip2s, (n) => new Int32Array(n));
-    this.cidrs = to(this.cidrs, (n) => new Uint16Array(n));
+    this.values = {
+      ips: to(v.ips, (n) => new Int32Array(n)), portProtos: to(v.portProtos, (n) => new Int32Array(n)),
+      ip2s: to(v.ip2s, (n) => new Int32Array(n)), cidrs: to(v.cidrs, (n) => new Uint16Array(n)),
+    };
   }
 
   /** Entry k as text: from its start to the end of its line. */
@@ -103,13 +91,14 @@ export class ScannedEntries {
   /** What the batch takes of them, for a set of `type`. */
   readFor(type: string): ReadEntries {
     const n = this.n;
-    const more = this.ip2s.length > 0;
+    const v = this.values;
+    const more = v.ip2s.length > 0;
     return {
       type,
       shapes: this.shapes.subarray(0, n),
       values: {
-        ips: this.ips.subarray(0, n), portProtos: this.portProtos.subarray(0, n),
-        ip2s: more ? this.ip2s.subarray(0, n) : NONE, cidrs: more ? this.cidrs.subarray(0, n) : this.cidrs,
+        ips: v.ips.subarray(0, n), portProtos: v.portProtos.subarray(0, n),
+        ip2s: more ? v.ip2s.subarray(0, n) : NONE, cidrs: more ? v.cidrs.subarray(0, n) : v.cidrs,
       },
     };
   }

@@ -456,5 +456,16 @@ describe('fastTextCode: text entries read in place', () => {
     const notAll = queue((b) => b.queueRead('add', 'r', mixed.length, (k) => mixed[k]!, read('hash:ip,port', mixed)));
     expect((notAll[0] as EntryRun).read).toBeUndefined();
     expect(await checkPacked(notAll, { r: 'hash:ip,port' })).toBeGreaterThan(0);
+    // plain objects are read once, when queued, for whatever type the set turns out to have
+    known.set('o', { type: 'hash:ip,port,ip' });
+    const objects = texts.map((_, i) => ({ ip: `10.1.${(i >> 8) & 255}.${i & 255}`, proto: 'udp', port: i, ip2: `10.2.0.${i & 255}` }));
+    const asObjects = queue((b) => {
+      b.add('o', objects);
+      b.add('o', [...objects.slice(0, 5), '10.3.0.1,tcp:1,10.4.0.1']);
+    });
+    expect((asObjects[0] as EntryRun).read?.type).toBeUndefined();
+    expect((asObjects[0] as EntryRun).read?.shapes.length).toBe(objects.length);
+    expect((asObjects[objects.length] as EntryRun).read).toBeUndefined();
+    expect(await checkPacked(asObjects, { o: 'hash:ip,port,ip' })).toBeGreaterThan(0);
   });
 });

@@ -78,7 +78,7 @@ export class EntryRun implements Change {
   /** At commit, per entry: its fast shape code (0: not for the fast path, see fastCode), and its values. */
   shapes: Uint8Array = new Uint8Array(0);
   values: FastArrays = NO_VALUES;
-  /** Text entries the caller read already, for a set of its type (see {@link BatchIpset.queueRead}). */
+  /** Its entries as read when queued (plain objects, or text by {@link BatchIpset.queueRead}), for the commit to take. */
   read: ReadEntries | undefined = undefined;
 
   /** Entry k's text for a run queued by {@link BatchIpset.queueRead} (`inputs` empty until needed). */

@@ -4,13 +4,13 @@
  * for scripts written for ipvsadm. `--netns NAME|PATH` before the arguments picks the namespace.
  */
 import { parseGlobal } from './global-options';
-import { processIo, shortRunHeap } from './process-io';
+import { processIo, shortRunFlags } from './process-io';
 import { runIpvsadm } from './ipvsadm-compat';
 import { UsageError } from './types';
 
 /* c8 ignore start */
 if (require.main === module) {
-  shortRunHeap();
+  shortRunFlags();
   const io = processIo();
   let run: Promise<number>;
   try {

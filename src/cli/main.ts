@@ -7,7 +7,7 @@ import { UsageError, type CliIo } from './types';
 import { parseGlobal } from './global-options';
 import { COMMANDS, NOUNS } from './commands';
 import { isIpvsadmCommand, ownEntry, packageVersion, wantsHelp } from './version';
-import { processIo, shortRunHeap } from './process-io';
+import { processIo, shortRunFlags } from './process-io';
 
 const USAGE = 'usage: ipvs [--netns NAME|PATH] <command> [args...]\n';
 
@@ -56,7 +56,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 /* c8 ignore start */
 if (require.main === module) {
-  shortRunHeap();
+  shortRunFlags();
   const io = processIo();
   main(process.argv.slice(2), io).then((code) => { process.exitCode = code; });
 }

@@ -23,11 +23,15 @@ export function readText(file: string | number): string {
  *   loop goes on interpreted (`--no-concurrent-osr`): a command's loops run once, over a whole
  *   file, and on the VM's single CPU the background compile waited behind them. Measured there:
  *   set restore of 50,000 entries ~915 -> ~825 ms; a 50,000-line scanning loop 74-105 -> 42 ms
- *   (on the host 8-13 -> 5 ms).
+ *   (on the host 8-13 -> 5 ms);
+ * - and at a loop's first iterations (`--always-osr`, one of V8's own test variants) rather than
+ *   after a budget of them: set restore ~843 -> ~748 ms there, restore, list, save and help the
+ *   same within noise.
  */
 export function shortRunFlags(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--no-concurrent-osr');
+  setFlagsFromString('--always-osr');
 }
 
 /** Set once standard output is found closed (EPIPE): nothing more is written, and the command ends quietly. */

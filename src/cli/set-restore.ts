@@ -30,9 +30,18 @@ export interface EntryLines {
   /** The entries as text, then objects; empty when they were read in place. */
   entries: (string | IpsetEntry)[];
   /** The entries read in place, when they were. */
-  scanned?: ScannedEntries;
+  scanned?: ScannedRun;
   /** What the batch takes of scanned entries, once their set's type is known to fit them. */
   read?: ReadEntries;
+}
+
+/** Entries of one {@link EntryLines} read in place: `n` of the file's {@link ScannedEntries} from `from` on. */
+export interface ScannedRun {
+  of: ScannedEntries;
+  from: number;
+  n: number;
+  /** Which numbers of parts (see partsOf) its entries have, as bits. */
+  parts: number;
 }
 
 /** How many entries (and lines) an {@link EntryLines} has. */
@@ -41,28 +50,30 @@ export const countOf = (r: EntryLines) => (r.scanned ? r.scanned.n : r.entries.l
 /** The entries of an {@link EntryLines} as they were read: text (or the objects parseEntries made of it). */
 export function entriesOf(r: EntryLines): (string | IpsetEntry)[] {
   const sc = r.scanned;
-  return sc ? Array.from({ length: sc.n }, (_, k) => sc.textAt(k)) : r.entries;
+  return sc ? Array.from({ length: sc.n }, (_, k) => sc.of.textAt(sc.from + k)) : r.entries;
 }
 
 /**
- * Entries read in place from the text (see scanTextEntry): where each starts, its shape code and
- * values, in typed arrays grown as lines are read; which numbers of parts were seen, as bits.
+ * Every entry of a file read in place (see scanTextEntry), in the order read: where each starts,
+ * its shape code and values, in typed arrays grown as lines are read. One for the whole file, so
+ * that a file whose lines alternate between sets costs no more than one that does not.
  */
 export class ScannedEntries {
   n = 0;
-  parts = 0;
   private starts = new Int32Array(256);
   private shapes = new Uint8Array(256);
   private values: FastArrays = { ips: new Int32Array(256), portProtos: new Int32Array(256), ip2s: NONE, cidrs: new Uint16Array(0) };
 
   constructor(private readonly text: string) {}
 
-  push(start: number, code: number, v: FastValues): void {
+  /** Appends an entry to `run` (which must end at the last entry appended). */
+  push(run: ScannedRun, start: number, code: number, v: FastValues): void {
     const k = this.n++;
     if (k === this.starts.length) this.grow(k * 2);
     this.starts[k] = start;
     storeValues(this.shapes, this.values, k, code, v, this.starts.length);
-    this.parts |= 1 << partsOf(code);
+    run.n++;
+    run.parts |= 1 << partsOf(code);
   }
 
   private grow(size: number): void {
@@ -88,17 +99,17 @@ export class ScannedEntries {
     return this.text.slice(start, end < 0 ? this.text.length : end);
   }
 
-  /** What the batch takes of them, for a set of `type`. */
-  readFor(type: string): ReadEntries {
-    const n = this.n;
+  /** What the batch takes of `run`'s entries, for a set of `type`. */
+  readFor(run: ScannedRun, type: string): ReadEntries {
+    const a = run.from, b = run.from + run.n;
     const v = this.values;
     const more = v.ip2s.length > 0;
     return {
       type,
-      shapes: this.shapes.subarray(0, n),
+      shapes: this.shapes.subarray(a, b),
       values: {
-        ips: v.ips.subarray(0, n), portProtos: v.portProtos.subarray(0, n),
-        ip2s: more ? v.ip2s.subarray(0, n) : NONE, cidrs: more ? v.cidrs.subarray(0, n) : v.cidrs,
+        ips: v.ips.subarray(a, b), portProtos: v.portProtos.subarray(a, b),
+        ip2s: more ? v.ip2s.subarray(a, b) : NONE, cidrs: more ? v.cidrs.subarray(a, b) : v.cidrs,
       },
     };
   }
@@ -183,6 +194,7 @@ interface SetInfo {
  */
 export function readRestoreText(text: string, refuse: (line: number, reason: string) => void): Cmd[] {
   const cmds: Cmd[] = [];
+  const scanned = new ScannedEntries(text);
   let run: EntryLines | undefined;
   /** `KIND SET ` of the run when its entries are read in place: a line that starts so extends it. */
   let prefix = '';
@@ -202,7 +214,7 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
       const at = start + prefix.length;
       const code = scanTextEntry(text, at, end, v);
       if (code !== 0) {
-        scan.push(at, code, v);
+        scanned.push(scan, at, code, v);
         start = end + 1;
         continue;
       }
@@ -211,9 +223,9 @@ export function readRestoreText(text: string, refuse: (line: number, reason: str
       const at = end - fast.entry.length;
       const code = scanTextEntry(text, at, end, v);
       if (code !== 0) {
-        const scanned = new ScannedEntries(text);
-        scanned.push(at, code, v);
-        cmds.push(run = { kind: fast.kind, set: fast.set, line, entries: [], scanned });
+        const scan: ScannedRun = { of: scanned, from: scanned.n, n: 0, parts: 0 };
+        scanned.push(scan, at, code, v);
+        cmds.push(run = { kind: fast.kind, set: fast.set, line, entries: [], scanned: scan });
         prefix = `${fast.kind} ${fast.set} `;
       } else {
         textLine(fast.kind, fast.set, fast.entry, line);
@@ -296,7 +308,7 @@ async function parseEntries(h: Handle, cmds: Cmd[], refuse: (line: number, reaso
           // read in place already: fit for its set when the type takes entries of those parts
           const parts = TEXT_PARTS[t.type];
           if (t.family !== 'inet6' && parts !== undefined && sc.parts === 1 << parts) {
-            c.read = sc.readFor(t.type);
+            c.read = sc.of.readFor(sc, t.type);
             break;
           }
           c.entries = entriesOf(c);
@@ -372,7 +384,7 @@ function queue(h: Handle, cmds: Cmd[], i: number, j: number, exist: boolean, ref
           // parseEntries gave every run read in place what the batch takes, or made it text
           if (c.read === undefined) throw new Error(`set restore: line ${c.line}: entries read without their set's type`);
           lines.add(b.length, c.line);
-          b.ipset.queueRead(c.kind, c.set, sc.n, (k) => sc.textAt(k), c.read, { exist });
+          b.ipset.queueRead(c.kind, c.set, sc.n, (k) => sc.of.textAt(sc.from + k), c.read, { exist });
           x++;
           continue;
         }

@@ -150,6 +150,12 @@ describe('ipvs set restore: the fast entry reader', () => {
     ]);
     // the shapes ipset save writes are read in place, the others kept as text
     expect((readScanned(text, () => undefined) as EntryLines[]).map((c) => !!c.scanned)).toEqual([true, false, true, true, true, false]);
+    // lines alternating between sets: one run each, read in place into the file's one store
+    const alternating = Array.from({ length: 600 }, (_, i) => `add ${i % 2 ? 'b' : 'a'} 10.0.${i >> 8}.${i & 255}`);
+    const runs = readScanned(`${alternating.join('\n')}\n`, () => undefined) as EntryLines[];
+    expect(runs).toHaveLength(600);
+    expect(runs.every((c) => c.scanned?.n === 1 && c.scanned.of === runs[0]!.scanned!.of)).toBe(true);
+    expect(runs.map((c) => [c.set, c.line, entriesOf(c)])).toEqual(alternating.map((l, i) => [l.split(' ')[1], i + 1, [l.split(' ')[2]]]));
   });
 });
 

@@ -236,8 +236,8 @@ export class BatchIpset {
     const list = Array.isArray(input) ? (input as readonly IpsetEntryInput[]).slice() : [input as IpsetEntryInput];
     const n = list.length;
     // Plain IPv4 objects are read here, once: the commit takes what this reading kept, while every
-    // entry of the list has been (text waits for the set's type)
-    let read: ReadEntries | undefined = n > 1
+    // entry of the list has been (text waits for the set's type, so a list of text keeps nothing)
+    let read: ReadEntries | undefined = n > 1 && typeof list[0] !== 'string'
       ? { type: undefined, shapes: new Uint8Array(n), values: { ips: new Int32Array(n), portProtos: new Int32Array(n), ip2s: NO_VALUES.ip2s, cidrs: NO_VALUES.cidrs } }
       : undefined;
     const v: FastValues = { ip: 0, portProto: 0, ip2: 0, cidrs: 0 };

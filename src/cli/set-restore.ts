@@ -45,7 +45,7 @@ export interface ScannedRun {
 }
 
 /** How many entries (and lines) an {@link EntryLines} has. */
-export const countOf = (r: EntryLines) => (r.scanned ? r.scanned.n : r.entries.length);
+const countOf = (r: EntryLines) => (r.scanned ? r.scanned.n : r.entries.length);
 
 /** The entries of an {@link EntryLines} as they were read: text (or the objects parseEntries made of it). */
 export function entriesOf(r: EntryLines): (string | IpsetEntry)[] {

@@ -466,6 +466,7 @@ describe('fastTextCode: text entries read in place', () => {
     expect((asObjects[0] as EntryRun).read?.type).toBeUndefined();
     expect((asObjects[0] as EntryRun).read?.shapes.length).toBe(objects.length);
     expect((asObjects[objects.length] as EntryRun).read).toBeUndefined();
+    expect((queue((b) => b.add('r', texts))[0] as EntryRun).read).toBeUndefined();
     expect(await checkPacked(asObjects, { o: 'hash:ip,port,ip' })).toBeGreaterThan(0);
   });
 });

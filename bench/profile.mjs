@@ -30,23 +30,23 @@ const input = Array.from({ length: n }, (_, s) => {
   return { key, settings: { ...key, scheduler: 'rr' }, dests: Array.from({ length: m }, (_, d) => ({ address: rip(s, d), port: 8080, forwarding: 'masq', weight: 1 })) };
 });
 
-let nsN = 0;
-function netns() {
-  const name = `prof-${process.pid}-${++nsN}`;
-  execFileSync('ip', ['netns', 'add', name]);
-  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  return {
-    name,
-    path: `/run/netns/${name}`,
-    // emptied first, then a pause: the kernel's teardown worker would otherwise run during the next rep
-    del: () => {
-      spawnSync('ip', ['netns', 'exec', name, 'ipvsadm', '-C']);
-      spawnSync('ip', ['netns', 'exec', name, 'ipset', 'destroy']);
-      spawnSync('ip', ['-n', name, 'link', 'del', 'kube-ipvs0'], { stdio: 'ignore' });
-      spawnSync('ip', ['netns', 'del', name]);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    },
-  };
+// All namespaces are made before the first repetition and deleted after the last: a spawnSync
+// forks this process, and after a fork the first write to each page costs a copy-on-write fault
+// (~25 us in the guest), which the next repetition would pay (as bench/run.mjs's Shell explains).
+// Each is emptied through the library when its repetition ends, which does not fork.
+const NS_PREFIX = `prof-${process.pid}-`;
+function makeNamespaces(count) {
+  const names = Array.from({ length: count }, (_, k) => `${NS_PREFIX}${k}`);
+  execFileSync('sh', ['-c', names.map((x) => `ip netns add ${x} && ip -n ${x} link set lo up`).join(' && ')]);
+  return names.map((name) => ({ name, path: `/run/netns/${name}` }));
+}
+function deleteNamespaces(list) {
+  spawnSync('sh', ['-c', list.map((x) => `ip netns del ${x.name}`).join('; ')]);
+}
+async function empty(h) {
+  await h.ipvs.flush();
+  await h.ipset.destroyAll();
+  await h.links.delete('kube-ipvs0').catch(() => undefined);
 }
 function must(r) {
   if (!r.ok) throw new Error(`${r.firstError?.message} (applied ${r.applied}, failed ${r.failed})`);
@@ -84,8 +84,8 @@ const WORKLOADS = {
       must(await b.commit());
     };
   },
-  W5: async (h, ns) => {
-    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
+  W5: async (h) => {
+    await h.links.ensureDummy('kube-ipvs0');
     const cidrs = input.map((s) => `${s.key.address}/32`);
     return async (h2) => {
       const t0 = performance.now();
@@ -155,8 +155,9 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 const profiles = [];
+const namespaces = makeNamespaces(reps + 1);
 for (let r = 0; r <= reps; r++) {
-  const ns = netns();
+  const ns = namespaces[r];
   const h = lib.openHandle({ netns: ns.path });
   try {
     await h.ipvs.family();
@@ -193,10 +194,11 @@ for (let r = 0; r <= reps; r++) {
       walk(profile.head, []);
     } else if (r > 0 && PROFILE) profiles.push((await session.post('Profiler.stop')).profile);
   } finally {
+    await empty(h).catch(() => undefined);
     h.close();
-    ns.del();
   }
 }
+deleteNamespaces(namespaces);
 walls.sort((a, b) => a - b);
 console.log(`${workload} ${n}x${m}: wall ms per rep ${walls.map((w) => w.toFixed(0)).join(' ')} (median ${walls[walls.length >> 1].toFixed(0)})`);
 if (workload === 'W1') console.log(`queueing ms per rep: ${queued.map((w) => w.toFixed(0)).join(' ')}`);

@@ -4,12 +4,19 @@
 // bench's own process is not forked; `--cpu-prof` on the node command line profiles it.
 //
 //   node bench/first-run.mjs W1|W2|W6 N M NETNS_PATH
+//   node bench/first-run.mjs L1 N M
 //
 // Prints one JSON line: startMs (Node's own start-up, process start to this script's first line),
 // importMs (loading dist/ and the addon), openMs (openHandle plus the family or protocol lookup,
 // which the warm rows also do before their clock starts), ms (the workload, timed as the warm row
 // times it), faults (minor page faults during it: fresh memory, ~23 us each in the project's VM)
 // and wholeMs (process start to the workload's end).
+//
+// L1 loads no library and needs no kernel: a bare loop over W1's input doing the least any
+// JavaScript code must do per change (check the object's keys, parse the address text, check the
+// port and weight, write a message's fields into a Buffer), run ten times in this process. It
+// prints its first run as ms and the fastest of the last five as warmMs: how much slower a first
+// run is than a warm one in this VM for code that JavaScript cannot avoid, whatever the library.
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -42,8 +49,25 @@ if (workload === 'W1') {
   }
 } else if (workload === 'W6') {
   for (let s = 0; s < n; s++) for (let d = 0; d < m; d++) entries.push({ ip: rip(s, d), proto: 'tcp', port: 8080 });
-} else if (workload !== 'W2') {
-  throw new Error(`first-run: unknown workload ${workload} (W1, W2 or W6)`);
+} else if (workload !== 'W2' && workload !== 'L1') {
+  throw new Error(`first-run: unknown workload ${workload} (W1, W2, W6 or L1)`);
+}
+if (workload === 'L1') {
+  const inputs = [];
+  for (let s = 0; s < n; s++) {
+    const key = { protocol: 'tcp', address: vip(s), port: 80 };
+    const dests = [];
+    for (let d = 0; d < m; d++) dests.push({ address: rip(s, d), port: 8080, forwarding: 'masq', weight: 1 });
+    inputs.push({ settings: { ...key, scheduler: 'rr' }, dests });
+  }
+  const times = [];
+  for (let rep = 0; rep < 10; rep++) {
+    const t0 = performance.now();
+    bareLoop(inputs);
+    times.push(performance.now() - t0);
+  }
+  process.stdout.write(`${JSON.stringify({ workload, startMs, ms: times[0], warmMs: Math.min(...times.slice(5)) })}\n`);
+  process.exit(0);
 }
 
 const t0 = performance.now();
@@ -85,3 +109,65 @@ try {
   h.close();
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
+
+/** L1's loop: per service and destination, the checks and writes no implementation can skip. */
+function bareLoop(inputs) {
+  const SERVICE_KEYS = new Set(['protocol', 'address', 'port', 'scheduler']);
+  const DEST_KEYS = new Set(['address', 'port', 'forwarding', 'weight']);
+  const FORWARDING = new Map([['masq', 0], ['local', 1], ['tunnel', 2], ['route', 3], ['bypass', 4]]);
+  let count = 0;
+  for (const s of inputs) count += 1 + s.dests.length;
+  const buf = Buffer.allocUnsafe(count * 64);
+  let o = 0;
+  const header = (type, len) => {
+    buf.writeUInt32LE(len, o);
+    buf.writeUInt16LE(type, o + 4);
+    buf.writeUInt16LE(5, o + 6);
+    buf.writeUInt32LE(count, o + 8);
+    buf.writeUInt32LE(0, o + 12);
+  };
+  for (const { settings: sv, dests } of inputs) {
+    for (const k in sv) if (!SERVICE_KEYS.has(k)) throw new TypeError(`unknown key ${k}`);
+    if (sv.protocol !== 'tcp' && sv.protocol !== 'udp' && sv.protocol !== 'sctp') throw new TypeError('protocol');
+    const a = ipv4(sv.address);
+    if (a < 0 || !Number.isInteger(sv.port) || sv.port < 0 || sv.port > 65535) throw new TypeError('service key');
+    header(1, 64);
+    buf.writeUInt32BE(a, o + 20);
+    buf.writeUInt16BE(sv.port, o + 28);
+    buf.write(sv.scheduler, o + 32, 'latin1');
+    o += 64;
+    for (const d of dests) {
+      for (const k in d) if (!DEST_KEYS.has(k)) throw new TypeError(`unknown key ${k}`);
+      const da = ipv4(d.address);
+      const fwd = FORWARDING.get(d.forwarding);
+      if (da < 0 || !Number.isInteger(d.port) || d.port < 0 || d.port > 65535 || fwd === undefined || !Number.isInteger(d.weight)) {
+        throw new TypeError('destination');
+      }
+      header(2, 64);
+      buf.writeUInt32BE(a, o + 20);
+      buf.writeUInt32BE(da, o + 32);
+      buf.writeUInt16BE(d.port, o + 40);
+      buf.writeUInt32LE(fwd, o + 44);
+      buf.writeUInt32LE(d.weight, o + 52);
+      o += 64;
+    }
+  }
+  return buf;
+}
+
+/** A dotted quad's value, or -1. */
+function ipv4(text) {
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      v = v * 256 + part;
+      part = digits = 0;
+    } else if (c >= 48 && c <= 57 && ++digits <= 3) {
+      part = part * 10 + c - 48;
+      if (part > 255) return -1;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? v * 256 + part : -1;
+}

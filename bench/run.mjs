@@ -17,7 +17,8 @@
 //   W5 bind N /32 addresses on a dummy link, list them, unbind them
 //   W6 create a hash:ip,port set with N*M entries, list it, destroy it
 //   W7 reconcile after 1% of the destinations changed (5000x10)
-// W1, W2 and W6 also run once in a new Node process each (bench/first-run.mjs): the first run.
+// W1, W2 and W6 also run once in a new Node process each (bench/first-run.mjs): the first run;
+// beside W1, a bare JavaScript loop over its input, first run against warm (first-run.mjs L1).
 // The command line, each a whole process (Node's start-up included) in a fresh namespace:
 //   C1 `ipvs restore` and `ipvsadm -R` of W1's rules    C2 `ipvs set restore` and `ipset restore` of W6's set
 //   C3 `ipvs list -n` and `ipvsadm -Ln` of W1's state   C4 `ipvs save -n` and `ipvsadm -Sn` of it
